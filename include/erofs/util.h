@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Small helpers shared by every tool: full reads/writes, hex, sizes, and
+ * output files that appear at their final name only when complete.
+ */
+#ifndef EROFS_UTIL_H
+#define EROFS_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "erofs/log.h"
+
+#define EROFS_SHA256_LEN	32
+#define EROFS_SHA256_HEX_LEN	64
+
+#define erofs_round_up(x, a)	((((x) + (a) - 1) / (a)) * (a))
+#define erofs_div_round_up(x, a) (((x) + (a) - 1) / (a))
+
+/*
+ * An output file written under a temporary name in the same directory and
+ * renamed over @path by erofs_outfile_commit().  erofs_outfile_abort()
+ * removes the temporary file; nothing is ever left at @path on failure.
+ */
+struct erofs_outfile {
+	char *path;
+	char *tmppath;
+	int fd;
+};
+
+int erofs_outfile_open(struct erofs_outfile *of, const char *path,
+		       const struct erofs_log *log);
+int erofs_outfile_commit(struct erofs_outfile *of,
+			 const struct erofs_log *log);
+void erofs_outfile_abort(struct erofs_outfile *of);
+
+/* 0 or -errno; EINTR and short writes are retried */
+int erofs_pwrite_all(int fd, const void *buf, size_t len, off_t off);
+int erofs_write_all(int fd, const void *buf, size_t len);
+/* bytes read (short only at end of file) or -errno */
+ssize_t erofs_pread_all(int fd, void *buf, size_t len, off_t off);
+
+/* lowercase hex of @n bytes into @out (2n + 1 bytes) */
+void erofs_hex(char *out, const uint8_t *in, size_t n);
+/* 0, or -EINVAL when @hex is not 2n lowercase/uppercase hex digits */
+int erofs_unhex(uint8_t *out, const char *hex, size_t n);
+
+/* "4096", "64k", "1M", "2G" (powers of 1024); 0 or -EINVAL/-ERANGE */
+int erofs_parse_size(const char *s, uint64_t *out);
+/* a base-10 unsigned integer that fits in @max; 0 or -EINVAL/-ERANGE */
+int erofs_parse_u64(const char *s, uint64_t max, uint64_t *out);
+
+/* SHA-256 of [0, size) of @fd; 0 or -errno */
+int erofs_sha256_fd(int fd, uint64_t size, uint8_t out[EROFS_SHA256_LEN]);
+
+static inline int erofs_is_pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+static inline unsigned int erofs_ilog2(uint64_t v)
+{
+	return 63 - __builtin_clzll(v);
+}
+
+#endif
