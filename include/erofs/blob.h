@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Blob writer: appends block-aligned data to a device file from a writer
+ * thread, computing the SHA-256 of everything it writes, so reading and
+ * hashing the source overlaps writing and hashing the blob.
+ */
+#ifndef EROFS_BLOB_H
+#define EROFS_BLOB_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "erofs/log.h"
+#include "erofs/util.h"
+
+struct erofs_blob_req;
+
+struct erofs_blob {
+	int fd;
+	uint64_t base;		/* byte offset of the blob's start in fd */
+	uint64_t size;		/* bytes appended (queued or written) */
+	unsigned int blksz;
+	bool hashing;
+	const char *name;	/* for messages */
+	const struct erofs_log *log;
+
+	pthread_t thread;
+	bool thread_started;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct erofs_blob_req *head, *tail;
+	uint64_t queued;	/* bytes waiting for the writer */
+	uint64_t max_queued;
+	uint64_t written;	/* bytes on disk, from base */
+	int err;		/* first write error */
+	bool closing;
+	void *sha;		/* EVP_MD_CTX */
+};
+
+/*
+ * Starts a writer for @fd at byte @base.  @hashing computes the SHA-256 of
+ * the blob's bytes.  @max_queued bounds the memory held by queued data.
+ */
+int erofs_blob_init(struct erofs_blob *b, int fd, uint64_t base,
+		    unsigned int blksz, bool hashing, uint64_t max_queued,
+		    const char *name, const struct erofs_log *log);
+
+/*
+ * Queues @len bytes (a multiple of blksz) of the malloc'ed @buf; the blob
+ * takes ownership.  *@off gets the byte offset from the blob's start.
+ */
+int erofs_blob_append(struct erofs_blob *b, void *buf, size_t len,
+		      uint64_t *off);
+
+/* reads back stored bytes, waiting for them to reach the file */
+int erofs_blob_pread(struct erofs_blob *b, void *buf, size_t len,
+		     uint64_t off);
+
+/* waits for every write; stores the SHA-256 when hashing; 0 or -errno */
+int erofs_blob_finish(struct erofs_blob *b, uint8_t sha[EROFS_SHA256_LEN]);
+
+#endif

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Chunk store: fixed-size chunking of file data, deduplication of identical
+ * chunks across the whole build (indexed by XXH3-128, confirmed byte by byte
+ * against the stored copy), and one shared extent for all-zero chunks.
+ */
+#ifndef EROFS_CHUNK_H
+#define EROFS_CHUNK_H
+
+#include <stdint.h>
+
+#include "erofs/blob.h"
+#include "erofs/log.h"
+#include "erofs/tree.h"
+
+struct erofs_chunk_entry;
+
+struct erofs_chunk_stats {
+	uint64_t chunks;	/* chunk references made */
+	uint64_t unique;	/* chunks stored */
+	uint64_t zero;		/* all-zero chunks (shared extent) */
+	uint64_t dedup_hits;
+	uint64_t bytes_in;	/* file bytes chunked */
+	uint64_t bytes_stored;	/* bytes appended to the blob */
+	uint64_t bytes_dedup;	/* file bytes served by an earlier copy */
+	uint64_t hash_collisions;
+};
+
+struct erofs_chunk_store {
+	unsigned int blkszbits;
+	uint64_t chunksize;
+	uint16_t device_id;	/* device new chunks are stored on */
+	uint32_t blk_base;	/* block of blob offset 0 on that device */
+	struct erofs_blob *blob;
+	const struct erofs_log *log;
+
+	struct erofs_chunk_entry *tab;
+	uint64_t cap;
+	uint64_t used;
+	bool have_zero;
+	struct erofs_chunk_ref zero;
+	void *cmpbuf;		/* read-back buffer for confirming hits */
+	struct erofs_chunk_stats st;
+};
+
+int erofs_chunk_store_init(struct erofs_chunk_store *cs,
+			   unsigned int blkszbits, uint64_t chunksize,
+			   uint16_t device_id, uint32_t blk_base,
+			   struct erofs_blob *blob,
+			   const struct erofs_log *log);
+void erofs_chunk_store_free(struct erofs_chunk_store *cs);
+
+/*
+ * Chunks [0, size) of @fd (named @path in messages) into @refs, which has
+ * room for ceil(size / chunksize) entries.  Holes in a sparse source are not
+ * read.  A file that is shorter than @size fails with -EAGAIN.
+ */
+int erofs_chunk_file(struct erofs_chunk_store *cs, int fd, const char *path,
+		     uint64_t size, struct erofs_chunk_ref *refs);
+
+/* stores one chunk held in @buf (capacity rounded up to a block) */
+int erofs_chunk_put(struct erofs_chunk_store *cs, void *buf, size_t len,
+		    struct erofs_chunk_ref *ref);
+
+#endif

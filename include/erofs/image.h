@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Image writer: lays out an inode tree (nids, inline tails, chunk tables,
+ * shared xattrs, data blocks) and encodes the metadata, superblock and
+ * device table, with the superblock checksum computed last.
+ *
+ * Layout of the primary device (the bootstrap):
+ *   [0, 1024)            zeros
+ *   1024                 superblock (128 bytes)
+ *   1152                 device table (128 bytes a slot)
+ *   after it             inodes in tree order, 32-byte slots (meta_blkaddr 0)
+ *   next block           shared xattr area (xattr_blkaddr)
+ *   next block           data blocks: directories, symlinks, flat files
+ *   then                 chunk data when there is no blob device
+ */
+#ifndef EROFS_IMAGE_H
+#define EROFS_IMAGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "erofs/log.h"
+#include "erofs/ondisk.h"
+#include "erofs/tree.h"
+#include "erofs/xattr.h"
+
+struct erofs_image_opts {
+	unsigned int blkszbits;
+	uint64_t chunksize;	/* 0: flat files */
+	bool xattr_filter;
+	uint64_t build_time;
+	uint32_t build_time_nsec;
+	uint8_t uuid[16];
+	char volume_name[EROFS_VOLNAME_LEN];
+	unsigned int nr_devices;	/* extra (blob) devices */
+};
+
+struct erofs_image {
+	struct erofs_tree *tree;
+	struct erofs_xattr_table *xt;
+	struct erofs_image_opts opts;
+	const struct erofs_log *log;
+
+	struct erofs_devslot *devices;	/* nr_devices slots, tags set later */
+	uint64_t meta_start;	/* byte offset of the root inode */
+	uint64_t meta_end;
+	uint32_t xattr_blkaddr;
+	uint32_t data_blkaddr;	/* first data block */
+	uint32_t data_end;	/* first block after the flat data */
+	uint32_t total_blocks;	/* set by the caller once chunks are in */
+	bool has_chunks;
+};
+
+int erofs_image_init(struct erofs_image *img, struct erofs_tree *t,
+		     struct erofs_xattr_table *xt,
+		     const struct erofs_image_opts *opts,
+		     const struct erofs_log *log);
+void erofs_image_free(struct erofs_image *img);
+
+/*
+ * Pass 1: choose every inode's form and data layout, assign nids, inline
+ * tails and data blocks.  The tree must be finalized and the shared xattrs
+ * selected.
+ */
+int erofs_image_layout(struct erofs_image *img);
+
+/* writes directory and symlink data blocks at their addresses */
+int erofs_image_write_dir_data(struct erofs_image *img, int fd);
+
+/*
+ * Writes [0, data_blkaddr) -- superblock, device table, inodes, inline
+ * data, chunk tables, shared xattrs -- with the checksum computed last.
+ */
+int erofs_image_write_meta(struct erofs_image *img, int fd);
+
+#endif

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The in-memory inode tree every importer fills and the image writer lays
+ * out: metadata, xattrs, hard-link identity, and the per-file data plan
+ * (inline tail, flat blocks or chunk list).
+ */
+#ifndef EROFS_TREE_H
+#define EROFS_TREE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "erofs/log.h"
+
+struct erofs_xattr_item;
+struct erofs_inode;
+
+struct erofs_dentry {
+	char *name;
+	unsigned int namelen;
+	struct erofs_inode *inode;
+};
+
+/* where one chunk of a chunk-based file lives */
+struct erofs_chunk_ref {
+	uint16_t device_id;	/* 0 = the bootstrap, i = slot i-1 */
+	uint32_t blkaddr;	/* EROFS_NULL_ADDR for a hole */
+};
+
+struct erofs_inode {
+	/* metadata as it will appear in the image */
+	uint32_t mode;
+	uint32_t uid;
+	uint32_t gid;
+	uint32_t nlink;		/* filled by erofs_tree_finalize() */
+	uint64_t size;
+	int64_t mtime;
+	uint32_t mtime_nsec;
+	unsigned int rdev_major;
+	unsigned int rdev_minor;
+
+	/* identity in the source, for hard links */
+	dev_t src_dev;
+	ino_t src_ino;
+	/* regular files: path relative to the source root, for the data pass */
+	char *src_path;
+	/* symlinks: the target (size bytes, no NUL needed) */
+	char *link_target;
+
+	/* directories */
+	struct erofs_inode *parent;
+	struct erofs_dentry *children;
+	unsigned int nr_children;
+	unsigned int children_cap;
+	unsigned int nr_subdirs;
+
+	/* xattrs, sorted by (index, name) after erofs_tree_finalize() */
+	struct erofs_xattr_item **xattrs;
+	unsigned int nr_xattrs;
+
+	/* layout, filled by the image writer */
+	uint64_t nid;
+	uint64_t order;		/* 1-based position in nid order */
+	bool extended;
+	bool data_done;		/* regular file data already stored */
+	uint8_t datalayout;
+	uint16_t xattr_icount;
+	unsigned int xattr_isize;
+	unsigned int nr_shared;	/* xattrs stored as shared ids */
+	unsigned int inline_size;	/* tail bytes stored after the inode */
+	uint64_t meta_off;	/* byte offset of the inode in the image */
+	uint32_t raw_blkaddr;	/* first data block (flat layouts) */
+	uint64_t nr_blocks;	/* full data blocks (flat layouts) */
+	uint8_t *inline_data;	/* the tail, once known */
+	struct erofs_chunk_ref *chunks;
+	uint64_t nr_chunks;
+};
+
+/* hard-link table entry; the tree owns a small open-addressing table */
+struct erofs_tree {
+	struct erofs_inode *root;
+	struct erofs_inode **all;	/* ownership, creation order */
+	uint64_t nr_all;
+	uint64_t all_cap;
+	struct erofs_inode **inodes;	/* every inode once, in nid order */
+	uint64_t nr_inodes;
+	uint64_t inodes_cap;
+
+	struct erofs_inode **links;	/* hash table by (src_dev, src_ino) */
+	uint64_t links_cap;
+	uint64_t links_used;
+
+	const struct erofs_log *log;
+};
+
+void erofs_tree_init(struct erofs_tree *t, const struct erofs_log *log);
+void erofs_tree_free(struct erofs_tree *t);
+
+/* a new zeroed inode owned by the tree (freed by erofs_tree_free()) */
+struct erofs_inode *erofs_tree_new_inode(struct erofs_tree *t);
+
+/*
+ * Adds @child under @dir as @name (copied).  The name must be 1..255 bytes
+ * without '/' or NUL; 0 or -errno.
+ */
+int erofs_dir_add(struct erofs_tree *t, struct erofs_inode *dir,
+		  const char *name, struct erofs_inode *child);
+
+/*
+ * Looks up a hard-link partner by source identity; returns the inode already
+ * in the tree or NULL.  erofs_tree_remember() records a new inode.
+ */
+struct erofs_inode *erofs_tree_find_link(struct erofs_tree *t, dev_t dev,
+					 ino_t ino);
+int erofs_tree_remember(struct erofs_tree *t, struct erofs_inode *inode);
+
+/*
+ * Sorts every directory, computes nlink and subdirectory counts and lists
+ * all inodes in the order they will be laid out (breadth first, so a
+ * directory's entries sit together and the root comes first).
+ */
+int erofs_tree_finalize(struct erofs_tree *t);
+
+/* strcmp order on unsigned bytes, shorter prefix first (the kernel's) */
+int erofs_name_cmp(const char *a, unsigned int alen, const char *b,
+		   unsigned int blen);
+
+#endif

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Chunk store: dedup index, zero extent, hole-aware file chunking.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+
+#include "erofs/chunk.h"
+#include "erofs/ondisk.h"
+#include "erofs/util.h"
+
+struct erofs_chunk_entry {
+	XXH128_hash_t hash;
+	uint64_t len;		/* 0 marks a free slot */
+	uint64_t blob_off;
+	struct erofs_chunk_ref ref;
+};
+
+int erofs_chunk_store_init(struct erofs_chunk_store *cs,
+			   unsigned int blkszbits, uint64_t chunksize,
+			   uint16_t device_id, uint32_t blk_base,
+			   struct erofs_blob *blob,
+			   const struct erofs_log *log)
+{
+	memset(cs, 0, sizeof(*cs));
+	cs->blkszbits = blkszbits;
+	cs->chunksize = chunksize;
+	cs->device_id = device_id;
+	cs->blk_base = blk_base;
+	cs->blob = blob;
+	cs->log = log;
+	cs->cap = 4096;
+	cs->tab = calloc(cs->cap, sizeof(*cs->tab));
+	cs->cmpbuf = malloc(chunksize);
+	if (!cs->tab || !cs->cmpbuf)
+		return -ENOMEM;
+	return 0;
+}
+
+void erofs_chunk_store_free(struct erofs_chunk_store *cs)
+{
+	free(cs->tab);
+	free(cs->cmpbuf);
+	cs->tab = NULL;
+	cs->cmpbuf = NULL;
+}
+
+static uint64_t slot_of(const XXH128_hash_t *h, uint64_t cap)
+{
+	return h->low64 & (cap - 1);
+}
+
+static int index_grow(struct erofs_chunk_store *cs)
+{
+	uint64_t cap = cs->cap * 2;
+	struct erofs_chunk_entry *tab = calloc(cap, sizeof(*tab));
+
+	if (!tab)
+		return -ENOMEM;
+	for (uint64_t i = 0; i < cs->cap; i++) {
+		uint64_t j;
+
+		if (!cs->tab[i].len)
+			continue;
+		for (j = slot_of(&cs->tab[i].hash, cap); tab[j].len;
+		     j = (j + 1) & (cap - 1))
+			;
+		tab[j] = cs->tab[i];
+	}
+	free(cs->tab);
+	cs->tab = tab;
+	cs->cap = cap;
+	return 0;
+}
+
+static bool is_zero(const void *p, size_t len)
+{
+	const uint64_t *w = p;
+	const uint8_t *b = p;
+	size_t i;
+
+	for (i = 0; i < len / 8; i++)
+		if (w[i])
+			return false;
+	for (i *= 8; i < len; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+static size_t stored_len(const struct erofs_chunk_store *cs, size_t len)
+{
+	size_t blksz = (size_t)1 << cs->blkszbits;
+
+	return erofs_round_up(len, blksz);
+}
+
+/* appends @buf (ownership passes to the blob) and returns its ref */
+static int store_new(struct erofs_chunk_store *cs, void *buf, size_t len,
+		     uint64_t *blob_off, struct erofs_chunk_ref *ref)
+{
+	size_t slen = stored_len(cs, len);
+	uint64_t off;
+	int err;
+
+	memset((char *)buf + len, 0, slen - len);
+	err = erofs_blob_append(cs->blob, buf, slen, &off);
+	if (err)
+		return err;
+	if ((off >> cs->blkszbits) + cs->blk_base >= EROFS_NULL_ADDR)
+		return erofs_err(cs->log, -EFBIG,
+				 "%s: more than 2^32 blocks", cs->blob->name);
+	ref->device_id = cs->device_id;
+	ref->blkaddr = cs->blk_base + (off >> cs->blkszbits);
+	*blob_off = off;
+	cs->st.unique++;
+	cs->st.bytes_stored += slen;
+	return 0;
+}
+
+static int zero_ref(struct erofs_chunk_store *cs, size_t len,
+		    struct erofs_chunk_ref *ref)
+{
+	cs->st.zero++;
+	cs->st.bytes_dedup += len;
+	if (!cs->have_zero) {
+		/* one extent of a whole chunk serves every zero chunk */
+		void *z = calloc(1, cs->chunksize);
+		uint64_t off;
+		int err;
+
+		if (!z)
+			return -ENOMEM;
+		err = store_new(cs, z, cs->chunksize, &off, &cs->zero);
+		if (err)
+			return err;
+		cs->st.unique--;
+		cs->have_zero = true;
+	}
+	*ref = cs->zero;
+	return 0;
+}
+
+int erofs_chunk_put(struct erofs_chunk_store *cs, void *buf, size_t len,
+		    struct erofs_chunk_ref *ref)
+{
+	XXH128_hash_t h;
+	uint64_t i, off;
+	int err;
+
+	cs->st.chunks++;
+	cs->st.bytes_in += len;
+	if (is_zero(buf, len)) {
+		free(buf);
+		return zero_ref(cs, len, ref);
+	}
+	h = XXH3_128bits(buf, len);
+	for (i = slot_of(&h, cs->cap); cs->tab[i].len;
+	     i = (i + 1) & (cs->cap - 1)) {
+		struct erofs_chunk_entry *e = &cs->tab[i];
+
+		if (e->len != len || !XXH128_isEqual(e->hash, h))
+			continue;
+		/* a fast hash only proposes; the stored bytes decide */
+		err = erofs_blob_pread(cs->blob, cs->cmpbuf, len, e->blob_off);
+		if (err) {
+			free(buf);
+			return err;
+		}
+		if (memcmp(cs->cmpbuf, buf, len)) {
+			cs->st.hash_collisions++;
+			continue;
+		}
+		free(buf);
+		*ref = e->ref;
+		cs->st.dedup_hits++;
+		cs->st.bytes_dedup += len;
+		return 0;
+	}
+	err = store_new(cs, buf, len, &off, ref);
+	if (err)
+		return err;
+	if ((cs->used + 1) * 4 > cs->cap * 3) {
+		err = index_grow(cs);
+		if (err)
+			return err;
+		for (i = slot_of(&h, cs->cap); cs->tab[i].len;
+		     i = (i + 1) & (cs->cap - 1))
+			;
+	}
+	cs->tab[i].hash = h;
+	cs->tab[i].len = len;
+	cs->tab[i].blob_off = off;
+	cs->tab[i].ref = *ref;
+	cs->used++;
+	return 0;
+}
+
+int erofs_chunk_file(struct erofs_chunk_store *cs, int fd, const char *path,
+		     uint64_t size, struct erofs_chunk_ref *refs)
+{
+	uint64_t nr = erofs_div_round_up(size, cs->chunksize);
+	off_t data = 0;		/* next data offset known, or -1: none */
+	int err;
+
+	for (uint64_t i = 0; i < nr; i++) {
+		uint64_t off = i * cs->chunksize;
+		size_t len = size - off < cs->chunksize ? size - off
+							 : cs->chunksize;
+		ssize_t n;
+		void *buf;
+
+		if (data >= 0 && (uint64_t)data < off + len) {
+			data = lseek(fd, off, SEEK_DATA);
+			if (data < 0 && errno != ENXIO)
+				data = off;	/* no SEEK_DATA: read it */
+		}
+		if (data < 0 || (uint64_t)data >= off + len) {
+			/* a hole in the source: zeros without reading */
+			cs->st.chunks++;
+			cs->st.bytes_in += len;
+			err = zero_ref(cs, len, &refs[i]);
+			if (err)
+				return err;
+			continue;
+		}
+		buf = malloc(stored_len(cs, len));
+		if (!buf)
+			return -ENOMEM;
+		n = erofs_pread_all(fd, buf, len, off);
+		if (n < 0 || (size_t)n != len) {
+			free(buf);
+			if (n < 0)
+				return erofs_err(cs->log, n,
+						 "%s: read error at offset %llu",
+						 path, (unsigned long long)off);
+			return erofs_err(cs->log, -EAGAIN,
+					 "%s: file shrank during the build",
+					 path);
+		}
+		err = erofs_chunk_put(cs, buf, len, &refs[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}

@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Image writer: layout pass and metadata encoding.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "erofs/dir.h"
+#include "erofs/image.h"
+#include "erofs/util.h"
+
+#define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((uint64_t)(a) - 1))
+
+int erofs_image_init(struct erofs_image *img, struct erofs_tree *t,
+		     struct erofs_xattr_table *xt,
+		     const struct erofs_image_opts *opts,
+		     const struct erofs_log *log)
+{
+	memset(img, 0, sizeof(*img));
+	img->tree = t;
+	img->xt = xt;
+	img->opts = *opts;
+	img->log = log;
+	if (opts->nr_devices) {
+		img->devices = calloc(opts->nr_devices, sizeof(*img->devices));
+		if (!img->devices)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+void erofs_image_free(struct erofs_image *img)
+{
+	free(img->devices);
+	img->devices = NULL;
+}
+
+static bool needs_extended(const struct erofs_image *img,
+			   const struct erofs_inode *inode)
+{
+	return inode->uid > UINT16_MAX || inode->gid > UINT16_MAX ||
+	       inode->nlink > UINT16_MAX || inode->size > UINT32_MAX ||
+	       (uint64_t)inode->mtime != img->opts.build_time ||
+	       inode->mtime_nsec != img->opts.build_time_nsec;
+}
+
+/*
+ * Chooses the data layout of a flat inode of @size bytes: whole blocks plus
+ * a tail that goes inline when it fits next to the inode in one block.
+ */
+static void plan_flat(struct erofs_inode *inode, uint64_t size,
+		      unsigned int blksz, uint64_t *pos)
+{
+	unsigned int isize = erofs_inode_core_size(inode->extended) +
+			     inode->xattr_isize;
+	unsigned int tail = size % blksz;
+
+	inode->nr_blocks = size / blksz;
+	inode->inline_size = 0;
+	inode->datalayout = EROFS_INODE_FLAT_PLAIN;
+	if (tail) {
+		uint64_t need = isize + tail;
+
+		if ((*pos % blksz) + need <= blksz) {
+			inode->datalayout = EROFS_INODE_FLAT_INLINE;
+		} else if (need <= blksz) {
+			*pos = ALIGN_UP(*pos, blksz);
+			inode->datalayout = EROFS_INODE_FLAT_INLINE;
+		} else {
+			inode->nr_blocks++;
+		}
+		if (inode->datalayout == EROFS_INODE_FLAT_INLINE)
+			inode->inline_size = tail;
+	}
+}
+
+int erofs_image_layout(struct erofs_image *img)
+{
+	struct erofs_tree *t = img->tree;
+	unsigned int blksz = 1u << img->opts.blkszbits;
+	uint64_t pos, blk;
+
+	pos = EROFS_SUPER_OFFSET + EROFS_SB_SIZE +
+	      (uint64_t)img->opts.nr_devices * EROFS_DEVT_SLOT_SIZE;
+	pos = ALIGN_UP(pos, EROFS_SLOT_SIZE);
+	img->meta_start = pos;
+	if (pos / EROFS_SLOT_SIZE > UINT16_MAX)
+		return erofs_err(img->log, -E2BIG,
+				 "too many devices: the root nid overflows");
+
+	for (uint64_t i = 0; i < t->nr_inodes; i++) {
+		struct erofs_inode *inode = t->inodes[i];
+		unsigned int isize;
+
+		erofs_xattr_size_inode(inode);
+		if (S_ISDIR(inode->mode)) {
+			inode->size = erofs_dir_size(inode, blksz);
+			if (!inode->size)
+				return -ENOMEM;
+		}
+		inode->extended = needs_extended(img, inode);
+		isize = erofs_inode_core_size(inode->extended) +
+			inode->xattr_isize;
+		inode->nr_chunks = 0;
+		if (S_ISREG(inode->mode) && img->opts.chunksize &&
+		    inode->size) {
+			inode->datalayout = EROFS_INODE_CHUNK_BASED;
+			inode->nr_chunks = erofs_div_round_up(
+				inode->size, img->opts.chunksize);
+			inode->nr_blocks = 0;
+			inode->inline_size = 0;
+			inode->chunks = calloc(inode->nr_chunks,
+					       sizeof(*inode->chunks));
+			if (!inode->chunks)
+				return -ENOMEM;
+			img->has_chunks = true;
+		} else if (S_ISREG(inode->mode) || S_ISDIR(inode->mode) ||
+			   S_ISLNK(inode->mode)) {
+			plan_flat(inode, inode->size, blksz, &pos);
+		} else {
+			inode->datalayout = EROFS_INODE_FLAT_PLAIN;
+			inode->nr_blocks = 0;
+			inode->inline_size = 0;
+		}
+		inode->meta_off = pos;
+		inode->nid = pos / EROFS_SLOT_SIZE;
+		if (inode->datalayout == EROFS_INODE_CHUNK_BASED)
+			pos += ALIGN_UP(isize, EROFS_CHUNK_INDEX_SIZE) +
+			       inode->nr_chunks * EROFS_CHUNK_INDEX_SIZE;
+		else
+			pos += isize + inode->inline_size;
+		pos = ALIGN_UP(pos, EROFS_SLOT_SIZE);
+	}
+	img->meta_end = pos;
+
+	blk = erofs_div_round_up(pos, blksz);
+	img->xattr_blkaddr = img->xt->shared_size ? blk : 0;
+	blk += erofs_div_round_up(img->xt->shared_size, blksz);
+	img->data_blkaddr = blk;
+	for (uint64_t i = 0; i < t->nr_inodes; i++) {
+		struct erofs_inode *inode = t->inodes[i];
+
+		if (inode->datalayout == EROFS_INODE_CHUNK_BASED)
+			continue;
+		if (!inode->nr_blocks) {
+			/* all inline or empty: the address is never used */
+			inode->raw_blkaddr = inode->inline_size ?
+						     EROFS_NULL_ADDR : 0;
+			continue;
+		}
+		inode->raw_blkaddr = blk;
+		blk += inode->nr_blocks;
+		if (blk >= EROFS_NULL_ADDR)
+			return erofs_err(img->log, -EFBIG,
+					 "image exceeds 2^32 blocks");
+	}
+	img->data_end = blk;
+	img->total_blocks = blk;
+	return 0;
+}
+
+int erofs_image_write_dir_data(struct erofs_image *img, int fd)
+{
+	struct erofs_tree *t = img->tree;
+	unsigned int blksz = 1u << img->opts.blkszbits;
+	uint8_t *buf = NULL;
+	size_t cap = 0;
+	int err = 0;
+
+	for (uint64_t i = 0; i < t->nr_inodes && !err; i++) {
+		struct erofs_inode *inode = t->inodes[i];
+		size_t len = ALIGN_UP(inode->size, blksz);
+
+		if (!S_ISDIR(inode->mode) && !S_ISLNK(inode->mode))
+			continue;
+		if (len > cap) {
+			void *p = realloc(buf, len);
+
+			if (!p) {
+				err = -ENOMEM;
+				break;
+			}
+			buf = p;
+			cap = len;
+		}
+		if (S_ISDIR(inode->mode)) {
+			err = erofs_dir_encode(inode, blksz, buf);
+		} else {
+			memset(buf, 0, len);
+			memcpy(buf, inode->link_target, inode->size);
+		}
+		if (err)
+			break;
+		if (inode->inline_size) {
+			free(inode->inline_data);
+			inode->inline_data = malloc(inode->inline_size);
+			if (!inode->inline_data) {
+				err = -ENOMEM;
+				break;
+			}
+			memcpy(inode->inline_data,
+			       buf + inode->nr_blocks * blksz,
+			       inode->inline_size);
+		}
+		if (inode->nr_blocks) {
+			err = erofs_pwrite_all(fd, buf,
+					       inode->nr_blocks * (size_t)blksz,
+					       (uint64_t)inode->raw_blkaddr *
+						       blksz);
+			if (err)
+				err = erofs_err(img->log, err,
+						"cannot write directory data");
+		}
+	}
+	free(buf);
+	return err;
+}
+
+static uint32_t inode_i_u(const struct erofs_image *img,
+			  const struct erofs_inode *inode)
+{
+	switch (inode->mode & S_IFMT) {
+	case S_IFCHR:
+	case S_IFBLK:
+		return erofs_rdev_encode(inode->rdev_major, inode->rdev_minor);
+	case S_IFIFO:
+	case S_IFSOCK:
+		return 0;
+	}
+	if (inode->datalayout == EROFS_INODE_CHUNK_BASED)
+		return EROFS_CHUNK_FORMAT_INDEXES |
+		       (erofs_ilog2(img->opts.chunksize) -
+			img->opts.blkszbits);
+	return inode->raw_blkaddr;
+}
+
+static void encode_inode(const struct erofs_image *img,
+			 const struct erofs_inode *inode, uint8_t *meta)
+{
+	struct erofs_dinode di = {
+		.extended = inode->extended,
+		.datalayout = inode->datalayout,
+		.xattr_icount = inode->xattr_icount,
+		.mode = inode->mode,
+		.size = inode->size,
+		.i_u = inode_i_u(img, inode),
+		.ino = inode->order,
+		.uid = inode->uid,
+		.gid = inode->gid,
+		.mtime = inode->mtime,
+		.mtime_nsec = inode->mtime_nsec,
+		.nlink = inode->nlink,
+	};
+	uint8_t *p = meta + inode->meta_off;
+	unsigned int isize = erofs_inode_core_size(inode->extended);
+
+	erofs_inode_encode(&di, p);
+	erofs_xattr_encode_ibody(inode, img->opts.xattr_filter, p + isize);
+	isize += inode->xattr_isize;
+	if (inode->inline_size)
+		memcpy(p + isize, inode->inline_data, inode->inline_size);
+	if (inode->datalayout == EROFS_INODE_CHUNK_BASED) {
+		uint8_t *tab = p + ALIGN_UP(isize, EROFS_CHUNK_INDEX_SIZE);
+
+		for (uint64_t c = 0; c < inode->nr_chunks; c++)
+			erofs_chunk_index_encode(
+				tab + c * EROFS_CHUNK_INDEX_SIZE,
+				inode->chunks[c].device_id,
+				inode->chunks[c].blkaddr);
+	}
+}
+
+int erofs_image_write_meta(struct erofs_image *img, int fd)
+{
+	unsigned int blksz = 1u << img->opts.blkszbits;
+	/* block 0 always exists, also for tiny trees and 512-byte blocks */
+	uint64_t len = (uint64_t)img->data_blkaddr * blksz;
+	struct erofs_tree *t = img->tree;
+	struct erofs_sb sb = { 0 };
+	uint8_t *meta;
+	int err;
+
+	if (len < EROFS_SUPER_OFFSET + (uint64_t)blksz)
+		len = EROFS_SUPER_OFFSET + (uint64_t)blksz;
+	meta = calloc(1, len);
+	if (!meta)
+		return -ENOMEM;
+	for (uint64_t i = 0; i < t->nr_inodes; i++)
+		encode_inode(img, t->inodes[i], meta);
+	if (img->xt->shared_size)
+		erofs_xattr_encode_shared(img->xt,
+					  meta + (uint64_t)img->xattr_blkaddr *
+							 blksz);
+	for (unsigned int d = 0; d < img->opts.nr_devices; d++)
+		erofs_devslot_encode(&img->devices[d],
+				     meta + EROFS_SUPER_OFFSET + EROFS_SB_SIZE +
+					     d * EROFS_DEVT_SLOT_SIZE);
+
+	sb.feature_compat = EROFS_FEATURE_COMPAT_SB_CHKSUM |
+			    EROFS_FEATURE_COMPAT_MTIME;
+	if (img->opts.xattr_filter)
+		sb.feature_compat |= EROFS_FEATURE_COMPAT_XATTR_FILTER;
+	if (img->has_chunks)
+		sb.feature_incompat |= EROFS_FEATURE_INCOMPAT_CHUNKED_FILE;
+	if (img->opts.nr_devices) {
+		sb.feature_incompat |= EROFS_FEATURE_INCOMPAT_DEVICE_TABLE;
+		sb.extra_devices = img->opts.nr_devices;
+		sb.devt_slotoff = (EROFS_SUPER_OFFSET + EROFS_SB_SIZE) /
+				  EROFS_DEVT_SLOT_SIZE;
+	}
+	sb.blkszbits = img->opts.blkszbits;
+	sb.root_nid = t->root->nid;
+	sb.inos = t->nr_inodes;
+	sb.build_time = img->opts.build_time;
+	sb.build_time_nsec = img->opts.build_time_nsec;
+	sb.blocks = img->total_blocks;
+	sb.meta_blkaddr = 0;
+	sb.xattr_blkaddr = img->xattr_blkaddr;
+	memcpy(sb.uuid, img->opts.uuid, 16);
+	memcpy(sb.volume_name, img->opts.volume_name, EROFS_VOLNAME_LEN);
+	erofs_sb_encode(&sb, meta + EROFS_SUPER_OFFSET);
+	/* last: the checksum covers everything else in block 0 */
+	erofs_put_le32(meta + EROFS_SUPER_OFFSET + 4,
+		       erofs_sb_checksum(meta, img->opts.blkszbits));
+
+	err = erofs_pwrite_all(fd, meta, len, 0);
+	free(meta);
+	if (err)
+		return erofs_err(img->log, err, "cannot write metadata");
+	return 0;
+}

@@ -1,0 +1,454 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Directory importer: a sorted, fd-relative walk of a source tree.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "erofs/import.h"
+#include "erofs/ondisk.h"
+
+int erofs_exclude_add_path(struct erofs_exclude *ex, const char *path)
+{
+	char **p = realloc(ex->paths, (ex->nr_paths + 1) * sizeof(*p));
+	size_t len;
+
+	if (!p)
+		return -ENOMEM;
+	ex->paths = p;
+	while (*path == '/' || (path[0] == '.' && path[1] == '/'))
+		path += *path == '/' ? 1 : 2;
+	p[ex->nr_paths] = strdup(path);
+	if (!p[ex->nr_paths])
+		return -ENOMEM;
+	/* "a/b/" matches "a/b" */
+	len = strlen(p[ex->nr_paths]);
+	while (len && p[ex->nr_paths][len - 1] == '/')
+		p[ex->nr_paths][--len] = '\0';
+	ex->nr_paths++;
+	return 0;
+}
+
+int erofs_exclude_add_regex(struct erofs_exclude *ex, const char *re,
+			    const struct erofs_log *log)
+{
+	regex_t *r = realloc(ex->regexes, (ex->nr_regexes + 1) * sizeof(*r));
+	int rc;
+
+	if (!r)
+		return -ENOMEM;
+	ex->regexes = r;
+	rc = regcomp(&r[ex->nr_regexes], re, REG_EXTENDED | REG_NOSUB);
+	if (rc) {
+		char msg[256];
+
+		regerror(rc, &r[ex->nr_regexes], msg, sizeof(msg));
+		return erofs_err(log, -EINVAL, "bad --exclude-regex \"%s\": %s",
+				 re, msg);
+	}
+	ex->nr_regexes++;
+	return 0;
+}
+
+bool erofs_exclude_match(const struct erofs_exclude *ex, const char *rel)
+{
+	if (!ex)
+		return false;
+	for (unsigned int i = 0; i < ex->nr_paths; i++)
+		if (!strcmp(ex->paths[i], rel))
+			return true;
+	for (unsigned int i = 0; i < ex->nr_regexes; i++)
+		if (!regexec(&ex->regexes[i], rel, 0, NULL, 0))
+			return true;
+	return false;
+}
+
+void erofs_exclude_free(struct erofs_exclude *ex)
+{
+	for (unsigned int i = 0; i < ex->nr_paths; i++)
+		free(ex->paths[i]);
+	for (unsigned int i = 0; i < ex->nr_regexes; i++)
+		regfree(&ex->regexes[i]);
+	free(ex->paths);
+	free(ex->regexes);
+	memset(ex, 0, sizeof(*ex));
+}
+
+int erofs_open_rel(int rootfd, const char *rel)
+{
+	char *copy, *comp, *next;
+	int fd, dfd;
+
+	if (strlen(rel) < PATH_MAX)
+		return openat(rootfd, rel,
+			      O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	/* too long for one call: descend a component at a time */
+	copy = strdup(rel);
+	if (!copy) {
+		errno = ENOMEM;
+		return -1;
+	}
+	dfd = dup(rootfd);
+	fd = -1;
+	for (comp = copy; dfd >= 0 && comp; comp = next) {
+		next = strchr(comp, '/');
+		if (next)
+			*next++ = '\0';
+		fd = openat(dfd, comp,
+			    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+				    (next ? O_DIRECTORY : 0));
+		close(dfd);
+		dfd = next ? fd : -1;
+	}
+	free(copy);
+	return fd;
+}
+
+struct walk {
+	struct erofs_tree *t;
+	struct erofs_xattr_table *xt;
+	const struct erofs_import_dir_opts *opts;
+	const struct erofs_log *log;
+	const char *srcdir;
+	char *rel;		/* current relative path buffer */
+	size_t rel_cap;
+	char *buf;		/* xattr name list / values */
+	size_t buf_cap;
+};
+
+static int grow(char **p, size_t *cap, size_t need)
+{
+	if (need <= *cap)
+		return 0;
+	size_t n = *cap ? *cap : 4096;
+
+	while (n < need)
+		n *= 2;
+	char *q = realloc(*p, n);
+
+	if (!q)
+		return -ENOMEM;
+	*p = q;
+	*cap = n;
+	return 0;
+}
+
+/* a displayable path of the entry being visited */
+static const char *shown(const struct walk *w)
+{
+	return w->rel[0] ? w->rel : ".";
+}
+
+static int read_xattrs(struct walk *w, int fd, struct erofs_inode *inode)
+{
+	char proc[64], *names = NULL;
+	ssize_t len;
+	size_t cap = 0;
+	int err = 0;
+
+	/* an O_PATH fd: the /proc link reaches the inode itself, symlinks
+	 * included, and avoids PATH_MAX limits */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	for (;;) {
+		len = listxattr(proc, NULL, 0);
+		if (len < 0) {
+			if (errno == ENOTSUP)
+				return 0;
+			return erofs_err(w->log, -errno,
+					 "%s: cannot list xattrs", shown(w));
+		}
+		if (!len)
+			return 0;
+		if (grow(&names, &cap, len + 1))
+			return -ENOMEM;
+		len = listxattr(proc, names, cap);
+		if (len >= 0)
+			break;
+		if (errno != ERANGE) {
+			free(names);
+			return erofs_err(w->log, -errno,
+					 "%s: cannot list xattrs", shown(w));
+		}
+	}
+	for (char *n = names; n < names + len; n += strlen(n) + 1) {
+		ssize_t vlen;
+
+		for (;;) {
+			vlen = getxattr(proc, n, w->buf, w->buf_cap);
+			if (vlen >= 0)
+				break;
+			if (errno == ERANGE) {
+				vlen = getxattr(proc, n, NULL, 0);
+				if (vlen >= 0 &&
+				    !grow(&w->buf, &w->buf_cap, vlen + 1))
+					continue;
+			}
+			err = erofs_err(w->log, -errno,
+					"%s: cannot read xattr %s", shown(w),
+					n);
+			goto out;
+		}
+		err = erofs_xattr_add(w->xt, inode, n, w->buf, vlen, shown(w));
+		if (err == -EOPNOTSUPP || err == -EINVAL) {
+			erofs_warn(w->log,
+				   "%s: xattr %s has no EROFS namespace, skipped",
+				   shown(w), n);
+			err = 0;
+		} else if (err) {
+			goto out;
+		}
+	}
+out:
+	free(names);
+	return err;
+}
+
+static int name_cmp_p(const void *a, const void *b)
+{
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+
+	return erofs_name_cmp(x, strlen(x), y, strlen(y));
+}
+
+static void fill_meta(struct erofs_inode *inode, const struct stat *st)
+{
+	inode->mode = st->st_mode;
+	inode->uid = st->st_uid;
+	inode->gid = st->st_gid;
+	inode->mtime = st->st_mtim.tv_sec;
+	inode->mtime_nsec = st->st_mtim.tv_nsec;
+	inode->src_dev = st->st_dev;
+	inode->src_ino = st->st_ino;
+	if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) {
+		inode->rdev_major = major(st->st_rdev);
+		inode->rdev_minor = minor(st->st_rdev);
+	}
+	if (S_ISREG(st->st_mode) || S_ISLNK(st->st_mode))
+		inode->size = st->st_size;
+}
+
+static int walk_dir(struct walk *w, int dfd, struct erofs_inode *dir);
+
+static int visit(struct walk *w, int dfd, struct erofs_inode *dir,
+		 const char *name)
+{
+	struct erofs_inode *inode;
+	struct stat st;
+	int fd, err = 0;
+
+	fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return erofs_err(w->log, -ENOENT,
+					 "%s: vanished during the walk",
+					 shown(w));
+		return erofs_err(w->log, -errno, "%s: cannot open", shown(w));
+	}
+	if (fstat(fd, &st) < 0) {
+		err = erofs_err(w->log, -errno, "%s: cannot stat", shown(w));
+		goto out;
+	}
+	if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
+		inode = erofs_tree_find_link(w->t, st.st_dev, st.st_ino);
+		if (inode) {
+			err = erofs_dir_add(w->t, dir, name, inode);
+			goto out;
+		}
+	}
+	inode = erofs_tree_new_inode(w->t);
+	if (!inode) {
+		err = -ENOMEM;
+		goto out;
+	}
+	fill_meta(inode, &st);
+	err = erofs_dir_add(w->t, dir, name, inode);
+	if (!err && !S_ISDIR(st.st_mode) && st.st_nlink > 1)
+		err = erofs_tree_remember(w->t, inode);
+	if (!err && !w->opts->no_xattrs)
+		err = read_xattrs(w, fd, inode);
+	if (err)
+		goto out;
+	switch (st.st_mode & S_IFMT) {
+	case S_IFREG:
+		inode->src_path = strdup(w->rel);
+		if (!inode->src_path)
+			err = -ENOMEM;
+		break;
+	case S_IFLNK: {
+		ssize_t n;
+
+		inode->link_target = malloc(st.st_size + 1);
+		if (!inode->link_target) {
+			err = -ENOMEM;
+			break;
+		}
+		n = readlinkat(fd, "", inode->link_target, st.st_size + 1);
+		if (n < 0)
+			err = erofs_err(w->log, -errno,
+					"%s: cannot read symlink", shown(w));
+		else if (n != st.st_size)
+			err = erofs_err(w->log, -EAGAIN,
+					"%s: symlink changed during the walk",
+					shown(w));
+		break;
+	}
+	case S_IFDIR: {
+		int sub = openat(dfd, name,
+				 O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+					 O_CLOEXEC);
+
+		if (sub < 0) {
+			err = erofs_err(w->log, -errno,
+					"%s: cannot open directory", shown(w));
+			break;
+		}
+		err = walk_dir(w, sub, inode);
+		close(sub);
+		break;
+	}
+	case S_IFCHR:
+	case S_IFBLK:
+	case S_IFIFO:
+	case S_IFSOCK:
+		break;
+	default:
+		err = erofs_err(w->log, -EINVAL, "%s: unknown file type %o",
+				shown(w), st.st_mode & S_IFMT);
+	}
+out:
+	close(fd);
+	return err;
+}
+
+static int walk_dir(struct walk *w, int dfd, struct erofs_inode *dir)
+{
+	size_t base = strlen(w->rel);
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *d;
+	int dup_fd, err = 0;
+
+	dup_fd = dup(dfd);
+	d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+	if (!d) {
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return erofs_err(w->log, -errno, "%s: cannot read directory",
+				 shown(w));
+	}
+	for (;;) {
+		errno = 0;
+		de = readdir(d);
+		if (!de) {
+			if (errno)
+				err = erofs_err(w->log, -errno,
+						"%s: cannot read directory",
+						shown(w));
+			break;
+		}
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (n == cap) {
+			void *p = realloc(names, (cap = cap ? cap * 2 : 64) *
+							 sizeof(*names));
+			if (!p) {
+				err = -ENOMEM;
+				break;
+			}
+			names = p;
+		}
+		names[n] = strdup(de->d_name);
+		if (!names[n]) {
+			err = -ENOMEM;
+			break;
+		}
+		n++;
+	}
+	closedir(d);
+	if (!err)
+		qsort(names, n, sizeof(*names), name_cmp_p);
+	for (size_t i = 0; !err && i < n; i++) {
+		size_t nl = strlen(names[i]);
+
+		err = grow(&w->rel, &w->rel_cap, base + nl + 2);
+		if (err)
+			break;
+		if (base)
+			w->rel[base] = '/';
+		memcpy(w->rel + base + !!base, names[i], nl + 1);
+		if (erofs_exclude_match(w->opts->exclude, w->rel)) {
+			erofs_dbg(w->log, "%s: excluded", w->rel);
+			w->rel[base] = '\0';
+			continue;
+		}
+		err = visit(w, dfd, dir, names[i]);
+		w->rel[base] = '\0';
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return err;
+}
+
+int erofs_import_dir(struct erofs_tree *t, struct erofs_xattr_table *xt,
+		     const char *srcdir,
+		     const struct erofs_import_dir_opts *opts)
+{
+	struct walk w = {
+		.t = t, .xt = xt, .opts = opts, .log = t->log,
+		.srcdir = srcdir,
+	};
+	struct erofs_inode *root;
+	struct stat st;
+	int fd, pfd, err;
+
+	fd = open(srcdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOTDIR)
+			return erofs_err(t->log, -ENOTDIR,
+					 "%s: source is not a directory",
+					 srcdir);
+		return erofs_err(t->log, -errno, "%s: cannot open source",
+				 srcdir);
+	}
+	if (fstat(fd, &st) < 0) {
+		err = erofs_err(t->log, -errno, "%s: cannot stat", srcdir);
+		close(fd);
+		return err;
+	}
+	root = erofs_tree_new_inode(t);
+	/* a zero-sized getxattr() buffer would only report sizes */
+	if (!root || grow(&w.rel, &w.rel_cap, 256) ||
+	    grow(&w.buf, &w.buf_cap, 65536)) {
+		close(fd);
+		free(w.rel);
+		free(w.buf);
+		return -ENOMEM;
+	}
+	w.rel[0] = '\0';
+	fill_meta(root, &st);
+	t->root = root;
+	err = 0;
+	if (!opts->no_xattrs) {
+		pfd = openat(fd, ".", O_PATH | O_CLOEXEC);
+		err = pfd < 0 ? -errno : read_xattrs(&w, pfd, root);
+		if (pfd >= 0)
+			close(pfd);
+	}
+	if (!err)
+		err = walk_dir(&w, fd, root);
+	close(fd);
+	free(w.rel);
+	free(w.buf);
+	return err;
+}

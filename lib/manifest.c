@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Manifest: JSON written by builders, validated when read.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "erofs/manifest.h"
+
+static struct json_object *u64_obj(uint64_t v)
+{
+	return json_object_new_uint64(v);
+}
+
+int erofs_manifest_to_json(const struct erofs_manifest *m,
+			   struct json_object **out,
+			   const struct erofs_log *log)
+{
+	struct json_object *root = json_object_new_object();
+	struct json_object *bs = json_object_new_object();
+	struct json_object *blobs = json_object_new_array();
+	struct json_object *counts = json_object_new_object();
+
+	if (!root || !bs || !blobs || !counts) {
+		json_object_put(root);
+		json_object_put(bs);
+		json_object_put(blobs);
+		json_object_put(counts);
+		return -ENOMEM;
+	}
+	json_object_object_add(root, "format",
+			       json_object_new_string(EROFS_MANIFEST_FORMAT));
+	json_object_object_add(root, "version",
+			       json_object_new_int(EROFS_MANIFEST_VERSION));
+	json_object_object_add(root, "block_size",
+			       json_object_new_int(m->block_size));
+	json_object_object_add(root, "chunk_size", u64_obj(m->chunk_size));
+	json_object_object_add(bs, "path",
+			       json_object_new_string(m->bootstrap_path));
+	json_object_object_add(bs, "size", u64_obj(m->bootstrap_size));
+	json_object_object_add(bs, "sha256",
+			       json_object_new_string(m->bootstrap_sha256));
+	json_object_object_add(root, "bootstrap", bs);
+	for (unsigned int i = 0; i < m->nr_blobs; i++) {
+		const struct erofs_manifest_blob *b = &m->blobs[i];
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "device_id",
+				       json_object_new_int(b->device_id));
+		json_object_object_add(o, "tag", json_object_new_string(b->tag));
+		json_object_object_add(o, "size", u64_obj(b->size));
+		json_object_object_add(o, "blocks", u64_obj(b->blocks));
+		json_object_object_add(o, "sha256",
+				       json_object_new_string(b->sha256));
+		json_object_object_add(o, "path",
+				       json_object_new_string(b->path));
+		json_object_array_add(blobs, o);
+	}
+	json_object_object_add(root, "blobs", blobs);
+	json_object_object_add(counts, "inodes", u64_obj(m->counts.inodes));
+	json_object_object_add(counts, "regular_files",
+			       u64_obj(m->counts.regular_files));
+	json_object_object_add(counts, "chunks", u64_obj(m->counts.chunks));
+	json_object_object_add(counts, "unique_chunks",
+			       u64_obj(m->counts.unique_chunks));
+	json_object_object_add(counts, "zero_chunks",
+			       u64_obj(m->counts.zero_chunks));
+	json_object_object_add(counts, "bytes_in", u64_obj(m->counts.bytes_in));
+	json_object_object_add(counts, "bytes_stored",
+			       u64_obj(m->counts.bytes_stored));
+	json_object_object_add(counts, "bytes_deduplicated",
+			       u64_obj(m->counts.bytes_deduplicated));
+	json_object_object_add(root, "counts", counts);
+	*out = root;
+	return 0;
+}
+
+int erofs_manifest_save(const struct erofs_manifest *m, const char *path,
+			const struct erofs_log *log)
+{
+	struct json_object *root;
+	struct erofs_outfile of;
+	const char *text;
+	int err;
+
+	err = erofs_manifest_to_json(m, &root, log);
+	if (err)
+		return err;
+	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+						    JSON_C_TO_STRING_SPACED |
+						    JSON_C_TO_STRING_NOSLASHESCAPE);
+	err = erofs_outfile_open(&of, path, log);
+	if (!err) {
+		err = erofs_write_all(of.fd, text, strlen(text));
+		if (!err)
+			err = erofs_write_all(of.fd, "\n", 1);
+		if (err) {
+			erofs_err(log, err, "%s: cannot write", path);
+			erofs_outfile_abort(&of);
+		} else {
+			err = erofs_outfile_commit(&of, log);
+		}
+	}
+	json_object_put(root);
+	return err;
+}
+
+static int get_u64(struct json_object *o, const char *key, uint64_t *v,
+		   const char *path, const struct erofs_log *log)
+{
+	struct json_object *f;
+
+	if (!json_object_object_get_ex(o, key, &f) ||
+	    !json_object_is_type(f, json_type_int) ||
+	    json_object_get_int64(f) < 0)
+		return erofs_err(log, -EINVAL,
+				 "%s: \"%s\" is missing or not a size", path,
+				 key);
+	*v = json_object_get_uint64(f);
+	return 0;
+}
+
+static int get_str(struct json_object *o, const char *key, const char **v,
+		   bool optional, const char *path,
+		   const struct erofs_log *log)
+{
+	struct json_object *f;
+
+	if (!json_object_object_get_ex(o, key, &f)) {
+		if (optional) {
+			*v = NULL;
+			return 0;
+		}
+		return erofs_err(log, -EINVAL, "%s: \"%s\" is missing", path,
+				 key);
+	}
+	if (!json_object_is_type(f, json_type_string))
+		return erofs_err(log, -EINVAL, "%s: \"%s\" is not a string",
+				 path, key);
+	*v = json_object_get_string(f);
+	return 0;
+}
+
+static int get_hex(struct json_object *o, const char *key, char *out,
+		   const char *path, const struct erofs_log *log)
+{
+	uint8_t raw[EROFS_SHA256_LEN];
+	const char *s;
+	int err = get_str(o, key, &s, false, path, log);
+
+	if (err)
+		return err;
+	if (erofs_unhex(raw, s, EROFS_SHA256_LEN))
+		return erofs_err(log, -EINVAL,
+				 "%s: \"%s\" is not a hex SHA-256", path, key);
+	erofs_hex(out, raw, EROFS_SHA256_LEN);
+	return 0;
+}
+
+int erofs_manifest_load(struct erofs_manifest *m, const char *path,
+			const struct erofs_log *log)
+{
+	struct json_object *root, *bs, *blobs, *cookies, *f;
+	const char *s;
+	uint64_t v;
+	int err = -EINVAL;
+
+	memset(m, 0, sizeof(*m));
+	root = json_object_from_file(path);
+	if (!root)
+		return erofs_err(log, -EINVAL, "%s: not a JSON file: %s", path,
+				 json_util_get_last_err());
+	if (get_str(root, "format", &s, false, path, log))
+		goto out;
+	if (strcmp(s, EROFS_MANIFEST_FORMAT)) {
+		erofs_err(log, -EINVAL, "%s: not an erofs-ondemand manifest",
+			  path);
+		goto out;
+	}
+	if (get_u64(root, "block_size", &v, path, log))
+		goto out;
+	if (v < 512 || v > 65536 || !erofs_is_pow2(v)) {
+		erofs_err(log, -EINVAL, "%s: bad block_size %llu", path,
+			  (unsigned long long)v);
+		goto out;
+	}
+	m->block_size = v;
+	if (get_u64(root, "chunk_size", &m->chunk_size, path, log))
+		goto out;
+	if (!json_object_object_get_ex(root, "bootstrap", &bs) ||
+	    !json_object_is_type(bs, json_type_object)) {
+		erofs_err(log, -EINVAL, "%s: \"bootstrap\" is missing", path);
+		goto out;
+	}
+	if (get_str(bs, "path", &s, false, path, log) ||
+	    !(m->bootstrap_path = strdup(s)) ||
+	    get_u64(bs, "size", &m->bootstrap_size, path, log) ||
+	    get_hex(bs, "sha256", m->bootstrap_sha256, path, log))
+		goto out;
+	if (!json_object_object_get_ex(root, "blobs", &blobs) ||
+	    !json_object_is_type(blobs, json_type_array)) {
+		erofs_err(log, -EINVAL, "%s: \"blobs\" is missing", path);
+		goto out;
+	}
+	m->nr_blobs = json_object_array_length(blobs);
+	if (m->nr_blobs > UINT16_MAX) {
+		erofs_err(log, -EINVAL, "%s: too many blobs", path);
+		goto out;
+	}
+	m->blobs = calloc(m->nr_blobs ? m->nr_blobs : 1, sizeof(*m->blobs));
+	if (!m->blobs) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (unsigned int i = 0; i < m->nr_blobs; i++) {
+		struct json_object *o = json_object_array_get_idx(blobs, i);
+		struct erofs_manifest_blob *b = &m->blobs[i];
+		const char *tag;
+
+		if (!json_object_is_type(o, json_type_object)) {
+			erofs_err(log, -EINVAL, "%s: blob %u is not an object",
+				  path, i);
+			goto out;
+		}
+		b->device_id = i + 1;
+		if (get_str(o, "tag", &tag, false, path, log) ||
+		    get_u64(o, "size", &b->size, path, log) ||
+		    get_hex(o, "sha256", b->sha256, path, log) ||
+		    get_str(o, "path", &s, false, path, log))
+			goto out;
+		if (!*tag || strlen(tag) > EROFS_SHA256_HEX_LEN ||
+		    strchr(tag, '/')) {
+			erofs_err(log, -EINVAL, "%s: blob %u has a bad tag",
+				  path, i);
+			goto out;
+		}
+		strcpy(b->tag, tag);
+		b->blocks = b->size / m->block_size;
+		b->path = strdup(s);
+		if (!b->path) {
+			err = -ENOMEM;
+			goto out;
+		}
+	}
+	if (json_object_object_get_ex(root, "cookies", &cookies) &&
+	    json_object_is_type(cookies, json_type_object)) {
+		if (json_object_object_get_ex(cookies, "fsid", &f) &&
+		    json_object_is_type(f, json_type_string))
+			m->fsid = strdup(json_object_get_string(f));
+		if (json_object_object_get_ex(cookies, "domain_id", &f) &&
+		    json_object_is_type(f, json_type_string))
+			m->domain_id = strdup(json_object_get_string(f));
+	}
+	err = 0;
+out:
+	json_object_put(root);
+	if (err)
+		erofs_manifest_free(m);
+	return err;
+}
+
+void erofs_manifest_free(struct erofs_manifest *m)
+{
+	for (unsigned int i = 0; m->blobs && i < m->nr_blobs; i++)
+		free(m->blobs[i].path);
+	free(m->blobs);
+	free(m->bootstrap_path);
+	free(m->fsid);
+	free(m->domain_id);
+	memset(m, 0, sizeof(*m));
+}
