@@ -164,7 +164,7 @@ static int write_flat(struct build *b, struct erofs_inode *inode, int fd)
 					 inode->src_path,
 					 (unsigned long long)done);
 		if ((size_t)n != want)
-			return erofs_err(b->log, -EAGAIN,
+			return erofs_fail(b->log, -EAGAIN,
 					 "%s: file shrank during the build",
 					 inode->src_path);
 		span = done + want <= in_blocks ? want : in_blocks - done;
@@ -222,7 +222,7 @@ static int data_pass(struct build *b)
 		}
 		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
 		    (uint64_t)st.st_size != inode->size) {
-			err = erofs_err(b->log, -EAGAIN,
+			err = erofs_fail(b->log, -EAGAIN,
 					"%s: changed during the build",
 					inode->src_path);
 			close(fd);
@@ -303,7 +303,7 @@ static int validate_opts(const struct erofs_build_opts *o,
 {
 	if (o->blkszbits < EROFS_MIN_BLKSZBITS ||
 	    o->blkszbits > EROFS_MAX_BLKSZBITS)
-		return erofs_err(log, -EINVAL,
+		return erofs_fail(log, -EINVAL,
 				 "block size must be a power of two from 512 to 65536");
 	if (o->chunksize &&
 	    (!erofs_is_pow2(o->chunksize) ||
@@ -311,11 +311,11 @@ static int validate_opts(const struct erofs_build_opts *o,
 	     erofs_ilog2(o->chunksize) - o->blkszbits >
 		     EROFS_CHUNK_FORMAT_BLKBITS_MASK ||
 	     o->chunksize > (1ull << 30)))
-		return erofs_err(log, -EINVAL,
+		return erofs_fail(log, -EINVAL,
 				 "chunk size %llu must be a power of two between the block size and 1 GiB",
 				 (unsigned long long)o->chunksize);
 	if (o->blobdev && !o->chunksize)
-		return erofs_err(log, -EINVAL, "--blobdev needs --chunksize");
+		return erofs_fail(log, -EINVAL, "--blobdev needs --chunksize");
 	return 0;
 }
 

@@ -113,7 +113,7 @@ static int store_new(struct erofs_chunk_store *cs, void *buf, size_t len,
 	if (err)
 		return err;
 	if ((off >> cs->blkszbits) + cs->blk_base >= EROFS_NULL_ADDR)
-		return erofs_err(cs->log, -EFBIG,
+		return erofs_fail(cs->log, -EFBIG,
 				 "%s: more than 2^32 blocks", cs->blob->name);
 	ref->device_id = cs->device_id;
 	ref->blkaddr = cs->blk_base + (off >> cs->blkszbits);
@@ -239,7 +239,7 @@ int erofs_chunk_file(struct erofs_chunk_store *cs, int fd, const char *path,
 				return erofs_err(cs->log, n,
 						 "%s: read error at offset %llu",
 						 path, (unsigned long long)off);
-			return erofs_err(cs->log, -EAGAIN,
+			return erofs_fail(cs->log, -EAGAIN,
 					 "%s: file shrank during the build",
 					 path);
 		}

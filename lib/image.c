@@ -87,7 +87,7 @@ int erofs_image_layout(struct erofs_image *img)
 	pos = ALIGN_UP(pos, EROFS_SLOT_SIZE);
 	img->meta_start = pos;
 	if (pos / EROFS_SLOT_SIZE > UINT16_MAX)
-		return erofs_err(img->log, -E2BIG,
+		return erofs_fail(img->log, -E2BIG,
 				 "too many devices: the root nid overflows");
 
 	for (uint64_t i = 0; i < t->nr_inodes; i++) {
@@ -153,7 +153,7 @@ int erofs_image_layout(struct erofs_image *img)
 		inode->raw_blkaddr = blk;
 		blk += inode->nr_blocks;
 		if (blk >= EROFS_NULL_ADDR)
-			return erofs_err(img->log, -EFBIG,
+			return erofs_fail(img->log, -EFBIG,
 					 "image exceeds 2^32 blocks");
 	}
 	img->data_end = blk;

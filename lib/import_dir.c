@@ -52,7 +52,7 @@ int erofs_exclude_add_regex(struct erofs_exclude *ex, const char *re,
 		char msg[256];
 
 		regerror(rc, &r[ex->nr_regexes], msg, sizeof(msg));
-		return erofs_err(log, -EINVAL, "bad --exclude-regex \"%s\": %s",
+		return erofs_fail(log, -EINVAL, "bad --exclude-regex \"%s\": %s",
 				 re, msg);
 	}
 	ex->nr_regexes++;
@@ -248,7 +248,7 @@ static int visit(struct walk *w, int dfd, struct erofs_inode *dir,
 	fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
-			return erofs_err(w->log, -ENOENT,
+			return erofs_fail(w->log, -ENOENT,
 					 "%s: vanished during the walk",
 					 shown(w));
 		return erofs_err(w->log, -errno, "%s: cannot open", shown(w));
@@ -296,7 +296,7 @@ static int visit(struct walk *w, int dfd, struct erofs_inode *dir,
 			err = erofs_err(w->log, -errno,
 					"%s: cannot read symlink", shown(w));
 		else if (n != st.st_size)
-			err = erofs_err(w->log, -EAGAIN,
+			err = erofs_fail(w->log, -EAGAIN,
 					"%s: symlink changed during the walk",
 					shown(w));
 		break;
@@ -321,7 +321,7 @@ static int visit(struct walk *w, int dfd, struct erofs_inode *dir,
 	case S_IFSOCK:
 		break;
 	default:
-		err = erofs_err(w->log, -EINVAL, "%s: unknown file type %o",
+		err = erofs_fail(w->log, -EINVAL, "%s: unknown file type %o",
 				shown(w), st.st_mode & S_IFMT);
 	}
 out:
@@ -415,7 +415,7 @@ int erofs_import_dir(struct erofs_tree *t, struct erofs_xattr_table *xt,
 	fd = open(srcdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOTDIR)
-			return erofs_err(t->log, -ENOTDIR,
+			return erofs_fail(t->log, -ENOTDIR,
 					 "%s: source is not a directory",
 					 srcdir);
 		return erofs_err(t->log, -errno, "%s: cannot open source",

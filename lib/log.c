@@ -71,3 +71,13 @@ int erofs_err(const struct erofs_log *log, int err, const char *fmt, ...)
 	va_end(ap);
 	return err;
 }
+
+int erofs_fail(const struct erofs_log *log, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	erofs_vmsg(log, EROFS_LOG_ERR, 0, fmt, ap);
+	va_end(ap);
+	return err;
+}

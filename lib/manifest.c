@@ -119,7 +119,7 @@ static int get_u64(struct json_object *o, const char *key, uint64_t *v,
 	if (!json_object_object_get_ex(o, key, &f) ||
 	    !json_object_is_type(f, json_type_int) ||
 	    json_object_get_int64(f) < 0)
-		return erofs_err(log, -EINVAL,
+		return erofs_fail(log, -EINVAL,
 				 "%s: \"%s\" is missing or not a size", path,
 				 key);
 	*v = json_object_get_uint64(f);
@@ -137,11 +137,11 @@ static int get_str(struct json_object *o, const char *key, const char **v,
 			*v = NULL;
 			return 0;
 		}
-		return erofs_err(log, -EINVAL, "%s: \"%s\" is missing", path,
+		return erofs_fail(log, -EINVAL, "%s: \"%s\" is missing", path,
 				 key);
 	}
 	if (!json_object_is_type(f, json_type_string))
-		return erofs_err(log, -EINVAL, "%s: \"%s\" is not a string",
+		return erofs_fail(log, -EINVAL, "%s: \"%s\" is not a string",
 				 path, key);
 	*v = json_object_get_string(f);
 	return 0;
@@ -157,7 +157,7 @@ static int get_hex(struct json_object *o, const char *key, char *out,
 	if (err)
 		return err;
 	if (erofs_unhex(raw, s, EROFS_SHA256_LEN))
-		return erofs_err(log, -EINVAL,
+		return erofs_fail(log, -EINVAL,
 				 "%s: \"%s\" is not a hex SHA-256", path, key);
 	erofs_hex(out, raw, EROFS_SHA256_LEN);
 	return 0;
@@ -174,19 +174,19 @@ int erofs_manifest_load(struct erofs_manifest *m, const char *path,
 	memset(m, 0, sizeof(*m));
 	root = json_object_from_file(path);
 	if (!root)
-		return erofs_err(log, -EINVAL, "%s: not a JSON file: %s", path,
+		return erofs_fail(log, -EINVAL, "%s: not a JSON file: %s", path,
 				 json_util_get_last_err());
 	if (get_str(root, "format", &s, false, path, log))
 		goto out;
 	if (strcmp(s, EROFS_MANIFEST_FORMAT)) {
-		erofs_err(log, -EINVAL, "%s: not an erofs-ondemand manifest",
+		erofs_fail(log, -EINVAL, "%s: not an erofs-ondemand manifest",
 			  path);
 		goto out;
 	}
 	if (get_u64(root, "block_size", &v, path, log))
 		goto out;
 	if (v < 512 || v > 65536 || !erofs_is_pow2(v)) {
-		erofs_err(log, -EINVAL, "%s: bad block_size %llu", path,
+		erofs_fail(log, -EINVAL, "%s: bad block_size %llu", path,
 			  (unsigned long long)v);
 		goto out;
 	}
@@ -195,7 +195,7 @@ int erofs_manifest_load(struct erofs_manifest *m, const char *path,
 		goto out;
 	if (!json_object_object_get_ex(root, "bootstrap", &bs) ||
 	    !json_object_is_type(bs, json_type_object)) {
-		erofs_err(log, -EINVAL, "%s: \"bootstrap\" is missing", path);
+		erofs_fail(log, -EINVAL, "%s: \"bootstrap\" is missing", path);
 		goto out;
 	}
 	if (get_str(bs, "path", &s, false, path, log) ||
@@ -205,12 +205,12 @@ int erofs_manifest_load(struct erofs_manifest *m, const char *path,
 		goto out;
 	if (!json_object_object_get_ex(root, "blobs", &blobs) ||
 	    !json_object_is_type(blobs, json_type_array)) {
-		erofs_err(log, -EINVAL, "%s: \"blobs\" is missing", path);
+		erofs_fail(log, -EINVAL, "%s: \"blobs\" is missing", path);
 		goto out;
 	}
 	m->nr_blobs = json_object_array_length(blobs);
 	if (m->nr_blobs > UINT16_MAX) {
-		erofs_err(log, -EINVAL, "%s: too many blobs", path);
+		erofs_fail(log, -EINVAL, "%s: too many blobs", path);
 		goto out;
 	}
 	m->blobs = calloc(m->nr_blobs ? m->nr_blobs : 1, sizeof(*m->blobs));
@@ -224,7 +224,7 @@ int erofs_manifest_load(struct erofs_manifest *m, const char *path,
 		const char *tag;
 
 		if (!json_object_is_type(o, json_type_object)) {
-			erofs_err(log, -EINVAL, "%s: blob %u is not an object",
+			erofs_fail(log, -EINVAL, "%s: blob %u is not an object",
 				  path, i);
 			goto out;
 		}
@@ -236,7 +236,7 @@ int erofs_manifest_load(struct erofs_manifest *m, const char *path,
 			goto out;
 		if (!*tag || strlen(tag) > EROFS_SHA256_HEX_LEN ||
 		    strchr(tag, '/')) {
-			erofs_err(log, -EINVAL, "%s: blob %u has a bad tag",
+			erofs_fail(log, -EINVAL, "%s: blob %u has a bad tag",
 				  path, i);
 			goto out;
 		}

@@ -75,7 +75,7 @@ int erofs_dir_add(struct erofs_tree *t, struct erofs_inode *dir,
 	size_t len = strlen(name);
 
 	if (!len || len > EROFS_NAME_LEN || memchr(name, '/', len))
-		return erofs_err(t->log, -EINVAL, "invalid file name \"%s\"",
+		return erofs_fail(t->log, -EINVAL, "invalid file name \"%s\"",
 				 name);
 	if (dir->nr_children == dir->children_cap) {
 		unsigned int cap = dir->children_cap ? dir->children_cap * 2
@@ -185,7 +185,7 @@ int erofs_tree_finalize(struct erofs_tree *t)
 	int err;
 
 	if (!t->root || !S_ISDIR(t->root->mode))
-		return erofs_err(t->log, -EINVAL, "the root is not a directory");
+		return erofs_fail(t->log, -EINVAL, "the root is not a directory");
 	t->root->parent = t->root;
 	t->nr_inodes = 0;
 	/* breadth first: the queue is t->inodes itself */
@@ -206,7 +206,7 @@ int erofs_tree_finalize(struct erofs_tree *t)
 			struct erofs_inode *c = d->inode;
 
 			if (i && !dentry_cmp(d - 1, d))
-				return erofs_err(t->log, -EEXIST,
+				return erofs_fail(t->log, -EEXIST,
 						 "duplicate entry \"%s\"",
 						 d->name);
 			if (S_ISDIR(c->mode)) {

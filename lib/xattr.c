@@ -133,11 +133,11 @@ int erofs_xattr_add(struct erofs_xattr_table *tbl, struct erofs_inode *inode,
 		return err;
 	nlen = strlen(suffix);
 	if (nlen > 255)
-		return erofs_err(tbl->log, -E2BIG,
+		return erofs_fail(tbl->log, -E2BIG,
 				 "%s: xattr name %s is too long", what,
 				 fullname);
 	if (len > UINT16_MAX)
-		return erofs_err(tbl->log, -E2BIG,
+		return erofs_fail(tbl->log, -E2BIG,
 				 "%s: xattr %s value of %zu bytes exceeds 65535",
 				 what, fullname, len);
 	if ((tbl->used + 1) * 2 > tbl->cap) {

@@ -42,6 +42,13 @@ erofs_msg(const struct erofs_log *log, int level, int err, const char *fmt,
 __attribute__((format(printf, 3, 4))) int
 erofs_err(const struct erofs_log *log, int err, const char *fmt, ...);
 
+/*
+ * erofs_fail(log, err, fmt, ...): like erofs_err() for problems the message
+ * explains fully (bad input, a changed file): no strerror text appended.
+ */
+__attribute__((format(printf, 3, 4))) int
+erofs_fail(const struct erofs_log *log, int err, const char *fmt, ...);
+
 #define erofs_warn(log, ...) erofs_msg(log, EROFS_LOG_WARN, 0, __VA_ARGS__)
 #define erofs_info(log, ...) erofs_msg(log, EROFS_LOG_INFO, 0, __VA_ARGS__)
 #define erofs_dbg(log, ...) erofs_msg(log, EROFS_LOG_DEBUG, 0, __VA_ARGS__)
