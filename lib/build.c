@@ -24,6 +24,7 @@
 #include "erofs/blob.h"
 #include "erofs/build.h"
 #include "erofs/chunk.h"
+#include "erofs/cookie.h"
 #include "erofs/image.h"
 #include "erofs/util.h"
 
@@ -234,8 +235,6 @@ static int data_pass(struct build *b)
 					       inode->size, inode->chunks);
 		else
 			err = write_flat(b, inode, fd);
-		/* drop what we read: the source is read once */
-		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 		close(fd);
 	}
 	close(rootfd);
@@ -316,6 +315,16 @@ static int validate_opts(const struct erofs_build_opts *o,
 				 (unsigned long long)o->chunksize);
 	if (o->blobdev && !o->chunksize)
 		return erofs_fail(log, -EINVAL, "--blobdev needs --chunksize");
+	if (o->domain_id && !o->fsid)
+		return erofs_fail(log, -EINVAL, "--domain-id needs --fsid");
+	if (o->fsid) {
+		struct erofs_cookie_volume vol;
+		int err = erofs_cookie_volume_init(&vol, o->fsid, o->domain_id,
+						   log);
+
+		if (err)
+			return err;
+	}
 	return 0;
 }
 

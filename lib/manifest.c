@@ -11,6 +11,7 @@
 
 #include <json-c/json.h>
 
+#include "erofs/cookie.h"
 #include "erofs/manifest.h"
 
 static struct json_object *u64_obj(uint64_t v)
@@ -77,6 +78,35 @@ int erofs_manifest_to_json(const struct erofs_manifest *m,
 	json_object_object_add(counts, "bytes_deduplicated",
 			       u64_obj(m->counts.bytes_deduplicated));
 	json_object_object_add(root, "counts", counts);
+	if (m->fsid) {
+		struct json_object *ck;
+		const char **tags = calloc(m->nr_blobs + 1, sizeof(*tags));
+		uint64_t *sizes = calloc(m->nr_blobs + 1, sizeof(*sizes));
+		int err = tags && sizes ? 0 : -ENOMEM;
+
+		for (unsigned int i = 0; !err && i < m->nr_blobs; i++) {
+			tags[i] = m->blobs[i].tag;
+			sizes[i] = m->blobs[i].size;
+		}
+		if (!err)
+			err = erofs_cookie_table_json(m->fsid, m->domain_id,
+						      m->bootstrap_size,
+						      m->nr_blobs, tags, sizes,
+						      &ck, log);
+		free(tags);
+		free(sizes);
+		if (err) {
+			json_object_put(root);
+			return err;
+		}
+		json_object_object_add(ck, "fsid",
+				       json_object_new_string(m->fsid));
+		if (m->domain_id)
+			json_object_object_add(
+				ck, "domain_id",
+				json_object_new_string(m->domain_id));
+		json_object_object_add(root, "cookies", ck);
+	}
 	*out = root;
 	return 0;
 }
