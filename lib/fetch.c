@@ -1,0 +1,1015 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The fetch core: object lookup (manifest or sources), filled-page bitmaps,
+ * widening to fetch units, a pthread worker pool with two queues (requests
+ * first, prefetch after), coalescing of equal units, statistics.
+ *
+ * Locking: one mutex per core guards the queues, every object's bitmaps and
+ * reference counts, and the statistics.  Source reads and fd writes run
+ * without it.  A unit being fetched is marked busy; a second request for it
+ * waits on unit_cond instead of fetching it again.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "erofs/fetch.h"
+#include "erofs/manifest.h"
+
+struct fetch_job {
+	struct fetch_job *next;
+	struct erofs_fetch_obj *obj;
+	uint64_t off, len;
+	erofs_fetch_done_fn done;
+	void *arg;
+	bool prefetch;
+	uint64_t cursor; /* prefetch: next unit index */
+	struct timespec t0;
+};
+
+struct erofs_fetch_obj {
+	struct erofs_fetch *f;
+	char *name;
+	char path[sizeof(((struct erofs_fetch_info *)0)->path)];
+	uint64_t size;
+	int fd;
+	unsigned int refs;
+	bool closing;
+	bool prefetch_queued;
+	uint64_t npages; /* round_up(size, 4096) / 4096 */
+	uint64_t nunits;
+	uint64_t missing; /* pages not yet written */
+	uint64_t *filled; /* one bit per page */
+	uint64_t *busy;	  /* one bit per unit being fetched */
+	uint64_t *failed; /* one bit per unit whose last fetch
+			   * failed */
+};
+
+struct erofs_fetch {
+	const struct erofs_log *log;
+	unsigned int nworkers;
+	uint64_t unit;
+	bool prefetch;
+	struct erofs_source *const *srcs;
+	unsigned int nr_srcs;
+	const struct erofs_fetch_catalog *catalog;
+
+	pthread_mutex_t lock;
+	pthread_cond_t work_cond; /* a job was queued, or stop */
+	pthread_cond_t idle_cond; /* a job finished */
+	pthread_cond_t unit_cond; /* a busy unit finished */
+	struct fetch_job *hi_head, *hi_tail, *lo_head, *lo_tail;
+	unsigned int running, running_prefetch;
+	bool stop;
+	bool no_prefetch; /* draining: no new prefetch work */
+	pthread_t *threads;
+	unsigned int nthreads;
+	struct erofs_fetch_stats stats;
+};
+
+static inline bool bit_test(const uint64_t *map, uint64_t i)
+{
+	return map[i / 64] >> (i % 64) & 1;
+}
+
+static inline void bit_set(uint64_t *map, uint64_t i)
+{
+	map[i / 64] |= 1ull << (i % 64);
+}
+
+static inline void bit_clear(uint64_t *map, uint64_t i)
+{
+	map[i / 64] &= ~(1ull << (i % 64));
+}
+
+static uint64_t now_us(const struct timespec *since)
+{
+	struct timespec ts;
+	int64_t us;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	us = (int64_t)(ts.tv_sec - since->tv_sec) * 1000000 +
+	     (ts.tv_nsec - since->tv_nsec) / 1000;
+	return us < 0 ? 0 : us;
+}
+
+/* ------------------------------------------------------------------ */
+/* statistics                                                          */
+
+static unsigned int lat_bucket(uint64_t us)
+{
+	unsigned int e, idx;
+
+	if (us < 8)
+		return us;
+	e = erofs_ilog2(us);
+	idx = (e - 2) * 8 + ((us >> (e - 3)) & 7);
+	return idx < EROFS_FETCH_LAT_BUCKETS ? idx
+					     : EROFS_FETCH_LAT_BUCKETS - 1;
+}
+
+static uint64_t lat_bucket_upper(unsigned int idx)
+{
+	unsigned int e, sub;
+
+	if (idx < 8)
+		return idx;
+	e = idx / 8 + 2;
+	sub = idx % 8;
+	return ((8ull + sub) << (e - 3)) + (1ull << (e - 3)) - 1;
+}
+
+void erofs_fetch_stats_record(struct erofs_fetch_stats *s, uint64_t us)
+{
+	s->lat_buckets[lat_bucket(us)]++;
+	s->lat_count++;
+	if (us > s->lat_max_us)
+		s->lat_max_us = us;
+}
+
+uint64_t erofs_fetch_stats_percentile(const struct erofs_fetch_stats *s,
+				      double pct)
+{
+	uint64_t rank, seen = 0;
+
+	if (!s->lat_count)
+		return 0;
+	if (pct <= 0)
+		pct = 0.0001;
+	if (pct > 100)
+		pct = 100;
+	rank = (uint64_t)(pct / 100.0 * s->lat_count + 0.999999);
+	if (rank < 1)
+		rank = 1;
+	for (unsigned int i = 0; i < EROFS_FETCH_LAT_BUCKETS; i++) {
+		seen += s->lat_buckets[i];
+		if (seen >= rank) {
+			uint64_t up = lat_bucket_upper(i);
+
+			if (i == EROFS_FETCH_LAT_BUCKETS - 1)
+				return s->lat_max_us;
+
+			return up < s->lat_max_us ? up : s->lat_max_us;
+		}
+	}
+	return s->lat_max_us;
+}
+
+void erofs_fetch_get_stats(struct erofs_fetch *f, struct erofs_fetch_stats *s)
+{
+	pthread_mutex_lock(&f->lock);
+	*s = f->stats;
+	pthread_mutex_unlock(&f->lock);
+}
+
+void erofs_fetch_log_stats(struct erofs_fetch *f, const char *when)
+{
+	struct erofs_fetch_stats s;
+
+	erofs_fetch_get_stats(f, &s);
+	erofs_msg(f->log, EROFS_LOG_INFO, 0,
+		  "stats (%s): requests %" PRIu64 " failed %" PRIu64
+		  " requested %" PRIu64 " B fetched %" PRIu64
+		  " B written %" PRIu64 " B units fetched %" PRIu64
+		  " hit %" PRIu64 " coalesced %" PRIu64 " prefetched %" PRIu64
+		  " source errors %" PRIu64 " latency us p50 %" PRIu64
+		  " p90 %" PRIu64 " p99 %" PRIu64 " max %" PRIu64,
+		  when, s.requests, s.failed, s.bytes_requested,
+		  s.bytes_fetched, s.bytes_written, s.units_fetched,
+		  s.units_hit, s.units_coalesced, s.prefetch_units,
+		  s.source_errors, erofs_fetch_stats_percentile(&s, 50),
+		  erofs_fetch_stats_percentile(&s, 90),
+		  erofs_fetch_stats_percentile(&s, 99), s.lat_max_us);
+}
+
+/* ------------------------------------------------------------------ */
+/* widening                                                            */
+
+void erofs_fetch_widen(uint64_t off, uint64_t len, uint64_t unit, uint64_t size,
+		       uint64_t *start, uint64_t *end)
+{
+	uint64_t req_end = erofs_round_up(off + len, EROFS_FETCH_PAGE);
+	uint64_t limit = erofs_round_up(size, EROFS_FETCH_PAGE);
+
+	*start = off & ~(unit - 1);
+	*end = erofs_round_up(req_end, unit);
+	if (*end > limit)
+		*end = limit > req_end ? limit : req_end;
+}
+
+/* ------------------------------------------------------------------ */
+/* lookup and objects                                                  */
+
+static bool path_ok(const char *p)
+{
+	size_t n = strlen(p);
+
+	if (!n || p[0] == '/' ||
+	    n >= sizeof(((struct erofs_fetch_info *)0)->path))
+		return false;
+	for (const char *s = p; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	/* no ".." path component */
+	for (const char *s = p; (s = strstr(s, "..")); s += 2)
+		if ((s == p || s[-1] == '/') && (s[2] == '\0' || s[2] == '/'))
+			return false;
+	return true;
+}
+
+int erofs_fetch_lookup(struct erofs_fetch *f, const char *name,
+		       struct erofs_fetch_info *info)
+{
+	int err = -ENOENT;
+
+	if (f->catalog) {
+		const struct erofs_fetch_entry *e =
+		    erofs_fetch_catalog_find(f->catalog, name);
+
+		if (!e)
+			return -ENOENT;
+		snprintf(info->path, sizeof(info->path), "%s", e->path);
+		info->size = e->size;
+		return 0;
+	}
+	if (!path_ok(name))
+		return -ENOENT;
+	for (unsigned int i = 0; i < f->nr_srcs; i++) {
+		uint64_t size;
+
+		err = f->srcs[i]->ops->size(f->srcs[i], name, &size);
+		if (!err) {
+			snprintf(info->path, sizeof(info->path), "%s", name);
+			info->size = size;
+			return 0;
+		}
+		if (err != -ENOENT)
+			erofs_warn(f->log, "source %s: size of %s failed: %s",
+				   f->srcs[i]->desc, name, strerror(-err));
+	}
+	return err;
+}
+
+static void seed_filled(struct erofs_fetch_obj *o)
+{
+	off_t pos = 0, end = o->npages * EROFS_FETCH_PAGE;
+
+	while (pos < end) {
+		off_t d = lseek(o->fd, pos, SEEK_DATA), h;
+
+		if (d < 0 || d >= end)
+			break;
+		h = lseek(o->fd, d, SEEK_HOLE);
+		if (h < 0)
+			break;
+		if (h > end)
+			h = end;
+		for (uint64_t pg =
+			 erofs_div_round_up((uint64_t)d, EROFS_FETCH_PAGE);
+		     pg < (uint64_t)h / EROFS_FETCH_PAGE; pg++) {
+			if (!bit_test(o->filled, pg)) {
+				bit_set(o->filled, pg);
+				o->missing--;
+			}
+		}
+		pos = h;
+	}
+}
+
+int erofs_fetch_obj_open(struct erofs_fetch *f, const char *name,
+			 const struct erofs_fetch_info *info, int fd,
+			 struct erofs_fetch_obj **out)
+{
+	struct erofs_fetch_obj *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		goto nomem;
+	o->f = f;
+	o->fd = fd;
+	o->refs = 1;
+	o->size = info->size;
+	snprintf(o->path, sizeof(o->path), "%s", info->path);
+	o->name = strdup(name);
+	o->npages = erofs_div_round_up(info->size, EROFS_FETCH_PAGE);
+	o->nunits = erofs_div_round_up(info->size, f->unit);
+	o->missing = o->npages;
+	o->filled = calloc(o->npages / 64 + 1, sizeof(uint64_t));
+	o->busy = calloc(o->nunits / 64 + 1, sizeof(uint64_t));
+	o->failed = calloc(o->nunits / 64 + 1, sizeof(uint64_t));
+	if (!o->name || !o->filled || !o->busy || !o->failed)
+		goto nomem;
+	seed_filled(o);
+	erofs_dbg(f->log,
+		  "object %s: %" PRIu64 " bytes, %" PRIu64 " of %" PRIu64
+		  " pages present",
+		  name, o->size, o->npages - o->missing, o->npages);
+	*out = o;
+	return 0;
+nomem:
+	if (o) {
+		free(o->name);
+		free(o->filled);
+		free(o->busy);
+		free(o->failed);
+		free(o);
+	}
+	close(fd);
+	return erofs_err(f->log, -ENOMEM, "object %s", name);
+}
+
+/* under f->lock */
+static void obj_get(struct erofs_fetch_obj *o)
+{
+	o->refs++;
+}
+
+static void obj_put(struct erofs_fetch_obj *o)
+{
+	struct erofs_fetch *f = o->f;
+	bool last;
+
+	pthread_mutex_lock(&f->lock);
+	last = !--o->refs;
+	pthread_mutex_unlock(&f->lock);
+	if (!last)
+		return;
+	if (o->fd >= 0)
+		close(o->fd);
+	free(o->name);
+	free(o->filled);
+	free(o->busy);
+	free(o->failed);
+	free(o);
+}
+
+void erofs_fetch_obj_close(struct erofs_fetch_obj *o)
+{
+	pthread_mutex_lock(&o->f->lock);
+	o->closing = true;
+	pthread_mutex_unlock(&o->f->lock);
+	obj_put(o);
+}
+
+int erofs_fetch_obj_fd(const struct erofs_fetch_obj *o)
+{
+	return o->fd;
+}
+
+const char *erofs_fetch_obj_name(const struct erofs_fetch_obj *o)
+{
+	return o->name;
+}
+
+uint64_t erofs_fetch_obj_size(const struct erofs_fetch_obj *o)
+{
+	return o->size;
+}
+
+uint64_t erofs_fetch_obj_missing(struct erofs_fetch_obj *o)
+{
+	uint64_t m;
+
+	pthread_mutex_lock(&o->f->lock);
+	m = o->missing;
+	pthread_mutex_unlock(&o->f->lock);
+	return m;
+}
+
+/* ------------------------------------------------------------------ */
+/* fetching one unit                                                   */
+
+static int source_read(struct erofs_fetch *f, struct erofs_fetch_obj *o,
+		       uint64_t off, size_t len, void *buf)
+{
+	int err = -ENOENT;
+
+	for (unsigned int i = 0; i < f->nr_srcs; i++) {
+		err = f->srcs[i]->ops->read(f->srcs[i], o->path, off, len, buf);
+		if (!err)
+			return 0;
+		erofs_warn(f->log, "source %s: %s [%" PRIu64 ", +%zu): %s",
+			   f->srcs[i]->desc, o->path, off, len, strerror(-err));
+	}
+	return err;
+}
+
+static int write_zeros(struct erofs_fetch *f, struct erofs_fetch_obj *o,
+		       void *buf, uint64_t start, uint64_t end)
+{
+	if (start >= end)
+		return 0;
+	memset(buf, 0, end - start < f->unit ? end - start : f->unit);
+	while (start < end) {
+		size_t n = end - start < f->unit ? end - start : f->unit;
+		int err = erofs_pwrite_all(o->fd, buf, n, start);
+
+		if (err)
+			return erofs_err(f->log, err,
+					 "object %s: writing zeros at %" PRIu64,
+					 o->name, start);
+		pthread_mutex_lock(&f->lock);
+		f->stats.bytes_written += n;
+		pthread_mutex_unlock(&f->lock);
+		start += n;
+	}
+	return 0;
+}
+
+static bool pages_filled(const struct erofs_fetch_obj *o, uint64_t start,
+			 uint64_t end)
+{
+	for (uint64_t pg = start / EROFS_FETCH_PAGE;
+	     pg < erofs_div_round_up(end, EROFS_FETCH_PAGE); pg++)
+		if (!bit_test(o->filled, pg))
+			return false;
+	return true;
+}
+
+/*
+ * Make [us, ue) data, where both are page-aligned and lie within one unit.
+ * Pages past the object's rounded size are not tracked and written as zeros.
+ * @prefetch: skip a unit someone else is fetching, do not count hits.
+ */
+static int fill_unit(struct erofs_fetch *f, struct erofs_fetch_obj *o,
+		     void *buf, uint64_t us, uint64_t ue, bool prefetch)
+{
+	uint64_t tracked_end = o->npages * EROFS_FETCH_PAGE;
+	uint64_t te = ue < tracked_end ? ue : tracked_end;
+	uint64_t unit_idx = us / f->unit, ustart, uend, data_end;
+	bool waited = false;
+	int err;
+
+	if (us >= tracked_end)
+		return write_zeros(f, o, buf, us, ue);
+
+	pthread_mutex_lock(&f->lock);
+	for (;;) {
+		if (pages_filled(o, us, te)) {
+			if (waited)
+				f->stats.units_coalesced++;
+			else if (!prefetch)
+				f->stats.units_hit++;
+			pthread_mutex_unlock(&f->lock);
+			return write_zeros(f, o, buf, te, ue);
+		}
+		if (!bit_test(o->busy, unit_idx)) {
+			/*
+			 * We waited for a fetch of this unit that failed:
+			 * share its outcome instead of retrying at once (a
+			 * later request tries again).
+			 */
+			if (waited && bit_test(o->failed, unit_idx)) {
+				pthread_mutex_unlock(&f->lock);
+				return -EIO;
+			}
+			break;
+		}
+		/* another worker is fetching this unit: wait for it */
+		if (prefetch) {
+			pthread_mutex_unlock(&f->lock);
+			return 0;
+		}
+		waited = true;
+		pthread_cond_wait(&f->unit_cond, &f->lock);
+	}
+	bit_set(o->busy, unit_idx);
+	bit_clear(o->failed, unit_idx);
+	pthread_mutex_unlock(&f->lock);
+
+	/* fetch the whole unit (clamped to the object), not just the pages */
+	ustart = unit_idx * f->unit;
+	uend = ustart + f->unit < tracked_end ? ustart + f->unit : tracked_end;
+	data_end = uend < o->size ? uend : o->size;
+	err = source_read(f, o, ustart, data_end - ustart, buf);
+	if (!err) {
+		memset((char *)buf + (data_end - ustart), 0, uend - data_end);
+		err = erofs_pwrite_all(o->fd, buf, uend - ustart, ustart);
+		if (err)
+			erofs_err(f->log, err,
+				  "object %s: writing [%" PRIu64 ", %" PRIu64
+				  ")",
+				  o->name, ustart, uend);
+	}
+
+	pthread_mutex_lock(&f->lock);
+	if (!err) {
+		for (uint64_t pg = ustart / EROFS_FETCH_PAGE;
+		     pg < uend / EROFS_FETCH_PAGE; pg++) {
+			if (!bit_test(o->filled, pg)) {
+				bit_set(o->filled, pg);
+				o->missing--;
+			}
+		}
+		f->stats.units_fetched++;
+		f->stats.bytes_fetched += data_end - ustart;
+		f->stats.bytes_written += uend - ustart;
+		if (prefetch)
+			f->stats.prefetch_units++;
+	} else {
+		f->stats.source_errors++;
+		bit_set(o->failed, unit_idx);
+	}
+	bit_clear(o->busy, unit_idx);
+	pthread_cond_broadcast(&f->unit_cond);
+	pthread_mutex_unlock(&f->lock);
+	if (err)
+		return err;
+	return write_zeros(f, o, buf, te, ue);
+}
+
+static int fill_range(struct erofs_fetch *f, struct erofs_fetch_obj *o,
+		      void *buf, uint64_t off, uint64_t len)
+{
+	uint64_t start, end;
+
+	erofs_fetch_widen(off, len, f->unit, o->size, &start, &end);
+	while (start < end) {
+		uint64_t ue = (start & ~(f->unit - 1)) + f->unit;
+		int err;
+
+		if (ue > end)
+			ue = end;
+		err = fill_unit(f, o, buf, start, ue, false);
+		if (err)
+			return err;
+		start = ue;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* worker pool                                                         */
+
+static void queue_job(struct erofs_fetch *f, struct fetch_job *j)
+{
+	struct fetch_job **head = j->prefetch ? &f->lo_head : &f->hi_head;
+	struct fetch_job **tail = j->prefetch ? &f->lo_tail : &f->hi_tail;
+
+	j->next = NULL;
+	if (*tail)
+		(*tail)->next = j;
+	else
+		*head = j;
+	*tail = j;
+	pthread_cond_signal(&f->work_cond);
+}
+
+static unsigned int prefetch_limit(const struct erofs_fetch *f)
+{
+	/* leave a worker free for requests */
+	return f->nthreads > 1 ? f->nthreads - 1 : 1;
+}
+
+/* under f->lock */
+static struct fetch_job *take_job(struct erofs_fetch *f)
+{
+	struct fetch_job *j = NULL;
+
+	if (f->hi_head) {
+		j = f->hi_head;
+		f->hi_head = j->next;
+		if (!f->hi_head)
+			f->hi_tail = NULL;
+	} else if (f->lo_head && f->running_prefetch < prefetch_limit(f)) {
+		j = f->lo_head;
+		f->lo_head = j->next;
+		if (!f->lo_head)
+			f->lo_tail = NULL;
+		f->running_prefetch++;
+	}
+	return j;
+}
+
+/* one unit of a prefetch job; true when the job should be queued again */
+static bool run_prefetch(struct erofs_fetch *f, struct fetch_job *j, void *buf)
+{
+	struct erofs_fetch_obj *o = j->obj;
+	uint64_t u;
+
+	pthread_mutex_lock(&f->lock);
+	for (u = j->cursor; u < o->nunits && !o->closing && !f->no_prefetch;
+	     u++) {
+		uint64_t s = u * f->unit, e = s + f->unit;
+
+		if (e > o->npages * EROFS_FETCH_PAGE)
+			e = o->npages * EROFS_FETCH_PAGE;
+		if (!bit_test(o->busy, u) && !pages_filled(o, s, e))
+			break;
+	}
+	if (u >= o->nunits || o->closing || f->no_prefetch) {
+		o->prefetch_queued = false;
+		pthread_mutex_unlock(&f->lock);
+		return false;
+	}
+	pthread_mutex_unlock(&f->lock);
+
+	{
+		uint64_t s = u * f->unit, e = s + f->unit;
+
+		if (e > o->npages * EROFS_FETCH_PAGE)
+			e = o->npages * EROFS_FETCH_PAGE;
+		if (fill_unit(f, o, buf, s, e, true)) {
+			erofs_warn(f->log,
+				   "object %s: prefetch stopped at %" PRIu64,
+				   o->name, s);
+			pthread_mutex_lock(&f->lock);
+			o->prefetch_queued = false;
+			pthread_mutex_unlock(&f->lock);
+			return false;
+		}
+	}
+	j->cursor = u + 1;
+	return true;
+}
+
+static void finish_request(struct erofs_fetch *f, struct fetch_job *j, int err)
+{
+	uint64_t us = now_us(&j->t0);
+
+	pthread_mutex_lock(&f->lock);
+	if (err)
+		f->stats.failed++;
+	erofs_fetch_stats_record(&f->stats, us);
+	pthread_mutex_unlock(&f->lock);
+	erofs_dbg(f->log,
+		  "object %s: [%" PRIu64 ", +%" PRIu64 ") done in %" PRIu64
+		  " us%s",
+		  j->obj->name, j->off, j->len, us, err ? " (failed)" : "");
+	j->done(j->arg, j->obj, err);
+}
+
+struct worker_arg {
+	struct erofs_fetch *f;
+	void *buf;
+};
+
+static void *worker_main(void *p)
+{
+	struct erofs_fetch *f = p;
+	void *buf;
+
+	if (posix_memalign(&buf, EROFS_FETCH_PAGE, f->unit)) {
+		erofs_err(f->log, -ENOMEM, "fetch worker buffer");
+		buf = NULL;
+	}
+	pthread_mutex_lock(&f->lock);
+	for (;;) {
+		struct fetch_job *j = take_job(f);
+
+		if (!j) {
+			if (f->stop && !f->hi_head)
+				break;
+			pthread_cond_wait(&f->work_cond, &f->lock);
+			continue;
+		}
+		f->running++;
+		pthread_mutex_unlock(&f->lock);
+
+		if (j->prefetch) {
+			bool again = buf && run_prefetch(f, j, buf);
+
+			pthread_mutex_lock(&f->lock);
+			f->running_prefetch--;
+			if (again && !f->no_prefetch) {
+				queue_job(f, j);
+				j = NULL;
+			} else {
+				j->obj->prefetch_queued = false;
+			}
+			pthread_mutex_unlock(&f->lock);
+		} else {
+			int err =
+			    buf ? fill_range(f, j->obj, buf, j->off, j->len)
+				: -ENOMEM;
+
+			finish_request(f, j, err);
+		}
+		if (j) {
+			obj_put(j->obj);
+			free(j);
+		}
+		pthread_mutex_lock(&f->lock);
+		f->running--;
+		pthread_cond_broadcast(&f->idle_cond);
+		/* a prefetch slot may have opened up */
+		if (f->lo_head)
+			pthread_cond_signal(&f->work_cond);
+	}
+	pthread_mutex_unlock(&f->lock);
+	free(buf);
+	return NULL;
+}
+
+static int check_range(struct erofs_fetch_obj *o, uint64_t off, uint64_t len)
+{
+	if (!len || off > (1ull << 62) || len > (1ull << 40))
+		return erofs_err(o->f->log, -EINVAL,
+				 "object %s: bad range [%" PRIu64 ", +%" PRIu64
+				 ")",
+				 o->name, off, len);
+	return 0;
+}
+
+int erofs_fetch_submit(struct erofs_fetch_obj *o, uint64_t off, uint64_t len,
+		       erofs_fetch_done_fn done, void *arg)
+{
+	struct erofs_fetch *f = o->f;
+	struct fetch_job *j;
+	int err = check_range(o, off, len);
+
+	if (err)
+		return err;
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return erofs_err(f->log, -ENOMEM, "object %s: request",
+				 o->name);
+	j->obj = o;
+	j->off = off;
+	j->len = len;
+	j->done = done;
+	j->arg = arg;
+	clock_gettime(CLOCK_MONOTONIC, &j->t0);
+	pthread_mutex_lock(&f->lock);
+	if (f->stop) {
+		pthread_mutex_unlock(&f->lock);
+		free(j);
+		return -ESHUTDOWN;
+	}
+	obj_get(o);
+	f->stats.requests++;
+	f->stats.bytes_requested += len;
+	queue_job(f, j);
+	pthread_mutex_unlock(&f->lock);
+	return 0;
+}
+
+int erofs_fetch_range_sync(struct erofs_fetch_obj *o, uint64_t off,
+			   uint64_t len)
+{
+	struct erofs_fetch *f = o->f;
+	struct fetch_job j = {.obj = o, .off = off, .len = len};
+	void *buf;
+	int err = check_range(o, off, len);
+
+	if (err)
+		return err;
+	if (posix_memalign(&buf, EROFS_FETCH_PAGE, f->unit))
+		return erofs_err(f->log, -ENOMEM, "object %s: buffer", o->name);
+	clock_gettime(CLOCK_MONOTONIC, &j.t0);
+	pthread_mutex_lock(&f->lock);
+	f->stats.requests++;
+	f->stats.bytes_requested += len;
+	pthread_mutex_unlock(&f->lock);
+	err = fill_range(f, o, buf, off, len);
+	pthread_mutex_lock(&f->lock);
+	if (err)
+		f->stats.failed++;
+	erofs_fetch_stats_record(&f->stats, now_us(&j.t0));
+	pthread_mutex_unlock(&f->lock);
+	free(buf);
+	return err;
+}
+
+void erofs_fetch_prefetch(struct erofs_fetch_obj *o)
+{
+	struct erofs_fetch *f = o->f;
+	struct fetch_job *j;
+
+	pthread_mutex_lock(&f->lock);
+	if (o->prefetch_queued || !o->missing || o->closing || f->no_prefetch) {
+		pthread_mutex_unlock(&f->lock);
+		return;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		pthread_mutex_unlock(&f->lock);
+		erofs_warn(f->log, "object %s: no memory for prefetch",
+			   o->name);
+		return;
+	}
+	j->obj = o;
+	j->prefetch = true;
+	o->prefetch_queued = true;
+	obj_get(o);
+	queue_job(f, j);
+	pthread_mutex_unlock(&f->lock);
+}
+
+void erofs_fetch_quiesce(struct erofs_fetch *f)
+{
+	pthread_mutex_lock(&f->lock);
+	while (f->hi_head || f->lo_head || f->running)
+		pthread_cond_wait(&f->idle_cond, &f->lock);
+	pthread_mutex_unlock(&f->lock);
+}
+
+int erofs_fetch_create(const struct erofs_fetch_config *cfg,
+		       struct erofs_source *const *srcs, unsigned int nr_srcs,
+		       const struct erofs_fetch_catalog *catalog,
+		       struct erofs_fetch **out)
+{
+	struct erofs_fetch *f;
+	unsigned int i;
+	int err;
+
+	if (cfg->unit &&
+	    (!erofs_is_pow2(cfg->unit) || cfg->unit < EROFS_FETCH_PAGE ||
+	     cfg->unit > EROFS_FETCH_MAX_UNIT))
+		return erofs_err(cfg->log, -EINVAL,
+				 "fetch unit %" PRIu64
+				 " is not a power of two in 4 KiB..64 MiB",
+				 cfg->unit);
+	if (cfg->workers > EROFS_FETCH_MAX_WORKERS)
+		return erofs_err(cfg->log, -EINVAL, "%u workers: at most %u",
+				 cfg->workers, EROFS_FETCH_MAX_WORKERS);
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return erofs_err(cfg->log, -ENOMEM, "fetch core");
+	f->log = cfg->log;
+	f->unit = cfg->unit ? cfg->unit : EROFS_FETCH_DEFAULT_UNIT;
+	f->nworkers = cfg->workers ? cfg->workers : EROFS_FETCH_DEFAULT_WORKERS;
+	f->prefetch = cfg->prefetch;
+	f->srcs = srcs;
+	f->nr_srcs = nr_srcs;
+	f->catalog = catalog;
+	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->work_cond, NULL);
+	pthread_cond_init(&f->idle_cond, NULL);
+	pthread_cond_init(&f->unit_cond, NULL);
+	f->threads = calloc(f->nworkers, sizeof(*f->threads));
+	if (!f->threads) {
+		free(f);
+		return erofs_err(cfg->log, -ENOMEM, "fetch core");
+	}
+	for (i = 0; i < f->nworkers; i++) {
+		err = pthread_create(&f->threads[i], NULL, worker_main, f);
+		if (err) {
+			erofs_err(f->log, -err, "starting fetch worker %u", i);
+			break;
+		}
+		f->nthreads++;
+	}
+	if (!f->nthreads) {
+		erofs_fetch_destroy(f);
+		return -EAGAIN;
+	}
+	*out = f;
+	return 0;
+}
+
+void erofs_fetch_drain(struct erofs_fetch *f)
+{
+	struct fetch_job *j;
+
+	pthread_mutex_lock(&f->lock);
+	f->no_prefetch = true;
+	while ((j = f->lo_head)) {
+		f->lo_head = j->next;
+		if (!f->lo_head)
+			f->lo_tail = NULL;
+		j->obj->prefetch_queued = false;
+		pthread_mutex_unlock(&f->lock);
+		obj_put(j->obj);
+		free(j);
+		pthread_mutex_lock(&f->lock);
+	}
+	while (f->hi_head || f->running)
+		pthread_cond_wait(&f->idle_cond, &f->lock);
+	pthread_mutex_unlock(&f->lock);
+}
+
+void erofs_fetch_destroy(struct erofs_fetch *f)
+{
+	if (!f)
+		return;
+	erofs_fetch_drain(f);
+	pthread_mutex_lock(&f->lock);
+	f->stop = true;
+	pthread_cond_broadcast(&f->work_cond);
+	pthread_mutex_unlock(&f->lock);
+	for (unsigned int i = 0; i < f->nthreads; i++)
+		pthread_join(f->threads[i], NULL);
+	pthread_mutex_destroy(&f->lock);
+	pthread_cond_destroy(&f->work_cond);
+	pthread_cond_destroy(&f->idle_cond);
+	pthread_cond_destroy(&f->unit_cond);
+	free(f->threads);
+	free(f);
+}
+
+/* ------------------------------------------------------------------ */
+/* catalog                                                             */
+
+static bool name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > 252)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s <= 0x20 || *s == 0x7f || *s == '/')
+			return false;
+	return true;
+}
+
+static int catalog_add(struct erofs_fetch_catalog *c, const char *name,
+		       const char *path, uint64_t size,
+		       const struct erofs_log *log)
+{
+	struct erofs_fetch_entry *e = &c->v[c->nr];
+	const char *slash = strrchr(path, '/');
+
+	if (!name_ok(name))
+		return erofs_err(log, -EINVAL,
+				 "manifest: bad object name "
+				 "\"%s\"",
+				 name);
+	if (erofs_fetch_catalog_find(c, name))
+		return erofs_err(log, -EINVAL,
+				 "manifest: duplicate object "
+				 "name \"%s\"",
+				 name);
+	if (!path_ok(path) && slash)
+		path = slash + 1;
+	if (!path_ok(path))
+		return erofs_err(log, -EINVAL,
+				 "manifest: object %s: bad path "
+				 "\"%s\"",
+				 name, path);
+	e->name = strdup(name);
+	e->path = strdup(path);
+	e->size = size;
+	c->nr++;
+	if (!e->name || !e->path)
+		return erofs_err(log, -ENOMEM, "manifest");
+	return 0;
+}
+
+int erofs_fetch_catalog_from_manifest(const struct erofs_manifest *m,
+				      const char *fsid,
+				      const struct erofs_log *log,
+				      struct erofs_fetch_catalog *c)
+{
+	int err = 0;
+
+	c->nr = 0;
+	c->v = calloc(m->nr_blobs + 1, sizeof(*c->v));
+	if (!c->v)
+		return erofs_err(log, -ENOMEM, "manifest");
+	if (!fsid)
+		fsid = m->fsid;
+	if (!fsid)
+		erofs_warn(log, "manifest has no fsid and none was given: "
+				"the bootstrap is not served");
+	else
+		err = catalog_add(c, fsid, m->bootstrap_path, m->bootstrap_size,
+				  log);
+	for (unsigned int i = 0; !err && i < m->nr_blobs; i++)
+		err = catalog_add(c, m->blobs[i].tag, m->blobs[i].path,
+				  m->blobs[i].size, log);
+	if (err)
+		erofs_fetch_catalog_free(c);
+	return err;
+}
+
+void erofs_fetch_catalog_free(struct erofs_fetch_catalog *c)
+{
+	for (unsigned int i = 0; i < c->nr; i++) {
+		free(c->v[i].name);
+		free(c->v[i].path);
+	}
+	free(c->v);
+	c->v = NULL;
+	c->nr = 0;
+}
+
+const struct erofs_fetch_entry *
+erofs_fetch_catalog_find(const struct erofs_fetch_catalog *c, const char *name)
+{
+	for (unsigned int i = 0; i < c->nr; i++)
+		if (c->v[i].name && !strcmp(c->v[i].name, name))
+			return &c->v[i];
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* generic source helpers                                              */
+
+int erofs_source_open(const char *spec, const struct erofs_http_opts *opts,
+		      const struct erofs_log *log, struct erofs_source **out)
+{
+	if (!strncmp(spec, "http://", 7) || !strncmp(spec, "https://", 8))
+		return erofs_source_http_create(spec, opts, log, out);
+	return erofs_source_dir_create(spec, log, out);
+}
+
+void erofs_source_destroy(struct erofs_source *src)
+{
+	if (src)
+		src->ops->destroy(src);
+}

@@ -1,0 +1,689 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Unit tests of the fetch core: widening, fetching from a real blob
+ * directory into a regular file, failures, coalescing of equal units,
+ * parallel service of different objects, seeding from SEEK_DATA, prefetch,
+ * latency percentiles and the manifest catalog.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "erofs/fetch.h"
+#include "erofs/manifest.h"
+
+#define MIB (1u << 20)
+
+static struct erofs_log tlog = {"test_fetch", EROFS_LOG_ERR, NULL, 0};
+
+/* ------------------------------------------------------------------ */
+/* helpers                                                             */
+
+struct tmpdir {
+	char path[64];
+};
+
+static void tmpdir_make(struct tmpdir *t)
+{
+	snprintf(t->path, sizeof(t->path), "/tmp/test_fetch.XXXXXX");
+	assert_non_null(mkdtemp(t->path));
+}
+
+static void tmpdir_rm(struct tmpdir *t)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->path);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* deterministic pseudo-random bytes that differ per offset */
+static void fill_pattern(unsigned char *p, size_t n, uint32_t seed)
+{
+	uint32_t x = seed * 2654435761u + 1;
+
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p[i] = x;
+	}
+}
+
+static unsigned char *write_blob(const char *dir, const char *name, size_t size,
+				 uint32_t seed)
+{
+	unsigned char *data = malloc(size ? size : 1);
+	char path[256];
+	int fd;
+
+	assert_non_null(data);
+	fill_pattern(data, size, seed);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(erofs_pwrite_all(fd, data, size, 0), 0);
+	close(fd);
+	return data;
+}
+
+static int open_out(const char *dir, const char *name)
+{
+	char path[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+struct waiter {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned int done, failed;
+};
+
+static void waiter_init(struct waiter *w)
+{
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	w->done = w->failed = 0;
+}
+
+static void on_done(void *arg, struct erofs_fetch_obj *o, int err)
+{
+	struct waiter *w = arg;
+
+	pthread_mutex_lock(&w->lock);
+	w->done++;
+	if (err)
+		w->failed++;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* waits for @n completions; the deadline only guards against a hang */
+static void waiter_wait(struct waiter *w, unsigned int n)
+{
+	struct timespec dl;
+
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += 120;
+	pthread_mutex_lock(&w->lock);
+	while (w->done < n) {
+		int r = pthread_cond_timedwait(&w->cond, &w->lock, &dl);
+
+		if (r == ETIMEDOUT) {
+			pthread_mutex_unlock(&w->lock);
+			fail_msg("hang: %u of %u requests completed", w->done,
+				 n);
+		}
+	}
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* ------------------------------------------------------------------ */
+/* a source whose reads of one name block until released               */
+
+struct gate_src {
+	struct erofs_source src;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	const char *gated; /* reads of this path block */
+	bool open;
+	int fail; /* reads return this after the gate */
+	unsigned int reads, waiting;
+	uint64_t size;
+};
+
+static int gate_size(struct erofs_source *src, const char *path, uint64_t *size)
+{
+	struct gate_src *g = src->priv;
+
+	*size = g->size;
+	return 0;
+}
+
+static int gate_read(struct erofs_source *src, const char *path, uint64_t off,
+		     size_t len, void *buf)
+{
+	struct gate_src *g = src->priv;
+
+	pthread_mutex_lock(&g->lock);
+	g->reads++;
+	if (g->gated && !strcmp(path, g->gated)) {
+		g->waiting++;
+		pthread_cond_broadcast(&g->cond);
+		while (!g->open)
+			pthread_cond_wait(&g->cond, &g->lock);
+		g->waiting--;
+	}
+	if (g->fail) {
+		pthread_mutex_unlock(&g->lock);
+		return g->fail;
+	}
+	pthread_mutex_unlock(&g->lock);
+	fill_pattern(buf, len, (uint32_t)off);
+	return 0;
+}
+
+static void gate_destroy(struct erofs_source *src)
+{
+}
+
+static const struct erofs_source_ops gate_ops = {
+    .size = gate_size,
+    .read = gate_read,
+    .destroy = gate_destroy,
+};
+
+static void gate_init(struct gate_src *g, const char *gated, uint64_t size)
+{
+	memset(g, 0, sizeof(*g));
+	g->src.ops = &gate_ops;
+	g->src.desc = "gate";
+	g->src.log = &tlog;
+	g->src.priv = g;
+	pthread_mutex_init(&g->lock, NULL);
+	pthread_cond_init(&g->cond, NULL);
+	g->gated = gated;
+	g->size = size;
+}
+
+static void gate_release(struct gate_src *g)
+{
+	pthread_mutex_lock(&g->lock);
+	g->open = true;
+	pthread_cond_broadcast(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+}
+
+static void gate_wait_blocked(struct gate_src *g, unsigned int n)
+{
+	pthread_mutex_lock(&g->lock);
+	while (g->waiting < n)
+		pthread_cond_wait(&g->cond, &g->lock);
+	pthread_mutex_unlock(&g->lock);
+}
+
+/* ------------------------------------------------------------------ */
+
+static void test_widen(void **state)
+{
+	uint64_t s, e;
+
+	/* inside a big object: one aligned unit */
+	erofs_fetch_widen(4096, 4096, MIB, 10 * MIB, &s, &e);
+	assert_int_equal(s, 0);
+	assert_int_equal(e, MIB);
+	/* the last unit is clamped to the page-rounded size */
+	erofs_fetch_widen(MIB + 4096, 4096, MIB, MIB + 5000, &s, &e);
+	assert_int_equal(s, MIB);
+	assert_int_equal(e, MIB + 8192);
+	/* past the last page: the request's pages are still covered */
+	erofs_fetch_widen(MIB + 8192, 4096, MIB, MIB + 5000, &s, &e);
+	assert_int_equal(s, MIB);
+	assert_int_equal(e, MIB + 12288);
+	/* a request crossing a unit boundary covers both units */
+	erofs_fetch_widen(MIB - 4096, 8192, MIB, 10 * MIB, &s, &e);
+	assert_int_equal(s, 0);
+	assert_int_equal(e, 2 * MIB);
+	/* entirely past the end: never shorter than the request */
+	erofs_fetch_widen(3 * MIB, 4096, MIB, MIB + 100, &s, &e);
+	assert_int_equal(s, 3 * MIB);
+	assert_int_equal(e, 3 * MIB + 4096);
+	/* an unaligned request end is rounded up to a page */
+	erofs_fetch_widen(0, 100, 4096, 1 << 30, &s, &e);
+	assert_int_equal(s, 0);
+	assert_int_equal(e, 4096);
+	/* small unit: exact units */
+	erofs_fetch_widen(20480, 4096, 16384, 1 << 30, &s, &e);
+	assert_int_equal(s, 16384);
+	assert_int_equal(e, 32768);
+}
+
+static void check_file(int fd, const unsigned char *data, uint64_t size,
+		       uint64_t from, uint64_t to)
+{
+	unsigned char *buf = malloc(to - from);
+	ssize_t n;
+
+	assert_non_null(buf);
+	n = erofs_pread_all(fd, buf, to - from, from);
+	assert_int_equal(n, to - from);
+	for (uint64_t i = from; i < to; i++) {
+		unsigned char want = i < size ? data[i] : 0;
+
+		if (buf[i - from] != want)
+			fail_msg("byte %llu: %u, want %u",
+				 (unsigned long long)i, buf[i - from], want);
+	}
+	free(buf);
+}
+
+static void test_dir_fetch(void **state)
+{
+	struct erofs_fetch_config cfg = {
+	    .workers = 3, .unit = MIB, .log = &tlog};
+	uint64_t size = 3 * MIB + 123;
+	struct erofs_fetch_stats st;
+	struct erofs_fetch_info info;
+	struct erofs_source *src;
+	struct erofs_fetch *f;
+	struct erofs_fetch_obj *o;
+	struct waiter w;
+	struct tmpdir t;
+	unsigned char *data;
+	struct stat sb;
+	int fd, chk;
+
+	tmpdir_make(&t);
+	data = write_blob(t.path, "blob1", size, 1);
+	assert_int_equal(erofs_source_dir_create(t.path, &tlog, &src), 0);
+	assert_int_equal(erofs_fetch_create(&cfg, &src, 1, NULL, &f), 0);
+
+	assert_int_equal(erofs_fetch_lookup(f, "nope", &info), -ENOENT);
+	assert_int_equal(erofs_fetch_lookup(f, "../etc", &info), -ENOENT);
+	assert_int_equal(erofs_fetch_lookup(f, "blob1", &info), 0);
+	assert_int_equal(info.size, size);
+	assert_string_equal(info.path, "blob1");
+
+	fd = open_out(t.path, "out");
+	chk = dup(fd);
+	assert_int_equal(erofs_fetch_obj_open(f, "blob1", &info, fd, &o), 0);
+	assert_int_equal(erofs_fetch_obj_missing(o),
+			 erofs_div_round_up(size, 4096));
+	waiter_init(&w);
+	/* first page of unit 0, twice; the last page (past EOF tail) */
+	assert_int_equal(erofs_fetch_submit(o, 0, 4096, on_done, &w), 0);
+	assert_int_equal(erofs_fetch_submit(o, 8192, 4096, on_done, &w), 0);
+	assert_int_equal(erofs_fetch_submit(o, 3 * MIB, 4096, on_done, &w), 0);
+	waiter_wait(&w, 3);
+	assert_int_equal(w.failed, 0);
+
+	/* unit 0 and the clamped last unit are complete, the rest not */
+	check_file(chk, data, size, 0, MIB);
+	check_file(chk, data, size, 3 * MIB, 3 * MIB + 4096);
+	assert_int_equal(fstat(chk, &sb), 0);
+	assert_int_equal(sb.st_size, 3 * MIB + 4096);
+	assert_int_equal(erofs_fetch_obj_missing(o), 2 * MIB / 4096);
+	erofs_fetch_get_stats(f, &st);
+	assert_int_equal(st.requests, 3);
+	assert_int_equal(st.units_fetched, 2);
+	assert_int_equal(st.bytes_fetched, MIB + 123);
+	assert_int_equal(st.bytes_written, MIB + 4096);
+	assert_int_equal(st.lat_count, 3);
+
+	/* synchronous path fills the middle */
+	assert_int_equal(erofs_fetch_range_sync(o, MIB, 2 * MIB), 0);
+	check_file(chk, data, size, 0, 3 * MIB + 4096);
+	assert_int_equal(erofs_fetch_obj_missing(o), 0);
+
+	erofs_fetch_obj_close(o);
+	erofs_fetch_destroy(f);
+	erofs_source_destroy(src);
+	close(chk);
+	free(data);
+	tmpdir_rm(&t);
+}
+
+static void test_failing_source(void **state)
+{
+	struct erofs_fetch_config cfg = {.workers = 2, .log = &tlog};
+	struct erofs_fetch_info info;
+	struct erofs_source *src;
+	struct erofs_fetch *f;
+	struct erofs_fetch_obj *o;
+	struct erofs_fetch_stats st;
+	struct waiter w;
+	struct tmpdir t;
+	char path[256];
+	struct stat sb;
+	int fd, chk;
+
+	tmpdir_make(&t);
+	free(write_blob(t.path, "gone", 10000, 2));
+	assert_int_equal(erofs_source_dir_create(t.path, &tlog, &src), 0);
+	assert_int_equal(erofs_fetch_create(&cfg, &src, 1, NULL, &f), 0);
+	assert_int_equal(erofs_fetch_lookup(f, "gone", &info), 0);
+	snprintf(path, sizeof(path), "%s/gone", t.path);
+	assert_int_equal(unlink(path), 0);
+
+	fd = open_out(t.path, "out");
+	chk = dup(fd);
+	assert_int_equal(erofs_fetch_obj_open(f, "gone", &info, fd, &o), 0);
+	waiter_init(&w);
+	assert_int_equal(erofs_fetch_submit(o, 0, 4096, on_done, &w), 0);
+	waiter_wait(&w, 1);
+	assert_int_equal(w.failed, 1);
+	assert_int_equal(fstat(chk, &sb), 0);
+	assert_int_equal(sb.st_size, 0);
+	erofs_fetch_get_stats(f, &st);
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(st.source_errors, 1);
+	/* bad ranges are refused up front */
+	assert_int_equal(erofs_fetch_submit(o, 0, 0, on_done, &w), -EINVAL);
+
+	erofs_fetch_obj_close(o);
+	erofs_fetch_destroy(f);
+	erofs_source_destroy(src);
+	close(chk);
+	tmpdir_rm(&t);
+}
+
+static void test_coalesce(void **state)
+{
+	struct erofs_fetch_config cfg = {
+	    .workers = 4, .unit = MIB, .log = &tlog};
+	struct erofs_fetch_info info = {"obj", 4 * MIB};
+	struct erofs_source *srcp;
+	struct erofs_fetch_stats st;
+	struct erofs_fetch *f;
+	struct erofs_fetch_obj *o;
+	struct gate_src g;
+	struct waiter w;
+	struct tmpdir t;
+	unsigned char *want;
+	int chk;
+
+	tmpdir_make(&t);
+	gate_init(&g, "obj", 4 * MIB);
+	srcp = &g.src;
+	assert_int_equal(erofs_fetch_create(&cfg, &srcp, 1, NULL, &f), 0);
+	chk = open_out(t.path, "out");
+	assert_int_equal(erofs_fetch_obj_open(f, "obj", &info, dup(chk), &o),
+			 0);
+	waiter_init(&w);
+	/* four requests in unit 1, first one blocks inside the source */
+	assert_int_equal(erofs_fetch_submit(o, MIB, 4096, on_done, &w), 0);
+	gate_wait_blocked(&g, 1);
+	for (int i = 1; i < 4; i++)
+		assert_int_equal(
+		    erofs_fetch_submit(o, MIB + i * 65536, 4096, on_done, &w),
+		    0);
+	gate_release(&g);
+	waiter_wait(&w, 4);
+	assert_int_equal(w.failed, 0);
+	/* the unit was fetched exactly once */
+	assert_int_equal(g.reads, 1);
+	erofs_fetch_get_stats(f, &st);
+	assert_int_equal(st.units_fetched, 1);
+	assert_int_equal(st.units_coalesced + st.units_hit, 3);
+	want = malloc(MIB);
+	assert_non_null(want);
+	fill_pattern(want, MIB, MIB);
+	{
+		unsigned char *got = malloc(MIB);
+
+		assert_non_null(got);
+		assert_int_equal(erofs_pread_all(chk, got, MIB, MIB), MIB);
+		assert_memory_equal(got, want, MIB);
+		free(got);
+	}
+	free(want);
+	erofs_fetch_obj_close(o);
+	erofs_fetch_destroy(f);
+	close(chk);
+	tmpdir_rm(&t);
+}
+
+static void test_shared_failure(void **state)
+{
+	struct erofs_fetch_config cfg = {
+	    .workers = 3, .unit = MIB, .log = &tlog};
+	struct erofs_fetch_info info = {"obj", 2 * MIB};
+	struct erofs_source *srcp;
+	struct erofs_fetch *f;
+	struct erofs_fetch_obj *o;
+	struct gate_src g;
+	struct waiter w, w2;
+	struct tmpdir t;
+
+	tmpdir_make(&t);
+	gate_init(&g, "obj", 2 * MIB);
+	g.fail = -EIO;
+	srcp = &g.src;
+	assert_int_equal(erofs_fetch_create(&cfg, &srcp, 1, NULL, &f), 0);
+	assert_int_equal(
+	    erofs_fetch_obj_open(f, "obj", &info, open_out(t.path, "o"), &o),
+	    0);
+	waiter_init(&w);
+	assert_int_equal(erofs_fetch_submit(o, 0, 4096, on_done, &w), 0);
+	gate_wait_blocked(&g, 1);
+	assert_int_equal(erofs_fetch_submit(o, 8192, 4096, on_done, &w), 0);
+	assert_int_equal(erofs_fetch_submit(o, 65536, 4096, on_done, &w), 0);
+	gate_release(&g);
+	waiter_wait(&w, 3);
+	/* everyone failed, and the failing unit was not hammered: each
+	 * waiter shares the outcome or (if it came after) tries once */
+	assert_int_equal(w.failed, 3);
+	assert_true(g.reads >= 1 && g.reads <= 3);
+	/* a later request tries again, and succeeds once the source does */
+	g.fail = 0;
+	waiter_init(&w2);
+	assert_int_equal(erofs_fetch_submit(o, 0, 4096, on_done, &w2), 0);
+	waiter_wait(&w2, 1);
+	assert_int_equal(w2.failed, 0);
+	assert_int_equal(erofs_fetch_obj_missing(o), MIB / 4096);
+	erofs_fetch_obj_close(o);
+	erofs_fetch_destroy(f);
+	tmpdir_rm(&t);
+}
+
+static void test_parallel_objects(void **state)
+{
+	struct erofs_fetch_config cfg = {
+	    .workers = 2, .unit = 65536, .log = &tlog};
+	struct erofs_fetch_info si = {"slow", MIB}, fi = {"fast", MIB};
+	struct erofs_source *srcp;
+	struct erofs_fetch *f;
+	struct erofs_fetch_obj *slow, *fast;
+	struct gate_src g;
+	struct waiter ws, wf;
+	struct tmpdir t;
+
+	tmpdir_make(&t);
+	gate_init(&g, "slow", MIB);
+	srcp = &g.src;
+	assert_int_equal(erofs_fetch_create(&cfg, &srcp, 1, NULL, &f), 0);
+	assert_int_equal(
+	    erofs_fetch_obj_open(f, "slow", &si, open_out(t.path, "s"), &slow),
+	    0);
+	assert_int_equal(
+	    erofs_fetch_obj_open(f, "fast", &fi, open_out(t.path, "f"), &fast),
+	    0);
+	waiter_init(&ws);
+	waiter_init(&wf);
+	assert_int_equal(erofs_fetch_submit(slow, 0, 4096, on_done, &ws), 0);
+	gate_wait_blocked(&g, 1);
+	/* served by the other worker while the first is stuck */
+	assert_int_equal(erofs_fetch_submit(fast, 0, 4096, on_done, &wf), 0);
+	assert_int_equal(erofs_fetch_submit(fast, 65536, 4096, on_done, &wf),
+			 0);
+	waiter_wait(&wf, 2);
+	assert_int_equal(ws.done, 0);
+	gate_release(&g);
+	waiter_wait(&ws, 1);
+	assert_int_equal(ws.failed + wf.failed, 0);
+	erofs_fetch_obj_close(slow);
+	erofs_fetch_obj_close(fast);
+	erofs_fetch_destroy(f);
+	tmpdir_rm(&t);
+}
+
+static void test_seed_and_prefetch(void **state)
+{
+	struct erofs_fetch_config cfg = {
+	    .workers = 2, .unit = MIB, .log = &tlog};
+	uint64_t size = 4 * MIB - 1000;
+	struct erofs_fetch_info info;
+	struct erofs_fetch_stats st;
+	struct erofs_source *src;
+	struct erofs_fetch *f;
+	struct erofs_fetch_obj *o;
+	struct waiter w;
+	struct tmpdir t;
+	unsigned char *data;
+	int chk;
+
+	tmpdir_make(&t);
+	data = write_blob(t.path, "b", size, 3);
+	assert_int_equal(erofs_source_dir_create(t.path, &tlog, &src), 0);
+	assert_int_equal(erofs_fetch_create(&cfg, &src, 1, NULL, &f), 0);
+	assert_int_equal(erofs_fetch_lookup(f, "b", &info), 0);
+	/* an earlier run left unit 1 in the cache file */
+	chk = open_out(t.path, "out");
+	assert_int_equal(erofs_pwrite_all(chk, data + MIB, MIB, MIB), 0);
+	assert_int_equal(erofs_fetch_obj_open(f, "b", &info, dup(chk), &o), 0);
+	/* tmpfs/ext4 report data at page granularity at least */
+	assert_int_equal(erofs_fetch_obj_missing(o),
+			 erofs_div_round_up(size, 4096) - MIB / 4096);
+	waiter_init(&w);
+	assert_int_equal(erofs_fetch_submit(o, MIB + 4096, 4096, on_done, &w),
+			 0);
+	waiter_wait(&w, 1);
+	erofs_fetch_get_stats(f, &st);
+	assert_int_equal(st.units_fetched, 0);
+	assert_int_equal(st.units_hit, 1);
+
+	erofs_fetch_prefetch(o);
+	erofs_fetch_quiesce(f);
+	assert_int_equal(erofs_fetch_obj_missing(o), 0);
+	erofs_fetch_get_stats(f, &st);
+	assert_int_equal(st.prefetch_units, 3);
+	check_file(chk, data, size, 0, erofs_round_up(size, 4096));
+
+	erofs_fetch_obj_close(o);
+	erofs_fetch_destroy(f);
+	erofs_source_destroy(src);
+	close(chk);
+	free(data);
+	tmpdir_rm(&t);
+}
+
+static void test_percentiles(void **state)
+{
+	struct erofs_fetch_stats s;
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(erofs_fetch_stats_percentile(&s, 50), 0);
+	for (uint64_t v = 1; v <= 1000; v++)
+		erofs_fetch_stats_record(&s, v);
+	assert_int_equal(s.lat_count, 1000);
+	assert_int_equal(s.lat_max_us, 1000);
+	/* buckets are 1/8 octave wide: never below the true value, at most
+	 * 12.5% above */
+	for (int pct = 10; pct <= 100; pct += 10) {
+		uint64_t p = erofs_fetch_stats_percentile(&s, pct);
+		uint64_t truth = pct * 10;
+
+		assert_true(p >= truth);
+		assert_true(p * 8 <= truth * 9);
+	}
+	assert_int_equal(erofs_fetch_stats_percentile(&s, 100), 1000);
+	/* small values are exact */
+	memset(&s, 0, sizeof(s));
+	erofs_fetch_stats_record(&s, 3);
+	erofs_fetch_stats_record(&s, 5);
+	assert_int_equal(erofs_fetch_stats_percentile(&s, 50), 3);
+	assert_int_equal(erofs_fetch_stats_percentile(&s, 99), 5);
+	/* huge values do not overflow the table */
+	erofs_fetch_stats_record(&s, UINT64_MAX / 2);
+	assert_int_equal(erofs_fetch_stats_percentile(&s, 100), UINT64_MAX / 2);
+}
+
+static void test_catalog(void **state)
+{
+	struct erofs_manifest_blob blobs[2];
+	struct erofs_manifest m;
+	struct erofs_fetch_catalog c;
+	const struct erofs_fetch_entry *e;
+
+	memset(&m, 0, sizeof(m));
+	memset(blobs, 0, sizeof(blobs));
+	m.bootstrap_path = "/abs/dir/boot.img";
+	m.bootstrap_size = 8192;
+	m.fsid = "fromcookies";
+	m.nr_blobs = 2;
+	m.blobs = blobs;
+	strcpy(blobs[0].tag, "aaaa");
+	blobs[0].path = "blobs/aaaa.blob";
+	blobs[0].size = 100;
+	strcpy(blobs[1].tag, "bbbb");
+	blobs[1].path = "../x/bbbb.blob";
+	blobs[1].size = 200;
+
+	assert_int_equal(
+	    erofs_fetch_catalog_from_manifest(&m, "myfs", &tlog, &c), 0);
+	assert_int_equal(c.nr, 3);
+	e = erofs_fetch_catalog_find(&c, "myfs");
+	assert_non_null(e);
+	assert_string_equal(e->path, "boot.img");
+	assert_int_equal(e->size, 8192);
+	assert_null(erofs_fetch_catalog_find(&c, "fromcookies"));
+	e = erofs_fetch_catalog_find(&c, "aaaa");
+	assert_non_null(e);
+	assert_string_equal(e->path, "blobs/aaaa.blob");
+	e = erofs_fetch_catalog_find(&c, "bbbb");
+	assert_non_null(e);
+	assert_string_equal(e->path, "bbbb.blob");
+	assert_int_equal(e->size, 200);
+	erofs_fetch_catalog_free(&c);
+
+	/* without --fsid the cookie table's fsid names the bootstrap */
+	assert_int_equal(erofs_fetch_catalog_from_manifest(&m, NULL, &tlog, &c),
+			 0);
+	assert_non_null(erofs_fetch_catalog_find(&c, "fromcookies"));
+	erofs_fetch_catalog_free(&c);
+
+	/* a tag equal to the fsid is a duplicate */
+	assert_int_equal(
+	    erofs_fetch_catalog_from_manifest(&m, "aaaa", &tlog, &c), -EINVAL);
+	/* bad name */
+	assert_int_equal(
+	    erofs_fetch_catalog_from_manifest(&m, "a/b", &tlog, &c), -EINVAL);
+}
+
+static void test_bad_config(void **state)
+{
+	struct erofs_fetch_config cfg = {.unit = 3000, .log = &tlog};
+	struct erofs_fetch *f;
+
+	assert_int_equal(erofs_fetch_create(&cfg, NULL, 0, NULL, &f), -EINVAL);
+	cfg.unit = 128 * MIB;
+	assert_int_equal(erofs_fetch_create(&cfg, NULL, 0, NULL, &f), -EINVAL);
+	cfg.unit = 0;
+	cfg.workers = 1000;
+	assert_int_equal(erofs_fetch_create(&cfg, NULL, 0, NULL, &f), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_widen),
+	    cmocka_unit_test(test_dir_fetch),
+	    cmocka_unit_test(test_failing_source),
+	    cmocka_unit_test(test_coalesce),
+	    cmocka_unit_test(test_shared_failure),
+	    cmocka_unit_test(test_parallel_objects),
+	    cmocka_unit_test(test_seed_and_prefetch),
+	    cmocka_unit_test(test_percentiles),
+	    cmocka_unit_test(test_catalog),
+	    cmocka_unit_test(test_bad_config),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
