@@ -50,9 +50,11 @@ int erofs_outfile_commit(struct erofs_outfile *of,
 {
 	int err = 0;
 
-	if (fsync(of->fd) < 0)
-		err = erofs_err(log, -errno, "%s: sync", of->tmppath);
-	if (close(of->fd) < 0 && !err)
+	/*
+	 * No fsync: the rename makes the output appear whole to readers; a
+	 * build is repeated after a crash rather than trusted half-synced.
+	 */
+	if (close(of->fd) < 0)
 		err = erofs_err(log, -errno, "%s: close", of->tmppath);
 	of->fd = -1;
 	if (!err && rename(of->tmppath, of->path) < 0)
