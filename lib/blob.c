@@ -132,10 +132,15 @@ int erofs_blob_append(struct erofs_blob *b, void *buf, size_t len,
 		pthread_cond_wait(&b->cond, &b->lock);
 	err = b->err;
 	if (err) {
+		bool first = !b->reported;
+
+		b->reported = true;
 		pthread_mutex_unlock(&b->lock);
 		free(buf);
 		free(r);
-		return erofs_err(b->log, err, "%s: write failed", b->name);
+		return first ? erofs_err(b->log, err, "%s: write failed",
+					 b->name) :
+			       err;
 	}
 	r->off = b->size;
 	*off = b->size;
@@ -161,9 +166,14 @@ int erofs_blob_pread(struct erofs_blob *b, void *buf, size_t len,
 	while (b->written < off + len && !b->err)
 		pthread_cond_wait(&b->cond, &b->lock);
 	err = b->err;
+	if (err && !b->reported) {
+		b->reported = true;
+		pthread_mutex_unlock(&b->lock);
+		return erofs_err(b->log, err, "%s: write failed", b->name);
+	}
 	pthread_mutex_unlock(&b->lock);
 	if (err)
-		return erofs_err(b->log, err, "%s: write failed", b->name);
+		return err;
 	n = erofs_pread_all(b->fd, buf, len, b->base + off);
 	if (n < 0)
 		return erofs_err(b->log, n, "%s: read back at %llu", b->name,
@@ -187,8 +197,9 @@ int erofs_blob_finish(struct erofs_blob *b, uint8_t sha[EROFS_SHA256_LEN])
 		b->thread_started = false;
 	}
 	err = b->err;
-	if (err)
+	if (err && !b->reported)
 		erofs_err(b->log, err, "%s: write failed", b->name);
+	b->reported = true;
 	if (b->sha) {
 		if (!err && sha)
 			EVP_DigestFinal_ex(b->sha, sha, NULL);

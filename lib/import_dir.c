@@ -375,7 +375,7 @@ static int walk_dir(struct walk *w, int dfd, struct erofs_inode *dir)
 		n++;
 	}
 	closedir(d);
-	if (!err)
+	if (!err && n > 1)
 		qsort(names, n, sizeof(*names), name_cmp_p);
 	for (size_t i = 0; !err && i < n; i++) {
 		size_t nl = strlen(names[i]);

@@ -198,8 +198,9 @@ int erofs_tree_finalize(struct erofs_tree *t)
 
 		if (!S_ISDIR(dir->mode))
 			continue;
-		qsort(dir->children, dir->nr_children, sizeof(*dir->children),
-		      dentry_cmp);
+		if (dir->nr_children > 1)
+			qsort(dir->children, dir->nr_children,
+			      sizeof(*dir->children), dentry_cmp);
 		dir->nr_subdirs = 0;
 		for (unsigned int i = 0; i < dir->nr_children; i++) {
 			struct erofs_dentry *d = &dir->children[i];

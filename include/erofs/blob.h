@@ -34,6 +34,7 @@ struct erofs_blob {
 	uint64_t max_queued;
 	uint64_t written;	/* bytes on disk, from base */
 	int err;		/* first write error */
+	bool reported;		/* err already logged */
 	bool closing;
 	void *sha;		/* EVP_MD_CTX */
 };
