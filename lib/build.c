@@ -75,7 +75,9 @@ struct build {
 	unsigned int blksz;
 	void *iobuf;
 	uint64_t regular_files;
-	uint64_t flat_bytes;
+	uint64_t flat_bytes;	/* file bytes of flat files */
+	uint64_t flat_zero;	/* ... in holes or all-zero blocks */
+	uint64_t flat_stored;	/* ... written to the image */
 };
 
 /* -T, SOURCE_DATE_EPOCH, --all-root, --force-uid/gid */
@@ -142,45 +144,63 @@ static bool range_is_zero(const uint8_t *p, size_t len)
 }
 
 /*
- * Whole blocks go to raw_blkaddr (all-zero blocks stay holes of the sparse
- * output); the tail of a FLAT_INLINE file is kept for the inode.
+ * Whole blocks go to raw_blkaddr (holes of a sparse source are skipped and
+ * all-zero blocks stay holes of the sparse output); the tail of a
+ * FLAT_INLINE file is kept for the inode.
  */
-static int write_flat(struct build *b, struct erofs_inode *inode, int fd)
+static int write_flat(struct build *b, struct erofs_inode *inode, int fd,
+		      const char *path)
 {
-	uint64_t in_blocks = inode->inline_size ? inode->size -
-						  inode->inline_size :
-						  inode->size;
+	uint64_t in_blocks = inode->size - inode->inline_size;
 	uint64_t dst = (uint64_t)inode->raw_blkaddr * b->blksz;
 	uint8_t *buf = b->iobuf;
+	uint64_t done = 0;
 
-	for (uint64_t done = 0; done < inode->size;) {
-		size_t want = inode->size - done < FLAT_IO_SIZE ?
-				      inode->size - done :
-				      FLAT_IO_SIZE;
-		ssize_t n = erofs_pread_all(fd, buf, want, done);
-		size_t span;
+	while (done < inode->size) {
+		off_t data = lseek(fd, done, SEEK_DATA);
+		size_t want, span;
+		ssize_t n;
 
+		if (data < 0 && errno == ENXIO)
+			data = inode->size;	/* a hole up to the end */
+		if (data > (off_t)done) {
+			/* skip whole blocks of the hole, never the tail */
+			uint64_t to = (uint64_t)data / b->blksz * b->blksz;
+
+			if (to > in_blocks)
+				to = in_blocks;
+			if (to > done) {
+				b->flat_zero += to - done;
+				done = to;
+				continue;
+			}
+		}
+		want = inode->size - done < FLAT_IO_SIZE ? inode->size - done :
+							     FLAT_IO_SIZE;
+		n = erofs_pread_all(fd, buf, want, done);
 		if (n < 0)
 			return erofs_err(b->log, n, "%s: read error at %llu",
-					 inode->src_path,
-					 (unsigned long long)done);
+					 path, (unsigned long long)done);
 		if ((size_t)n != want)
 			return erofs_fail(b->log, -EAGAIN,
-					 "%s: file shrank during the build",
-					 inode->src_path);
+					  "%s: file shrank during the build",
+					  path);
 		span = done + want <= in_blocks ? want : in_blocks - done;
 		for (size_t o = 0; o < span; o += b->blksz) {
 			size_t len = span - o < b->blksz ? span - o : b->blksz;
 			int err;
 
-			if (range_is_zero(buf + o, len))
+			if (range_is_zero(buf + o, len)) {
+				b->flat_zero += len;
 				continue;
+			}
 			err = erofs_pwrite_all(b->boot.fd, buf + o, len,
 					       dst + done + o);
 			if (err)
 				return erofs_err(b->log, err,
 						 "%s: write error",
 						 b->boot.path);
+			b->flat_stored += erofs_round_up(len, b->blksz);
 		}
 		if (span < want) {
 			inode->inline_data = malloc(inode->inline_size);
@@ -188,8 +208,15 @@ static int write_flat(struct build *b, struct erofs_inode *inode, int fd)
 				return -ENOMEM;
 			memcpy(inode->inline_data, buf + span,
 			       inode->inline_size);
+			b->flat_stored += inode->inline_size;
 		}
 		done += want;
+	}
+	if (inode->inline_size && !inode->inline_data) {
+		/* the tail lay in a hole */
+		inode->inline_data = calloc(1, inode->inline_size);
+		if (!inode->inline_data)
+			return -ENOMEM;
 	}
 	b->flat_bytes += inode->size;
 	return 0;
@@ -198,6 +225,7 @@ static int write_flat(struct build *b, struct erofs_inode *inode, int fd)
 static int data_pass(struct build *b)
 {
 	int rootfd = open(b->srcdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char *shown = NULL;
 	int err = 0;
 
 	if (rootfd < 0)
@@ -212,10 +240,17 @@ static int data_pass(struct build *b)
 		b->regular_files++;
 		if (!inode->size)
 			continue;
+		/* messages name the file as the user knows it */
+		free(shown);
+		if (asprintf(&shown, "%s/%s", b->srcdir, inode->src_path) < 0) {
+			shown = NULL;
+			err = -ENOMEM;
+			break;
+		}
 		fd = erofs_open_rel(rootfd, inode->src_path);
 		if (fd < 0) {
 			err = erofs_err(b->log, -errno, "%s: cannot open%s",
-					inode->src_path,
+					shown,
 					errno == ENOENT ?
 						", vanished during the build" :
 						"");
@@ -224,20 +259,20 @@ static int data_pass(struct build *b)
 		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
 		    (uint64_t)st.st_size != inode->size) {
 			err = erofs_fail(b->log, -EAGAIN,
-					"%s: changed during the build",
-					inode->src_path);
+					 "%s: changed during the build", shown);
 			close(fd);
 			break;
 		}
 		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 		if (inode->datalayout == EROFS_INODE_CHUNK_BASED)
-			err = erofs_chunk_file(&b->cs, fd, inode->src_path,
-					       inode->size, inode->chunks);
+			err = erofs_chunk_file(&b->cs, fd, shown, inode->size,
+					       inode->chunks);
 		else
-			err = write_flat(b, inode, fd);
+			err = write_flat(b, inode, fd, shown);
 		close(fd);
 	}
 	close(rootfd);
+	free(shown);
 	return err;
 }
 
@@ -292,8 +327,9 @@ static int fill_manifest(struct build *b, const char *dest, uint64_t boot_size,
 	m->counts.unique_chunks = st->unique;
 	m->counts.zero_chunks = st->zero;
 	m->counts.bytes_in = st->bytes_in + b->flat_bytes;
-	m->counts.bytes_stored = st->bytes_stored + b->flat_bytes;
+	m->counts.bytes_stored = st->bytes_stored + b->flat_stored;
 	m->counts.bytes_deduplicated = st->bytes_dedup;
+	m->counts.bytes_zero = st->bytes_zero + b->flat_zero;
 	return 0;
 }
 

@@ -127,7 +127,7 @@ static int zero_ref(struct erofs_chunk_store *cs, size_t len,
 		    struct erofs_chunk_ref *ref)
 {
 	cs->st.zero++;
-	cs->st.bytes_dedup += len;
+	cs->st.bytes_zero += len;
 	if (!cs->have_zero) {
 		/* one extent of a whole chunk serves every zero chunk */
 		void *z = calloc(1, cs->chunksize);

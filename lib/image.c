@@ -275,15 +275,16 @@ static void encode_inode(const struct erofs_image *img,
 int erofs_image_write_meta(struct erofs_image *img, int fd)
 {
 	unsigned int blksz = 1u << img->opts.blkszbits;
-	/* block 0 always exists, also for tiny trees and 512-byte blocks */
+	/*
+	 * Everything before the data blocks; it always covers the checksummed
+	 * range [1024, 1024 + blksz) because the superblock ends at 1152.
+	 */
 	uint64_t len = (uint64_t)img->data_blkaddr * blksz;
 	struct erofs_tree *t = img->tree;
 	struct erofs_sb sb = { 0 };
 	uint8_t *meta;
 	int err;
 
-	if (len < EROFS_SUPER_OFFSET + (uint64_t)blksz)
-		len = EROFS_SUPER_OFFSET + (uint64_t)blksz;
 	meta = calloc(1, len);
 	if (!meta)
 		return -ENOMEM;

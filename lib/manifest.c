@@ -77,6 +77,8 @@ int erofs_manifest_to_json(const struct erofs_manifest *m,
 			       u64_obj(m->counts.bytes_stored));
 	json_object_object_add(counts, "bytes_deduplicated",
 			       u64_obj(m->counts.bytes_deduplicated));
+	json_object_object_add(counts, "bytes_zero",
+			       u64_obj(m->counts.bytes_zero));
 	json_object_object_add(root, "counts", counts);
 	if (m->fsid) {
 		struct json_object *ck;

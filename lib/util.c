@@ -236,18 +236,32 @@ int erofs_sha256_fd(int fd, uint64_t size, uint8_t out[EROFS_SHA256_LEN])
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	size_t bufsz = 1 << 20;
-	char *buf = malloc(bufsz);
+	char *buf = malloc(bufsz), *zero = calloc(1, bufsz);
 	uint64_t off = 0;
 	int err = 0;
 
-	if (!ctx || !buf || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+	if (!ctx || !buf || !zero ||
+	    !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
 		err = -ENOMEM;
 		goto out;
 	}
 	while (off < size) {
 		size_t want = size - off < bufsz ? size - off : bufsz;
-		ssize_t n = erofs_pread_all(fd, buf, want, off);
+		off_t data = lseek(fd, off, SEEK_DATA);
+		ssize_t n;
 
+		/* holes hash as zeros without being read */
+		if ((data < 0 && errno == ENXIO) || (data >= 0 &&
+						     (uint64_t)data > off)) {
+			uint64_t hole = data < 0 ? size - off : data - off;
+
+			if (hole < want)
+				want = hole;
+			EVP_DigestUpdate(ctx, zero, want);
+			off += want;
+			continue;
+		}
+		n = erofs_pread_all(fd, buf, want, off);
 		if (n < 0) {
 			err = n;
 			goto out;
@@ -263,5 +277,6 @@ int erofs_sha256_fd(int fd, uint64_t size, uint8_t out[EROFS_SHA256_LEN])
 out:
 	EVP_MD_CTX_free(ctx);
 	free(buf);
+	free(zero);
 	return err;
 }

@@ -23,6 +23,7 @@ struct erofs_chunk_stats {
 	uint64_t bytes_in;	/* file bytes chunked */
 	uint64_t bytes_stored;	/* bytes appended to the blob */
 	uint64_t bytes_dedup;	/* file bytes served by an earlier copy */
+	uint64_t bytes_zero;	/* file bytes in all-zero chunks */
 	uint64_t hash_collisions;
 };
 

@@ -35,6 +35,7 @@ struct erofs_manifest_counts {
 	uint64_t bytes_in;
 	uint64_t bytes_stored;
 	uint64_t bytes_deduplicated;
+	uint64_t bytes_zero;
 };
 
 struct erofs_manifest {
