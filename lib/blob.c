@@ -14,17 +14,53 @@ struct erofs_blob_req {
 	struct erofs_blob_req *next;
 	void *buf;
 	size_t len;
+	size_t size;		/* allocation size of buf */
 	uint64_t off;
 };
 
+int erofs_blob_set_pool(struct erofs_blob *b, size_t bufsz)
+{
+	b->pool_bufsz = bufsz;
+	/* as many as can be queued, plus the ones being filled */
+	b->pool_max = b->max_queued / bufsz + 4;
+	b->pool = calloc(b->pool_max, sizeof(*b->pool));
+	return b->pool ? 0 : -ENOMEM;
+}
+
+void *erofs_blob_alloc(struct erofs_blob *b, size_t size)
+{
+	void *buf = NULL;
+
+	if (size == b->pool_bufsz) {
+		pthread_mutex_lock(&b->lock);
+		if (b->pool_nr)
+			buf = b->pool[--b->pool_nr];
+		pthread_mutex_unlock(&b->lock);
+	}
+	return buf ? buf : malloc(size);
+}
+
+/* with the lock held */
+static void release_locked(struct erofs_blob *b, void *buf, size_t size)
+{
+	if (size == b->pool_bufsz && b->pool_nr < b->pool_max)
+		b->pool[b->pool_nr++] = buf;
+	else
+		free(buf);
+}
+
+void erofs_blob_release(struct erofs_blob *b, void *buf, size_t size)
+{
+	pthread_mutex_lock(&b->lock);
+	release_locked(b, buf, size);
+	pthread_mutex_unlock(&b->lock);
+}
+
 static bool all_zero(const void *p, size_t len)
 {
-	const uint64_t *w = p;
+	const uint8_t *c = p;
 
-	for (size_t i = 0; i < len / 8; i++)
-		if (w[i])
-			return false;
-	return true;
+	return !c[0] && !memcmp(c, c + 1, len - 1);
 }
 
 /* writes a request, leaving whole zero blocks as holes */
@@ -34,8 +70,8 @@ static int write_req(struct erofs_blob *b, const struct erofs_blob_req *r)
 	size_t done = 0;
 
 	while (done < r->len) {
-		size_t run = 0;
 		bool zero = all_zero(p + done, b->blksz);
+		size_t run = b->blksz;
 
 		while (done + run < r->len &&
 		       all_zero(p + done + run, b->blksz) == zero &&
@@ -64,7 +100,9 @@ static void *writer_main(void *arg)
 		if (!r) {
 			if (b->closing)
 				break;
-			pthread_cond_wait(&b->cond, &b->lock);
+			b->writer_waits = true;
+			pthread_cond_wait(&b->to_writer, &b->lock);
+			b->writer_waits = false;
 			continue;
 		}
 		pthread_mutex_unlock(&b->lock);
@@ -80,8 +118,9 @@ static void *writer_main(void *arg)
 			b->tail = NULL;
 		b->queued -= r->len;
 		b->written = r->off + r->len;
-		pthread_cond_broadcast(&b->cond);
-		free(r->buf);
+		if (b->callers_waiting)
+			pthread_cond_broadcast(&b->to_caller);
+		release_locked(b, r->buf, r->size);
 		free(r);
 	}
 	pthread_mutex_unlock(&b->lock);
@@ -101,7 +140,8 @@ int erofs_blob_init(struct erofs_blob *b, int fd, uint64_t base,
 	b->name = name;
 	b->log = log;
 	pthread_mutex_init(&b->lock, NULL);
-	pthread_cond_init(&b->cond, NULL);
+	pthread_cond_init(&b->to_writer, NULL);
+	pthread_cond_init(&b->to_caller, NULL);
 	if (hashing) {
 		b->sha = EVP_MD_CTX_new();
 		if (!b->sha || !EVP_DigestInit_ex(b->sha, EVP_sha256(), NULL))
@@ -115,28 +155,32 @@ int erofs_blob_init(struct erofs_blob *b, int fd, uint64_t base,
 }
 
 int erofs_blob_append(struct erofs_blob *b, void *buf, size_t len,
-		      uint64_t *off)
+		      size_t size, uint64_t *off)
 {
 	struct erofs_blob_req *r = malloc(sizeof(*r));
 	int err;
 
 	if (!r) {
-		free(buf);
+		erofs_blob_release(b, buf, size);
 		return -ENOMEM;
 	}
 	r->buf = buf;
 	r->len = len;
+	r->size = size;
 	r->next = NULL;
 	pthread_mutex_lock(&b->lock);
-	while (b->queued && b->queued + len > b->max_queued && !b->err)
-		pthread_cond_wait(&b->cond, &b->lock);
+	while (b->queued && b->queued + len > b->max_queued && !b->err) {
+		b->callers_waiting++;
+		pthread_cond_wait(&b->to_caller, &b->lock);
+		b->callers_waiting--;
+	}
 	err = b->err;
 	if (err) {
 		bool first = !b->reported;
 
 		b->reported = true;
+		release_locked(b, buf, size);
 		pthread_mutex_unlock(&b->lock);
-		free(buf);
 		free(r);
 		return first ? erofs_err(b->log, err, "%s: write failed",
 					 b->name) :
@@ -151,7 +195,8 @@ int erofs_blob_append(struct erofs_blob *b, void *buf, size_t len,
 	else
 		b->head = r;
 	b->tail = r;
-	pthread_cond_broadcast(&b->cond);
+	if (b->writer_waits)
+		pthread_cond_signal(&b->to_writer);
 	pthread_mutex_unlock(&b->lock);
 	return 0;
 }
@@ -163,8 +208,11 @@ int erofs_blob_pread(struct erofs_blob *b, void *buf, size_t len,
 	int err;
 
 	pthread_mutex_lock(&b->lock);
-	while (b->written < off + len && !b->err)
-		pthread_cond_wait(&b->cond, &b->lock);
+	while (b->written < off + len && !b->err) {
+		b->callers_waiting++;
+		pthread_cond_wait(&b->to_caller, &b->lock);
+		b->callers_waiting--;
+	}
 	err = b->err;
 	if (err && !b->reported) {
 		b->reported = true;
@@ -184,6 +232,36 @@ int erofs_blob_pread(struct erofs_blob *b, void *buf, size_t len,
 	return 0;
 }
 
+int erofs_blob_compare(struct erofs_blob *b, const void *buf, size_t len,
+		       uint64_t off, void *tmp)
+{
+	const struct erofs_blob_req *r;
+	int ret = -EAGAIN;
+
+	pthread_mutex_lock(&b->lock);
+	if (b->written < off + len) {
+		/* appends are whole chunks: the range is one queued request */
+		for (r = b->head; r; r = r->next) {
+			if (off >= r->off && off + len <= r->off + r->len) {
+				ret = memcmp((const char *)r->buf +
+						     (off - r->off),
+					     buf, len) ?
+					      1 :
+					      0;
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&b->lock);
+	if (ret != -EAGAIN)
+		return ret;
+	/* written already (or spanning requests): read it back */
+	ret = erofs_blob_pread(b, tmp, len, off);
+	if (ret)
+		return ret;
+	return memcmp(tmp, buf, len) ? 1 : 0;
+}
+
 int erofs_blob_finish(struct erofs_blob *b, uint8_t sha[EROFS_SHA256_LEN])
 {
 	int err;
@@ -191,7 +269,7 @@ int erofs_blob_finish(struct erofs_blob *b, uint8_t sha[EROFS_SHA256_LEN])
 	if (b->thread_started) {
 		pthread_mutex_lock(&b->lock);
 		b->closing = true;
-		pthread_cond_broadcast(&b->cond);
+		pthread_cond_signal(&b->to_writer);
 		pthread_mutex_unlock(&b->lock);
 		pthread_join(b->thread, NULL);
 		b->thread_started = false;
@@ -206,7 +284,13 @@ int erofs_blob_finish(struct erofs_blob *b, uint8_t sha[EROFS_SHA256_LEN])
 		EVP_MD_CTX_free(b->sha);
 		b->sha = NULL;
 	}
+	for (unsigned int i = 0; i < b->pool_nr; i++)
+		free(b->pool[i]);
+	free(b->pool);
+	b->pool = NULL;
+	b->pool_nr = 0;
 	pthread_mutex_destroy(&b->lock);
-	pthread_cond_destroy(&b->cond);
+	pthread_cond_destroy(&b->to_writer);
+	pthread_cond_destroy(&b->to_caller);
 	return err;
 }

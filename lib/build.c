@@ -222,11 +222,49 @@ static int write_flat(struct build *b, struct erofs_inode *inode, int fd,
 	return 0;
 }
 
+/*
+ * Opens a regular file of the source for the data pass.  Files come in
+ * layout order, so consecutive ones usually share their directory, whose fd
+ * is kept in *@dirfd (named *@dirname).
+ */
+static int open_source(struct build *b, int rootfd, const char *rel,
+		       int *dirfd, char **dirname)
+{
+	const char *slash = strrchr(rel, '/');
+	size_t dlen = slash ? (size_t)(slash - rel) : 0;
+
+	if (!slash)
+		return openat(rootfd, rel,
+			      O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (*dirfd < 0 || strlen(*dirname) != dlen ||
+	    memcmp(*dirname, rel, dlen)) {
+		char *d = strndup(rel, dlen);
+		int fd;
+
+		if (!d) {
+			errno = ENOMEM;
+			return -1;
+		}
+		fd = erofs_open_rel(rootfd, d);
+		if (fd < 0) {
+			free(d);
+			return -1;
+		}
+		if (*dirfd >= 0)
+			close(*dirfd);
+		free(*dirname);
+		*dirfd = fd;
+		*dirname = d;
+	}
+	return openat(*dirfd, slash + 1,
+		      O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+}
+
 static int data_pass(struct build *b)
 {
 	int rootfd = open(b->srcdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	char *shown = NULL;
-	int err = 0;
+	char *shown = NULL, *dirname = NULL;
+	int dirfd = -1, err = 0;
 
 	if (rootfd < 0)
 		return erofs_err(b->log, -errno, "%s: cannot open", b->srcdir);
@@ -247,7 +285,7 @@ static int data_pass(struct build *b)
 			err = -ENOMEM;
 			break;
 		}
-		fd = erofs_open_rel(rootfd, inode->src_path);
+		fd = open_source(b, rootfd, inode->src_path, &dirfd, &dirname);
 		if (fd < 0) {
 			err = erofs_err(b->log, -errno, "%s: cannot open%s",
 					shown,
@@ -272,6 +310,9 @@ static int data_pass(struct build *b)
 		close(fd);
 	}
 	close(rootfd);
+	if (dirfd >= 0)
+		close(dirfd);
+	free(dirname);
 	free(shown);
 	return err;
 }
@@ -394,6 +435,8 @@ int erofs_build_dir(const char *dest, const char *srcdir,
 	err = erofs_import_dir(&b.tree, &b.xt, srcdir, &io);
 	if (err)
 		goto out;
+	erofs_info(log, "%s: walked %llu entries", srcdir,
+		   (unsigned long long)b.tree.nr_all);
 	clock_gettime(CLOCK_REALTIME, &now);
 	imo.blkszbits = o->blkszbits;
 	imo.chunksize = o->chunksize;
@@ -421,6 +464,9 @@ int erofs_build_dir(const char *dest, const char *srcdir,
 		err = erofs_image_layout(&b.img);
 	if (err)
 		goto out;
+	erofs_info(log, "laid out %llu inodes, %llu shared xattrs, %u metadata blocks",
+		   (unsigned long long)b.tree.nr_inodes,
+		   (unsigned long long)b.xt.nr_shared, b.img.data_blkaddr);
 
 	err = erofs_outfile_open(&b.boot, dest, log);
 	if (err)
@@ -468,6 +514,7 @@ int erofs_build_dir(const char *dest, const char *srcdir,
 	err = erofs_blob_finish(&b.writer, blob_md);
 	if (err)
 		goto out;
+	erofs_info(log, "stored %llu data bytes", (unsigned long long)b.writer.size);
 
 	/* pass 3 */
 	if (b.have_blob) {

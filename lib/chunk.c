@@ -39,7 +39,8 @@ int erofs_chunk_store_init(struct erofs_chunk_store *cs,
 	cs->cmpbuf = malloc(chunksize);
 	if (!cs->tab || !cs->cmpbuf)
 		return -ENOMEM;
-	return 0;
+	/* chunk sizes are block multiples: one buffer size fits them all */
+	return erofs_blob_set_pool(blob, chunksize);
 }
 
 void erofs_chunk_store_free(struct erofs_chunk_store *cs)
@@ -101,15 +102,16 @@ static size_t stored_len(const struct erofs_chunk_store *cs, size_t len)
 }
 
 /* appends @buf (ownership passes to the blob) and returns its ref */
-static int store_new(struct erofs_chunk_store *cs, void *buf, size_t len,
-		     uint64_t *blob_off, struct erofs_chunk_ref *ref)
+static int store_new(struct erofs_chunk_store *cs, void *buf, size_t size,
+		     size_t len, uint64_t *blob_off,
+		     struct erofs_chunk_ref *ref)
 {
 	size_t slen = stored_len(cs, len);
 	uint64_t off;
 	int err;
 
 	memset((char *)buf + len, 0, slen - len);
-	err = erofs_blob_append(cs->blob, buf, slen, &off);
+	err = erofs_blob_append(cs->blob, buf, slen, size, &off);
 	if (err)
 		return err;
 	if ((off >> cs->blkszbits) + cs->blk_base >= EROFS_NULL_ADDR)
@@ -136,7 +138,8 @@ static int zero_ref(struct erofs_chunk_store *cs, size_t len,
 
 		if (!z)
 			return -ENOMEM;
-		err = store_new(cs, z, cs->chunksize, &off, &cs->zero);
+		err = store_new(cs, z, cs->chunksize, cs->chunksize, &off,
+				&cs->zero);
 		if (err)
 			return err;
 		cs->st.unique--;
@@ -146,8 +149,8 @@ static int zero_ref(struct erofs_chunk_store *cs, size_t len,
 	return 0;
 }
 
-int erofs_chunk_put(struct erofs_chunk_store *cs, void *buf, size_t len,
-		    struct erofs_chunk_ref *ref)
+int erofs_chunk_put(struct erofs_chunk_store *cs, void *buf, size_t size,
+		    size_t len, struct erofs_chunk_ref *ref)
 {
 	XXH128_hash_t h;
 	uint64_t i, off;
@@ -156,7 +159,7 @@ int erofs_chunk_put(struct erofs_chunk_store *cs, void *buf, size_t len,
 	cs->st.chunks++;
 	cs->st.bytes_in += len;
 	if (is_zero(buf, len)) {
-		free(buf);
+		erofs_blob_release(cs->blob, buf, size);
 		return zero_ref(cs, len, ref);
 	}
 	h = XXH3_128bits(buf, len);
@@ -167,22 +170,23 @@ int erofs_chunk_put(struct erofs_chunk_store *cs, void *buf, size_t len,
 		if (e->len != len || !XXH128_isEqual(e->hash, h))
 			continue;
 		/* a fast hash only proposes; the stored bytes decide */
-		err = erofs_blob_pread(cs->blob, cs->cmpbuf, len, e->blob_off);
-		if (err) {
-			free(buf);
+		err = erofs_blob_compare(cs->blob, buf, len, e->blob_off,
+					 cs->cmpbuf);
+		if (err < 0) {
+			erofs_blob_release(cs->blob, buf, size);
 			return err;
 		}
-		if (memcmp(cs->cmpbuf, buf, len)) {
+		if (err) {
 			cs->st.hash_collisions++;
 			continue;
 		}
-		free(buf);
+		erofs_blob_release(cs->blob, buf, size);
 		*ref = e->ref;
 		cs->st.dedup_hits++;
 		cs->st.bytes_dedup += len;
 		return 0;
 	}
-	err = store_new(cs, buf, len, &off, ref);
+	err = store_new(cs, buf, size, len, &off, ref);
 	if (err)
 		return err;
 	if ((cs->used + 1) * 4 > cs->cap * 3) {
@@ -229,12 +233,12 @@ int erofs_chunk_file(struct erofs_chunk_store *cs, int fd, const char *path,
 				return err;
 			continue;
 		}
-		buf = malloc(stored_len(cs, len));
+		buf = erofs_blob_alloc(cs->blob, cs->chunksize);
 		if (!buf)
 			return -ENOMEM;
 		n = erofs_pread_all(fd, buf, len, off);
 		if (n < 0 || (size_t)n != len) {
-			free(buf);
+			erofs_blob_release(cs->blob, buf, cs->chunksize);
 			if (n < 0)
 				return erofs_err(cs->log, n,
 						 "%s: read error at offset %llu",
@@ -243,7 +247,7 @@ int erofs_chunk_file(struct erofs_chunk_store *cs, int fd, const char *path,
 					 "%s: file shrank during the build",
 					 path);
 		}
-		err = erofs_chunk_put(cs, buf, len, &refs[i]);
+		err = erofs_chunk_put(cs, buf, cs->chunksize, len, &refs[i]);
 		if (err)
 			return err;
 	}

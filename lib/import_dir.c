@@ -148,18 +148,43 @@ static const char *shown(const struct walk *w)
 	return w->rel[0] ? w->rel : ".";
 }
 
-static int read_xattrs(struct walk *w, int fd, struct erofs_inode *inode)
+/*
+ * Where xattrs are read from: an fd opened for reading (regular files and
+ * directories), or an O_PATH fd through its /proc link, which reaches the
+ * inode itself for symlinks and special files and has no PATH_MAX limit.
+ */
+struct xsrc {
+	int fd;
+	bool direct;
+	char proc[64];
+};
+
+static ssize_t x_list(const struct xsrc *x, char *buf, size_t size)
 {
-	char proc[64], *names = NULL;
+	return x->direct ? flistxattr(x->fd, buf, size) :
+			   listxattr(x->proc, buf, size);
+}
+
+static ssize_t x_get(const struct xsrc *x, const char *name, void *buf,
+		     size_t size)
+{
+	return x->direct ? fgetxattr(x->fd, name, buf, size) :
+			   getxattr(x->proc, name, buf, size);
+}
+
+static int read_xattrs(struct walk *w, int fd, bool direct,
+		       struct erofs_inode *inode)
+{
+	struct xsrc x = { .fd = fd, .direct = direct };
+	char *names = NULL;
 	ssize_t len;
 	size_t cap = 0;
 	int err = 0;
 
-	/* an O_PATH fd: the /proc link reaches the inode itself, symlinks
-	 * included, and avoids PATH_MAX limits */
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (!direct)
+		snprintf(x.proc, sizeof(x.proc), "/proc/self/fd/%d", fd);
 	for (;;) {
-		len = listxattr(proc, NULL, 0);
+		len = x_list(&x, NULL, 0);
 		if (len < 0) {
 			if (errno == ENOTSUP)
 				return 0;
@@ -170,7 +195,7 @@ static int read_xattrs(struct walk *w, int fd, struct erofs_inode *inode)
 			return 0;
 		if (grow(&names, &cap, len + 1))
 			return -ENOMEM;
-		len = listxattr(proc, names, cap);
+		len = x_list(&x, names, cap);
 		if (len >= 0)
 			break;
 		if (errno != ERANGE) {
@@ -183,11 +208,11 @@ static int read_xattrs(struct walk *w, int fd, struct erofs_inode *inode)
 		ssize_t vlen;
 
 		for (;;) {
-			vlen = getxattr(proc, n, w->buf, w->buf_cap);
+			vlen = x_get(&x, n, w->buf, w->buf_cap);
 			if (vlen >= 0)
 				break;
 			if (errno == ERANGE) {
-				vlen = getxattr(proc, n, NULL, 0);
+				vlen = x_get(&x, n, NULL, 0);
 				if (vlen >= 0 &&
 				    !grow(&w->buf, &w->buf_cap, vlen + 1))
 					continue;
@@ -212,9 +237,10 @@ out:
 	return err;
 }
 
+/* directory entries are kept as "<d_type byte><name>" */
 static int name_cmp_p(const void *a, const void *b)
 {
-	const char *x = *(char *const *)a, *y = *(char *const *)b;
+	const char *x = *(char *const *)a + 1, *y = *(char *const *)b + 1;
 
 	return erofs_name_cmp(x, strlen(x), y, strlen(y));
 }
@@ -239,18 +265,27 @@ static void fill_meta(struct erofs_inode *inode, const struct stat *st)
 static int walk_dir(struct walk *w, int dfd, struct erofs_inode *dir);
 
 static int visit(struct walk *w, int dfd, struct erofs_inode *dir,
-		 const char *name)
+		 const char *name, unsigned char d_type)
 {
 	struct erofs_inode *inode;
 	struct stat st;
-	int fd, err = 0;
+	bool direct = false;
+	int fd = -1, err = 0;
 
-	fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	/* files and directories are opened for reading: cheaper xattrs */
+	if (d_type == DT_REG || d_type == DT_DIR) {
+		fd = openat(dfd, name,
+			    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+				    O_NONBLOCK);
+		direct = fd >= 0;
+	}
+	if (fd < 0)
+		fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return erofs_fail(w->log, -ENOENT,
-					 "%s: vanished during the walk",
-					 shown(w));
+					  "%s: vanished during the walk",
+					  shown(w));
 		return erofs_err(w->log, -errno, "%s: cannot open", shown(w));
 	}
 	if (fstat(fd, &st) < 0) {
@@ -274,7 +309,9 @@ static int visit(struct walk *w, int dfd, struct erofs_inode *dir,
 	if (!err && !S_ISDIR(st.st_mode) && st.st_nlink > 1)
 		err = erofs_tree_remember(w->t, inode);
 	if (!err && !w->opts->no_xattrs)
-		err = read_xattrs(w, fd, inode);
+		err = read_xattrs(w, fd, direct && (S_ISREG(st.st_mode) ||
+						    S_ISDIR(st.st_mode)),
+				  inode);
 	if (err)
 		goto out;
 	switch (st.st_mode & S_IFMT) {
@@ -301,20 +338,26 @@ static int visit(struct walk *w, int dfd, struct erofs_inode *dir,
 					shown(w));
 		break;
 	}
-	case S_IFDIR: {
-		int sub = openat(dfd, name,
-				 O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-					 O_CLOEXEC);
-
-		if (sub < 0) {
-			err = erofs_err(w->log, -errno,
-					"%s: cannot open directory", shown(w));
+	case S_IFDIR:
+		if (direct) {
+			err = walk_dir(w, fd, inode);
 			break;
 		}
-		err = walk_dir(w, sub, inode);
-		close(sub);
+		{
+			int sub = openat(dfd, name,
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+						 O_CLOEXEC);
+
+			if (sub < 0) {
+				err = erofs_err(w->log, -errno,
+						"%s: cannot open directory",
+						shown(w));
+				break;
+			}
+			err = walk_dir(w, sub, inode);
+			close(sub);
+		}
 		break;
-	}
 	case S_IFCHR:
 	case S_IFBLK:
 	case S_IFIFO:
@@ -367,7 +410,9 @@ static int walk_dir(struct walk *w, int dfd, struct erofs_inode *dir)
 			}
 			names = p;
 		}
-		names[n] = strdup(de->d_name);
+		if (asprintf(&names[n], "%c%s", de->d_type ? de->d_type : '?',
+			     de->d_name) < 0)
+			names[n] = NULL;
 		if (!names[n]) {
 			err = -ENOMEM;
 			break;
@@ -378,20 +423,21 @@ static int walk_dir(struct walk *w, int dfd, struct erofs_inode *dir)
 	if (!err && n > 1)
 		qsort(names, n, sizeof(*names), name_cmp_p);
 	for (size_t i = 0; !err && i < n; i++) {
-		size_t nl = strlen(names[i]);
+		const char *name = names[i] + 1;
+		size_t nl = strlen(name);
 
 		err = grow(&w->rel, &w->rel_cap, base + nl + 2);
 		if (err)
 			break;
 		if (base)
 			w->rel[base] = '/';
-		memcpy(w->rel + base + !!base, names[i], nl + 1);
+		memcpy(w->rel + base + !!base, name, nl + 1);
 		if (erofs_exclude_match(w->opts->exclude, w->rel)) {
 			erofs_dbg(w->log, "%s: excluded", w->rel);
 			w->rel[base] = '\0';
 			continue;
 		}
-		err = visit(w, dfd, dir, names[i]);
+		err = visit(w, dfd, dir, name, (unsigned char)names[i][0]);
 		w->rel[base] = '\0';
 	}
 	for (size_t i = 0; i < n; i++)
@@ -410,7 +456,7 @@ int erofs_import_dir(struct erofs_tree *t, struct erofs_xattr_table *xt,
 	};
 	struct erofs_inode *root;
 	struct stat st;
-	int fd, pfd, err;
+	int fd, err;
 
 	fd = open(srcdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
@@ -440,10 +486,7 @@ int erofs_import_dir(struct erofs_tree *t, struct erofs_xattr_table *xt,
 	t->root = root;
 	err = 0;
 	if (!opts->no_xattrs) {
-		pfd = openat(fd, ".", O_PATH | O_CLOEXEC);
-		err = pfd < 0 ? -errno : read_xattrs(&w, pfd, root);
-		if (pfd >= 0)
-			close(pfd);
+		err = read_xattrs(&w, fd, true, root);
 	}
 	if (!err)
 		err = walk_dir(&w, fd, root);

@@ -257,6 +257,7 @@ int main(int argc, char **argv)
 	}
 	if (quiet)
 		log.level = EROFS_LOG_ERR;
+	log.timestamps = log.level >= EROFS_LOG_INFO;
 	/* deep trees keep one directory fd open per level */
 	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;

@@ -28,7 +28,10 @@ struct erofs_blob {
 	pthread_t thread;
 	bool thread_started;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	pthread_cond_t to_writer;	/* work queued, or closing */
+	pthread_cond_t to_caller;	/* space freed, or bytes written */
+	bool writer_waits;
+	unsigned int callers_waiting;
 	struct erofs_blob_req *head, *tail;
 	uint64_t queued;	/* bytes waiting for the writer */
 	uint64_t max_queued;
@@ -37,6 +40,12 @@ struct erofs_blob {
 	bool reported;		/* err already logged */
 	bool closing;
 	void *sha;		/* EVP_MD_CTX */
+
+	/* recycled buffers of pool_bufsz bytes: no page faults per chunk */
+	size_t pool_bufsz;
+	void **pool;
+	unsigned int pool_nr;
+	unsigned int pool_max;
 };
 
 /*
@@ -48,11 +57,29 @@ int erofs_blob_init(struct erofs_blob *b, int fd, uint64_t base,
 		    const char *name, const struct erofs_log *log);
 
 /*
- * Queues @len bytes (a multiple of blksz) of the malloc'ed @buf; the blob
- * takes ownership.  *@off gets the byte offset from the blob's start.
+ * A buffer of at least @size bytes for erofs_blob_append(); buffers of the
+ * pool size (set by erofs_blob_set_pool()) are recycled.
+ */
+void *erofs_blob_alloc(struct erofs_blob *b, size_t size);
+void erofs_blob_release(struct erofs_blob *b, void *buf, size_t size);
+/* recycle buffers of @bufsz bytes */
+int erofs_blob_set_pool(struct erofs_blob *b, size_t bufsz);
+
+/*
+ * Queues @len bytes (a multiple of blksz) of @buf, which came from
+ * erofs_blob_alloc(@size); the blob takes ownership.  *@off gets the byte
+ * offset from the blob's start.
  */
 int erofs_blob_append(struct erofs_blob *b, void *buf, size_t len,
-		      uint64_t *off);
+		      size_t size, uint64_t *off);
+
+/*
+ * Compares @len bytes at blob offset @off with @buf: 0 when equal, 1 when
+ * not, or -errno.  Bytes still queued are compared in memory, so this never
+ * waits for the writer.  @tmp is a scratch buffer of @len bytes.
+ */
+int erofs_blob_compare(struct erofs_blob *b, const void *buf, size_t len,
+		       uint64_t off, void *tmp);
 
 /* reads back stored bytes, waiting for them to reach the file */
 int erofs_blob_pread(struct erofs_blob *b, void *buf, size_t len,

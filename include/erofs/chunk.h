@@ -59,8 +59,12 @@ void erofs_chunk_store_free(struct erofs_chunk_store *cs);
 int erofs_chunk_file(struct erofs_chunk_store *cs, int fd, const char *path,
 		     uint64_t size, struct erofs_chunk_ref *refs);
 
-/* stores one chunk held in @buf (capacity rounded up to a block) */
-int erofs_chunk_put(struct erofs_chunk_store *cs, void *buf, size_t len,
-		    struct erofs_chunk_ref *ref);
+/*
+ * Stores the chunk of @len bytes held in @buf, a buffer of @size bytes
+ * (at least @len rounded up to a block) from erofs_blob_alloc(); the store
+ * takes ownership.
+ */
+int erofs_chunk_put(struct erofs_chunk_store *cs, void *buf, size_t size,
+		    size_t len, struct erofs_chunk_ref *ref);
 
 #endif

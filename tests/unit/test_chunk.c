@@ -50,13 +50,13 @@ static void test_dedup(void **state)
 	assert_int_equal(erofs_chunk_store_init(&cs, 12, CS, 1, 0, &blob,
 						NULL),
 			 0);
-	assert_int_equal(erofs_chunk_put(&cs, chunk(1, CS), CS, &r[0]), 0);
-	assert_int_equal(erofs_chunk_put(&cs, chunk(2, CS), CS, &r[1]), 0);
-	assert_int_equal(erofs_chunk_put(&cs, chunk(1, CS), CS, &r[2]), 0);
-	assert_int_equal(erofs_chunk_put(&cs, calloc(1, CS), CS, &r[3]), 0);
-	assert_int_equal(erofs_chunk_put(&cs, calloc(1, 4096), 100, &r[4]), 0);
+	assert_int_equal(erofs_chunk_put(&cs, chunk(1, CS), CS, CS, &r[0]), 0);
+	assert_int_equal(erofs_chunk_put(&cs, chunk(2, CS), CS, CS, &r[1]), 0);
+	assert_int_equal(erofs_chunk_put(&cs, chunk(1, CS), CS, CS, &r[2]), 0);
+	assert_int_equal(erofs_chunk_put(&cs, calloc(1, CS), CS, CS, &r[3]), 0);
+	assert_int_equal(erofs_chunk_put(&cs, calloc(1, 4096), 4096, 100, &r[4]), 0);
 	/* same prefix, other length: not the same chunk */
-	assert_int_equal(erofs_chunk_put(&cs, chunk(1, CS), 5000, &r[5]), 0);
+	assert_int_equal(erofs_chunk_put(&cs, chunk(1, CS), CS, 5000, &r[5]), 0);
 	assert_int_equal(r[0].blkaddr, r[2].blkaddr);
 	assert_int_not_equal(r[0].blkaddr, r[1].blkaddr);
 	assert_int_equal(r[3].blkaddr, r[4].blkaddr);
