@@ -8,21 +8,11 @@
 #   BUILD=/path/to/build tests/integration/cookies.sh
 set -u
 
-BUILD=${BUILD:-/work/main/build}
+. "$(dirname "$0")/../lib/tap.sh"
 EC=$BUILD/cookies/erofs-cookies
 OURMKFS=$BUILD/mkfs/mkfs.erofs
 DEBMKFS=/usr/bin/mkfs.erofs
 
-fails=0
-ok() { echo "ok - $1"; }
-nok() { echo "not ok - $1: $2"; fails=$((fails + 1)); }
-skip() { echo "ok - $1 # SKIP $2"; }
-# check NAME CONDITION-COMMAND...
-check() {
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else nok "$name" "failed: $*"; fi
-}
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/cookies-test.XXXXXX")
 MNT=

@@ -10,17 +10,9 @@
 #   BUILD=/path/to/build tests/integration/fetch-http.sh
 set -u
 
-BUILD=${BUILD:-/work/main/build}
+. "$(dirname "$0")/../lib/tap.sh"
 FD=$BUILD/fetchd/erofs-fetchd
 
-fails=0
-ok() { echo "ok - $1"; }
-nok() { echo "not ok - $1: $2"; fails=$((fails + 1)); }
-check() {
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else nok "$name" "failed: $*"; fi
-}
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/fetch-http.XXXXXX")
 PIDS=()

@@ -19,7 +19,7 @@
 
 set -u
 
-BUILD=${BUILD:-/work/main/build}
+BUILD=${BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
 MKFS=${MKFS:-$BUILD/mkfs/mkfs.erofs}
 FSCK=${FSCK:-/usr/bin/fsck.erofs}
 ONLY=${ONLY:-.}
