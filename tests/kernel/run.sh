@@ -7,10 +7,16 @@
 #   BUILD=/path/to/build tests/kernel/run.sh [-v]
 #
 # Boots (each a few seconds to a minute under TCG):
-#   A  patched kernel, fresh cache disk:  smoke ondemand trap22 [fetchd]
-#   B  patched kernel, A's cache disk:    persist (cache reused after reboot)
-#   C  unpatched kernel, fresh disk:      trap22 (the bug must show)
-# plus host-side checks of A's cache disk read back with debugfs.
+#   A  patched kernel, fresh cache disk:  smoke ondemand trap22 [fetchd
+#      ourmkfs meta failures seeded]
+#   B  patched kernel, A's cache disk:    persist [metapersist] (cache
+#      reused after reboot)
+#   C  unpatched kernel, fresh disk:      trap22 (the bug must show) [ourmkfs]
+# plus host-side checks of A's cache disk read back with debugfs.  The
+# bracketed scenarios need our tools in $BUILD.  With them, A's cache disk is
+# made here and seeded on the host (erofs-cookies seed through a loop mount)
+# before the boot, and the cache files the kernel wrote for the "meta"
+# images are compared with erofs-cookies' predictions afterwards.
 #
 # Prints "ok - ..." / "not ok - ..." lines and exits non-zero on any
 # failure.  The first run builds the kernels (kernel/build.sh, ~5 min each
@@ -31,7 +37,9 @@ ok() { echo "ok - kernel/$1"; }
 notok() { echo "not ok - kernel/$1: $2"; failures=$((failures + 1)); }
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/kernel-suite.XXXXXX")
+seed_mnt=
 cleanup() {
+	[ -z "$seed_mnt" ] || umount "$seed_mnt" 2>/dev/null
 	if [ "${KEEP:-0}" = 1 ]; then
 		echo "kernel suite scratch kept in $scratch" >&2
 	else
@@ -153,6 +161,126 @@ fi
 cookies=$BUILD/cookies/erofs-cookies
 [ -x "$cookies" ] && bins+=(-b "$cookies")
 
+# --- our toolchain on a metadata-rich tree (scenarios meta, seeded, failures)
+# tests/kernel/mktree.sh makes the tree; our mkfs.erofs builds it with 4 KiB,
+# 64 KiB and 1 MiB chunks; bootstraps go to data/blobs/FSID, blobs to
+# data/blobs/TAG (the tag in the device table names the blob, no device=).
+have_meta=0
+extra_env=()
+mkmeta() {	# mkmeta FSID CHUNKSIZE SRC: build, print the blob's tag
+	local fsid=$1 cs=$2 src=$3 tag
+	"$mkfs" --quiet --chunksize="$cs" --blobdev="$scratch/$fsid.blob" \
+		--manifest="$scratch/$fsid.json" -T 1700000000 --mkfs-time \
+		"$data/blobs/$fsid" "$src" > "$scratch/$fsid.mkfs.out" 2>&1 ||
+		return 1
+	tag=$(jq -r '.blobs[0].tag' "$scratch/$fsid.json")
+	[ -n "$tag" ] && [ "$tag" != null ] || return 1
+	mv "$scratch/$fsid.blob" "$data/blobs/$tag"
+	echo "$tag"
+}
+if [ -x "$mkfs" ] && [ -x "$fetchd" ] && [ -x "$cookies" ]; then
+	metalist=$scratch/metalist
+	mt=$scratch/src/meta
+	if ! ${CC:-cc} -std=gnu11 -static -O2 -Wall -Wextra -Werror \
+		-o "$metalist" "$here/metalist.c" 2> "$scratch/cc.err"; then
+		notok build-metalist "$(tail -n 3 "$scratch/cc.err" | tr '\n' ' ')"
+	elif ! "$here/mktree.sh" "$mt" 1700000000 > "$scratch/mktree.out" 2>&1 ||
+	     ! "$metalist" "$mt" > "$data/meta.list"; then
+		notok make-meta-tree "$(tail -n 2 "$scratch/mktree.out" | tr '\n' ' ')"
+	else
+		bins+=(-b "$metalist")
+		(cd "$mt" && find . -type f -print0 | LC_ALL=C sort -z |
+			xargs -0 sha256sum) > "$data/meta.sha256"
+		have_meta=1
+		: > "$data/meta.images"
+		for cs in 4k 64k 1M; do
+			if tag=$(mkmeta "meta-$cs" "$cs" "$mt"); then
+				echo "meta-$cs $tag" >> "$data/meta.images"
+				eval "tag_$cs=\$tag"
+			else
+				notok "make-meta-$cs-image" "$(tail -n 2 "$scratch/meta-$cs.mkfs.out" | tr '\n' ' ')"
+				have_meta=0
+			fi
+		done
+	fi
+fi
+if [ "$have_meta" = 1 ]; then
+	ok make-meta-images
+	# exactly one file read: its chunks' pages in the blob, found by
+	# looking its chunks up in the blob (no EROFS parser involved)
+	cp "$data/blobs/meta-4k" "$data/blobs/part-4k"
+	if want=$(python3 - "$data/blobs/$tag_4k" "$mt/files/repeated" 4096 <<'PY'
+import sys
+blob = open(sys.argv[1], "rb").read()
+data = open(sys.argv[2], "rb").read()
+cs = int(sys.argv[3])
+pages = set()
+for i in range(0, len(data), cs):
+    c = data[i:i + cs]
+    off = blob.find(c)
+    while off >= 0 and off % 4096:
+        off = blob.find(c, off + 1)
+    if off < 0 or not c.strip(b"\0"):
+        sys.exit("chunk %d not found (or all zero)" % (i // cs))
+    pages.update(range(off // 4096, (off + len(c) + 4095) // 4096))
+print(len(pages) * 4096)
+PY
+	); then
+		echo "part-4k $tag_4k files/repeated $want" > "$data/meta.part"
+		ok meta-partial-expected
+	else
+		notok meta-partial-expected "could not locate the chunks in the blob"
+	fi
+	# a domain: the same tree built twice (random UUIDs): two bootstraps,
+	# one blob
+	ta=$(mkmeta mdom-a 64k "$mt") && tb=$(mkmeta mdom-b 64k "$mt")
+	if [ -n "$ta" ] && [ "$ta" = "$tb" ] &&
+	   ! cmp -s "$data/blobs/mdom-a" "$data/blobs/mdom-b"; then
+		echo "metadom mdom-a mdom-b $ta" > "$data/meta.domain"
+		ok meta-domain-images-share-blob
+	else
+		notok meta-domain-images-share-blob "tags '$ta' and '$tb'"
+	fi
+	# failure cases: an image whose blob is nowhere, copies of meta-64k
+	mkdir -p "$scratch/src/miss"
+	head -c 100000 /dev/urandom > "$scratch/src/miss/data"
+	if mtag=$(mkmeta miss-boot 64k "$scratch/src/miss"); then
+		rm -f "$data/blobs/$mtag"
+		echo "$mtag" > "$data/meta.misstag"
+		cp "$data/blobs/meta-64k" "$data/blobs/fail-64k"
+		cp "$data/blobs/meta-64k" "$data/blobs/stall-64k"
+		echo "miss-boot fail-64k stall-64k $tag_64k files/big" > "$data/meta.fail"
+	else
+		notok make-miss-image "$(tail -n 2 "$scratch/miss-boot.mkfs.out" | tr '\n' ' ')"
+	fi
+	# the seeded cache, written on the host straight onto boot A's ext4
+	# cache disk ("mkfs.ext4 -d" would turn the blob's all-zero blocks
+	# into holes, which the kernel then fetches)
+	cp "$data/blobs/meta-1M" "$data/blobs/seed-1m"
+	echo "seed-1m $tag_1M" > "$data/meta.seed"
+	disk_a=$scratch/cache-a.img
+	truncate -s 256M "$disk_a"
+	mkfs.ext4 -q -F -b 4096 -L erofs-cache "$disk_a"
+	mkdir -p "$scratch/seedmnt"
+	if mount -o loop "$disk_a" "$scratch/seedmnt" 2> "$scratch/seed.err"; then
+		seed_mnt=$scratch/seedmnt
+		if "$cookies" seed --cache-dir "$seed_mnt/seeded" \
+			--blob-dir "$data/blobs" --fsid seed-1m \
+			"$data/blobs/seed-1m" >> "$scratch/seed.err" 2>&1 &&
+		   "$cookies" check --cache-dir "$seed_mnt/seeded" \
+			--blob-dir "$data/blobs" --fsid seed-1m \
+			"$data/blobs/seed-1m" >> "$scratch/seed.err" 2>&1; then
+			ok host/seed-on-cache-disk
+		else
+			notok host/seed-on-cache-disk "$(tail -n 2 "$scratch/seed.err" | tr '\n' ' ')"
+		fi
+		umount "$seed_mnt" && seed_mnt=
+	else
+		echo "kernel suite: cannot loop-mount the cache disk; seeding in the guest" >&2
+		extra_env+=(-e T_SEED_IN_GUEST=1)
+	fi
+fi
+
 # --- boots -------------------------------------------------------------------
 # boot NAME KERNEL VARIANT "SCENARIOS" CACHEDISK [run-qemu options]
 boot() {
@@ -162,6 +290,7 @@ boot() {
 		-s "$here/guest-main.sh" ${bins[@]+"${bins[@]}"} \
 		-d "$data:/data" -d "$here/scenarios:/test/scenarios" \
 		-e "T_SCENARIOS=$scen" -e "T_KERNEL=$variant" \
+		${extra_env[@]+"${extra_env[@]}"} \
 		2> "$scratch/$name.mkinitramfs.err"; then
 		notok "$name/initramfs" "$(tail -n 3 "$scratch/$name.mkinitramfs.err" | tr '\n' ' ')"
 		return 1
@@ -191,7 +320,15 @@ if [ -x "$fetchd" ]; then
 		scen_c="$scen_c ourmkfs"
 	fi
 fi
-boot A "$kp" patched "$scen_a" "$scratch/cache-a.img" -n
+scen_b="persist"
+fresh_a=-n
+if [ "$have_meta" = 1 ]; then
+	scen_a="$scen_a meta failures seeded"
+	scen_b="$scen_b metapersist"
+	# the disk was made (and seeded) above: keep it
+	fresh_a=
+fi
+boot A "$kp" patched "$scen_a" "$scratch/cache-a.img" $fresh_a
 
 # Host side: the cache disk holds what cachefiles committed at umount.
 if "$kdir/read-disk.sh" "$scratch/cache-a.img" "$scratch/disk-a" 2> "$scratch/read-disk.err"; then
@@ -222,11 +359,80 @@ if "$kdir/read-disk.sh" "$scratch/cache-a.img" "$scratch/disk-a" 2> "$scratch/re
 	vol=$(awk -F'\t' '$1 == "/fscache/cache/Ierofs,od-boot" { print $3 }' "$scratch/disk-a/xattrs")
 	[ "$vol" = 00000000 ] && ok host/volume-xattr ||
 		notok host/volume-xattr "want 00000000, got '$vol'"
+	# Every cache file the kernel wrote for our images is exactly where
+	# erofs-cookies predicts, with the predicted 18-byte xattr (be64 object
+	# size, be64 zero point 0, type 1, content 0), and nothing else is there.
+	# check_predicted NAME ROOT "FSID[:DOMAIN]"...  (ROOT: the daemon's
+	# cache directory relative to the disk)
+	check_predicted() {
+		local name=$1 root=$2 spec fsid dom bad=0 n=0 p size want got
+		shift 2
+		: > "$scratch/$name.pred"
+		: > "$scratch/$name.vols"
+		for spec in "$@"; do
+			fsid=${spec%%:*}
+			dom=
+			[ "$spec" = "$fsid" ] || dom=${spec#*:}
+			"$cookies" --fsid="$fsid" ${dom:+--domain-id="$dom"} \
+				--blob-dir="$data/blobs" --json "$data/blobs/$fsid" \
+				> "$scratch/$name.json" 2> "$scratch/$name.err" || {
+				notok "host/$name-predict" "erofs-cookies $spec: $(tail -n 1 "$scratch/$name.err")"
+				return
+			}
+			jq -r '.cookies[] | "\(.cache_path) \(.object_size)"' \
+				"$scratch/$name.json" >> "$scratch/$name.pred"
+			jq -r '"cache/" + .volume_dir' "$scratch/$name.json" >> "$scratch/$name.vols"
+		done
+		sort -u -o "$scratch/$name.pred" "$scratch/$name.pred"
+		sort -u -o "$scratch/$name.vols" "$scratch/$name.vols"
+		while read -r p size; do
+			n=$((n + 1))
+			if [ ! -f "$scratch/disk-a/tree/$root/$p" ]; then
+				notok "host/$name-file-predicted" "no $root/$p on the disk"
+				bad=1
+				continue
+			fi
+			want=$(printf '%016x%016x0100' "$size" 0)
+			got=$(awk -F'\t' -v p="/$root/$p" '$1 == p && $2 == "user.CacheFiles.cache" { print $3 }' \
+				"$scratch/disk-a/xattrs")
+			if [ "$got" != "$want" ]; then
+				notok "host/$name-xattr-predicted" "$root/$p: want $want, got '$got'"
+				bad=1
+			fi
+		done < "$scratch/$name.pred"
+		[ "$bad" = 0 ] && ok "host/$name-all-$n-predicted-files-with-xattr"
+		(cd "$scratch/disk-a/tree/$root" && find cache -type f | LC_ALL=C sort) \
+			> "$scratch/$name.found"
+		cut -d' ' -f1 "$scratch/$name.pred" | LC_ALL=C sort > "$scratch/$name.want"
+		if cmp -s "$scratch/$name.want" "$scratch/$name.found"; then
+			ok "host/$name-no-unpredicted-files"
+		else
+			notok "host/$name-no-unpredicted-files" "$(diff "$scratch/$name.want" "$scratch/$name.found" | grep '^[<>]' | head -n 3 | tr '\n' ';')"
+		fi
+		(cd "$scratch/disk-a/tree/$root" && find cache -mindepth 1 -maxdepth 1 | LC_ALL=C sort) \
+			> "$scratch/$name.foundvols"
+		bad=0
+		while read -r p; do
+			got=$(awk -F'\t' -v p="/$root/$p" '$1 == p && $2 == "user.CacheFiles.cache" { print $3 }' \
+				"$scratch/disk-a/xattrs")
+			[ "$got" = 00000000 ] || { bad=1; notok "host/$name-volume-xattr" "$p: '$got'"; }
+		done < "$scratch/$name.vols"
+		if cmp -s "$scratch/$name.vols" "$scratch/$name.foundvols"; then
+			[ "$bad" = 0 ] && ok "host/$name-volumes-as-predicted"
+		else
+			notok "host/$name-volumes-as-predicted" "$(diff "$scratch/$name.vols" "$scratch/$name.foundvols" | grep '^[<>]' | head -n 3 | tr '\n' ';')"
+		fi
+	}
+	if [ "$have_meta" = 1 ]; then
+		check_predicted meta-cache meta meta-4k meta-64k meta-1M part-4k \
+			mdom-a:metadom mdom-b:metadom
+		check_predicted seeded-cache seeded seed-1m
+	fi
 else
 	notok host/read-cache-disk "$(tail -n 2 "$scratch/read-disk.err" | tr '\n' ' ')"
 fi
 
-boot B "$kp" patched "persist" "$scratch/cache-a.img"
+boot B "$kp" patched "$scen_b" "$scratch/cache-a.img"
 if [ -n "$ku" ]; then
 	boot C "$ku" unpatched "$scen_c" "$scratch/cache-c.img" -n
 fi

@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Boot B on boot A's cache disk: the images of scenario "meta" (our
+# mkfs.erofs, served by erofs-fetchd) are read back after the reboot without
+# a single READ, bootstrap or blob.
+
+if [ ! -x /bin/erofs-fetchd ] || [ ! -r /data/meta.images ]; then
+	t_skip all "erofs-fetchd or the meta images not built"
+	return 0
+fi
+T_READY='in on-demand mode'
+T_READ_RE='READ msg_id'
+T_OPEN_RE='OPEN msg_id'
+t_cache_setup || return 1
+t_daemon_stop	# the previous scenario's daemon
+if ! err=$(t_daemon_start /bin/erofs-fetchd --cache-dir /cache/meta \
+		--source /data/blobs -v); then
+	t_fail daemon-bound "$err"
+	return 1
+fi
+while read -r fsid tag; do
+	t_mark
+	if err=$(t_od_mount /mnt/m "$fsid"); then
+		t_sha256 "$fsid/content" /mnt/m /data/meta.sha256
+		t_eq "$fsid/zero-reads-after-reboot" 0 "$(t_reads_since)"
+		t_eq "$fsid/opens" 2 "$(t_opens_since)"
+		t_umount /mnt/m
+		i=0
+		while ! grep -q "CLOSE msg_id .*: $fsid\$" "$T_DAEMON_LOG" && [ $i -lt 50 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+	else
+		t_fail "$fsid/mount" "$err"
+	fi
+done < /data/meta.images
+t_daemon_stop
+t_dmesg_clean kernel-log-clean
