@@ -8,7 +8,7 @@
 #
 # Boots (each a few seconds to a minute under TCG):
 #   A  patched kernel, fresh cache disk:  smoke ondemand trap22 [fetchd
-#      ourmkfs meta failures seeded]
+#      ourmkfs meta ourhttp failures seeded]
 #   B  patched kernel, A's cache disk:    persist [metapersist] (cache
 #      reused after reboot)
 #   C  unpatched kernel, fresh disk:      trap22 (the bug must show) [ourmkfs]
@@ -241,6 +241,15 @@ PY
 	else
 		notok meta-domain-images-share-blob "tags '$ta' and '$tb'"
 	fi
+	# scenario ourhttp: meta-64k over HTTP under a fresh fsid; the manifest
+	# names the published files (bootstrap by fsid, blob by tag)
+	cp "$data/blobs/meta-64k" "$data/blobs/ohttp-64k"
+	if jq '.bootstrap.path = "ohttp-64k" | .blobs |= map(.path = .tag)' \
+		"$scratch/meta-64k.json" > "$data/ourhttp.json"; then
+		echo "ohttp-64k $tag_64k" > "$data/ourhttp.images"
+	else
+		notok make-ourhttp-manifest "jq failed on $scratch/meta-64k.json"
+	fi
 	# failure cases: an image whose blob is nowhere, copies of meta-64k
 	mkdir -p "$scratch/src/miss"
 	head -c 100000 /dev/urandom > "$scratch/src/miss/data"
@@ -323,7 +332,7 @@ fi
 scen_b="persist"
 fresh_a=-n
 if [ "$have_meta" = 1 ]; then
-	scen_a="$scen_a meta failures seeded"
+	scen_a="$scen_a meta ourhttp failures seeded"
 	scen_b="$scen_b metapersist"
 	# the disk was made (and seeded) above: keep it
 	fresh_a=
@@ -427,6 +436,8 @@ if "$kdir/read-disk.sh" "$scratch/cache-a.img" "$scratch/disk-a" 2> "$scratch/re
 		check_predicted meta-cache meta meta-4k meta-64k meta-1M part-4k \
 			mdom-a:metadom mdom-b:metadom
 		check_predicted seeded-cache seeded seed-1m
+		[ -r "$data/ourhttp.images" ] &&
+			check_predicted ourhttp-cache ourhttp ohttp-64k
 	fi
 else
 	notok host/read-cache-disk "$(tail -n 2 "$scratch/read-disk.err" | tr '\n' ' ')"

@@ -82,15 +82,43 @@ else
 fi
 
 # Shared domain: two bootstraps referencing the same blob tag share one
-# blob cookie (one OPEN) and its page cache (no READ for the second).
+# blob cookie (one OPEN) and its page cache and cache file (no READ for the
+# second).  Zero OPENs or READs alone would also pass for images that never
+# reach the blob, so both checks are made after both mounts have read every
+# file, and include that both contents were right, that the first mount did
+# open the blob in the domain's volume and read it, and that no page of the
+# blob was requested twice across the two mounts.
+# dom_pages FROMLINE: "DISTINCT TWICE" pages of od-blob in READs after
+# FROMLINE (a page requested by two READs counts once in TWICE)
+dom_pages() {
+	tail -n +$(($1 + 1)) "$T_DAEMON_LOG" | awk '
+	/^READ / && / key=od-blob / {
+		split($5, o, "="); split($6, l, "=")
+		for (p = int(o[2] / 4096); p * 4096 < o[2] + l[2]; p++)
+			if (seen[p]++ == 1) twice++
+	}
+	END { n = 0; for (p in seen) n++; print n + 0, twice + 0 }'
+}
 t_mark
+mark_a=$(cat /run/t_mark)
 if err=$(t_od_mount /mnt/da dom-a domain_id=dom,device=od-blob); then
-	t_sha256 domain-a-content /mnt/da /data/od.sha256
+	ca=bad
+	t_sha256 domain-a-content /mnt/da /data/od.sha256 && ca=ok
 	t_mark
 	if err=$(t_od_mount /mnt/db dom-b domain_id=dom,device=od-blob); then
-		t_eq domain-blob-not-reopened 0 "$(t_opens_since od-blob)"
-		t_sha256 domain-b-content /mnt/db /data/od.sha256
-		t_eq domain-blob-shared-no-reads 0 "$(t_reads_since od-blob)"
+		cb=bad
+		t_sha256 domain-b-content /mnt/db /data/od.sha256 && cb=ok
+		n=$(tail -n +$((mark_a + 1)) "$T_DAEMON_LOG" |
+			grep -c '^OPEN .* vol=erofs,dom key=od-blob size=')
+		t_eq domain-blob-not-reopened \
+			"content a=ok b=ok; od-blob OPENs in erofs,dom: 1, by b: 0; dom-b OPENs: 1" \
+			"content a=$ca b=$cb; od-blob OPENs in erofs,dom: $n, by b: $(t_opens_since od-blob); dom-b OPENs: $(t_opens_since dom-b)"
+		pages=$(dom_pages "$mark_a")
+		read_a=no
+		[ "${pages% *}" -gt 0 ] && read_a=yes
+		t_eq domain-blob-shared-no-reads \
+			"content a=ok b=ok; od-blob READ at all: yes; od-blob READs by b: 0; pages read twice: 0" \
+			"content a=$ca b=$cb; od-blob READ at all: $read_a; od-blob READs by b: $(t_reads_since od-blob); pages read twice: ${pages#* }"
 		# in a domain, an fsid that is already a cookie name is EEXIST
 		t_check_fails domain-fsid-clash mount -t erofs \
 			-o fsid=od-blob,domain_id=dom none /mnt/dc
