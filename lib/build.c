@@ -327,6 +327,56 @@ static int sha256_file(int fd, uint64_t size, char *hex)
 	return err;
 }
 
+/* the canonical directory holding @path (which need not exist yet) */
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir, *real;
+
+	if (!slash)
+		return realpath(".", NULL);
+	if (slash == path)
+		return strdup("/");
+	dir = strndup(path, slash - path);
+	real = dir ? realpath(dir, NULL) : NULL;
+	free(dir);
+	return real;
+}
+
+/*
+ * How the manifest names an output: relative to the manifest's directory
+ * when the output lies below it (so the directory can be moved or served
+ * as a whole), absolute otherwise; as given when there is no manifest.
+ */
+static char *manifest_path(const char *manifest, const char *out)
+{
+	const char *base = strrchr(out, '/') ? strrchr(out, '/') + 1 : out;
+	char *mdir, *odir, *ret = NULL;
+	size_t mlen;
+	int n = 0;
+
+	if (!manifest)
+		return strdup(out);
+	mdir = dir_of(manifest);
+	odir = dir_of(out);
+	if (mdir && odir) {
+		mlen = strlen(mdir);
+		if (!strcmp(odir, mdir))
+			ret = strdup(base);
+		else if (!strncmp(odir, mdir, mlen) && odir[mlen] == '/' &&
+			 mlen > 1)
+			n = asprintf(&ret, "%s/%s", odir + mlen + 1, base);
+		else
+			n = asprintf(&ret, "%s/%s",
+				     strcmp(odir, "/") ? odir : "", base);
+		if (n < 0)
+			ret = NULL;
+	}
+	free(mdir);
+	free(odir);
+	return ret;
+}
+
 static int fill_manifest(struct build *b, const char *dest, uint64_t boot_size,
 			 uint64_t blob_size, const char *blob_sha,
 			 struct erofs_manifest *m)
@@ -335,7 +385,7 @@ static int fill_manifest(struct build *b, const char *dest, uint64_t boot_size,
 	int err;
 
 	memset(m, 0, sizeof(*m));
-	m->bootstrap_path = strdup(dest);
+	m->bootstrap_path = manifest_path(b->o->manifest, dest);
 	if (!m->bootstrap_path)
 		return -ENOMEM;
 	m->bootstrap_size = boot_size;
@@ -358,7 +408,7 @@ static int fill_manifest(struct build *b, const char *dest, uint64_t boot_size,
 		strcpy(m->blobs[0].sha256, blob_sha);
 		m->blobs[0].size = blob_size;
 		m->blobs[0].blocks = blob_size / b->blksz;
-		m->blobs[0].path = strdup(b->o->blobdev);
+		m->blobs[0].path = manifest_path(b->o->manifest, b->o->blobdev);
 		if (!m->blobs[0].path)
 			return -ENOMEM;
 	}
