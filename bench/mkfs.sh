@@ -48,11 +48,10 @@ best() {
 t_tar=$(best tar -cf "$out/tree.tar" -C "$src" .)
 t_ours=$(best "$ours" --quiet -T 0 -U clear --chunksize="$chunk" \
 	--blobdev="$out/ours.blob" "$out/ours.erofs" "$src")
-ours_blob=$(stat -c %s "$out/ours.blob" 2>/dev/null || echo 0)
 "$ours" --quiet -T 0 -U clear --chunksize="$chunk" --blobdev="$out/ours.blob" \
 	--manifest="$out/ours.json" "$out/ours.erofs" "$src"
 ours_blob=$(stat -c %s "$out/ours.blob")
-counts=$(echo "ours: $counts")
+counts=$(jq -c .counts "$out/ours.json")
 rss=$( { /usr/bin/time -f '%M' "$ours" --quiet -T 0 -U clear \
 	--chunksize="$chunk" --blobdev="$out/ours.blob" "$out/ours.erofs" \
 	"$src" >/dev/null; } 2>&1 | tail -1)
