@@ -21,8 +21,11 @@ struct erofs_blob_req {
 int erofs_blob_set_pool(struct erofs_blob *b, size_t bufsz)
 {
 	b->pool_bufsz = bufsz;
-	/* as many as can be queued, plus the ones being filled */
-	b->pool_max = b->max_queued / bufsz + 4;
+	/*
+	 * Free buffers kept for reuse: half of what can be queued is enough to
+	 * refill the queue without malloc while bounding idle memory.
+	 */
+	b->pool_max = b->max_queued / bufsz / 2 + 4;
 	b->pool = calloc(b->pool_max, sizeof(*b->pool));
 	return b->pool ? 0 : -ENOMEM;
 }
@@ -116,7 +119,7 @@ static void *writer_main(void *arg)
 		b->head = r->next;
 		if (!b->head)
 			b->tail = NULL;
-		b->queued -= r->len;
+		b->queued -= r->size;
 		b->written = r->off + r->len;
 		if (b->callers_waiting)
 			pthread_cond_broadcast(&b->to_caller);
@@ -169,7 +172,7 @@ int erofs_blob_append(struct erofs_blob *b, void *buf, size_t len,
 	r->size = size;
 	r->next = NULL;
 	pthread_mutex_lock(&b->lock);
-	while (b->queued && b->queued + len > b->max_queued && !b->err) {
+	while (b->queued && b->queued + size > b->max_queued && !b->err) {
 		b->callers_waiting++;
 		pthread_cond_wait(&b->to_caller, &b->lock);
 		b->callers_waiting--;
@@ -189,7 +192,7 @@ int erofs_blob_append(struct erofs_blob *b, void *buf, size_t len,
 	r->off = b->size;
 	*off = b->size;
 	b->size += len;
-	b->queued += len;
+	b->queued += size;
 	if (b->tail)
 		b->tail->next = r;
 	else

@@ -28,7 +28,7 @@
 #include "erofs/image.h"
 #include "erofs/util.h"
 
-#define BLOB_QUEUE_BYTES	(64u << 20)
+#define BLOB_QUEUE_BYTES	(32u << 20)
 #define FLAT_IO_SIZE		(1u << 20)
 
 void erofs_build_opts_init(struct erofs_build_opts *o)

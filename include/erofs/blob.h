@@ -33,7 +33,7 @@ struct erofs_blob {
 	bool writer_waits;
 	unsigned int callers_waiting;
 	struct erofs_blob_req *head, *tail;
-	uint64_t queued;	/* bytes waiting for the writer */
+	uint64_t queued;	/* buffer bytes waiting for the writer */
 	uint64_t max_queued;
 	uint64_t written;	/* bytes on disk, from base */
 	int err;		/* first write error */
