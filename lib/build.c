@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The build pipeline for a directory source.
+ * The build pipeline for a directory or archive source.
  *
- *   pass 1  walk metadata and xattrs, pick shared xattrs, lay out the image
+ *   pass 1  walk metadata and xattrs (an archive's file data goes to an
+ *           unlinked spool file next to DEST), pick shared xattrs, lay out
+ *           the image
  *   pass 2  stream file data once: flat files into the bootstrap, chunked
  *           files through the chunk store into the blob (writer thread)
  *   pass 3  encode the metadata, device table and superblock checksum
@@ -63,6 +65,8 @@ struct build {
 	const struct erofs_build_opts *o;
 	const struct erofs_log *log;
 	const char *srcdir;
+	bool archive;		/* srcdir is an archive, data in spool_fd */
+	int spool_fd;
 	struct erofs_tree tree;
 	struct erofs_xattr_table xt;
 	struct erofs_image img;
@@ -149,7 +153,7 @@ static bool range_is_zero(const uint8_t *p, size_t len)
  * FLAT_INLINE file is kept for the inode.
  */
 static int write_flat(struct build *b, struct erofs_inode *inode, int fd,
-		      const char *path)
+		      uint64_t base, const char *path)
 {
 	uint64_t in_blocks = inode->size - inode->inline_size;
 	uint64_t dst = (uint64_t)inode->raw_blkaddr * b->blksz;
@@ -157,12 +161,14 @@ static int write_flat(struct build *b, struct erofs_inode *inode, int fd,
 	uint64_t done = 0;
 
 	while (done < inode->size) {
-		off_t data = lseek(fd, done, SEEK_DATA);
+		off_t data = lseek(fd, base + done, SEEK_DATA);
 		size_t want, span;
 		ssize_t n;
 
 		if (data < 0 && errno == ENXIO)
-			data = inode->size;	/* a hole up to the end */
+			data = base + inode->size;	/* a hole to the end */
+		if (data >= 0)
+			data -= base;
 		if (data > (off_t)done) {
 			/* skip whole blocks of the hole, never the tail */
 			uint64_t to = (uint64_t)data / b->blksz * b->blksz;
@@ -177,7 +183,7 @@ static int write_flat(struct build *b, struct erofs_inode *inode, int fd,
 		}
 		want = inode->size - done < FLAT_IO_SIZE ? inode->size - done :
 							     FLAT_IO_SIZE;
-		n = erofs_pread_all(fd, buf, want, done);
+		n = erofs_pread_all(fd, buf, want, base + done);
 		if (n < 0)
 			return erofs_err(b->log, n, "%s: read error at %llu",
 					 path, (unsigned long long)done);
@@ -260,12 +266,53 @@ static int open_source(struct build *b, int rootfd, const char *rel,
 		      O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 }
 
+/* regular files of an archive: from the spool, named "ARCHIVE:path" */
+static int data_pass_spool(struct build *b)
+{
+	char *shown = NULL;
+	int err = 0;
+
+	for (uint64_t i = 0; i < b->tree.nr_inodes && !err; i++) {
+		struct erofs_inode *inode = b->tree.inodes[i];
+
+		if (!S_ISREG(inode->mode))
+			continue;
+		b->regular_files++;
+		if (!inode->size)
+			continue;
+		free(shown);
+		if (asprintf(&shown, "%s:%s", b->srcdir,
+			     inode->src_path ? inode->src_path : "?") < 0) {
+			shown = NULL;
+			err = -ENOMEM;
+			break;
+		}
+		if (!inode->src_spooled) {
+			err = erofs_fail(b->log, -EINVAL,
+					 "%s: no data recorded", shown);
+			break;
+		}
+		if (inode->datalayout == EROFS_INODE_CHUNK_BASED)
+			err = erofs_chunk_file_at(&b->cs, b->spool_fd,
+						  inode->src_off, shown,
+						  inode->size, inode->chunks);
+		else
+			err = write_flat(b, inode, b->spool_fd, inode->src_off,
+					 shown);
+	}
+	free(shown);
+	return err;
+}
+
 static int data_pass(struct build *b)
 {
-	int rootfd = open(b->srcdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rootfd;
 	char *shown = NULL, *dirname = NULL;
 	int dirfd = -1, err = 0;
 
+	if (b->archive)
+		return data_pass_spool(b);
+	rootfd = open(b->srcdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return erofs_err(b->log, -errno, "%s: cannot open", b->srcdir);
 	for (uint64_t i = 0; i < b->tree.nr_inodes && !err; i++) {
@@ -306,7 +353,7 @@ static int data_pass(struct build *b)
 			err = erofs_chunk_file(&b->cs, fd, shown, inode->size,
 					       inode->chunks);
 		else
-			err = write_flat(b, inode, fd, shown);
+			err = write_flat(b, inode, fd, 0, shown);
 		close(fd);
 	}
 	close(rootfd);
@@ -455,15 +502,90 @@ static int validate_opts(const struct erofs_build_opts *o,
 	return 0;
 }
 
+/*
+ * An unlinked temporary file in DEST's directory for an archive's file
+ * data: on the output's file system, and gone whatever happens.
+ */
+static int open_spool(const char *dest, const struct erofs_log *log)
+{
+	char *dir = dir_of(dest), *tmpl = NULL;
+	int fd;
+
+	if (!dir)
+		return erofs_err(log, -errno, "%s: cannot find its directory",
+				 dest);
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR ||
+		       errno == EINVAL)) {
+		/* no O_TMPFILE here: a named file, unlinked at once */
+		if (asprintf(&tmpl, "%s/.mkfs-spool.XXXXXX", dir) < 0) {
+			free(dir);
+			return -ENOMEM;
+		}
+		fd = mkostemp(tmpl, O_CLOEXEC);
+		if (fd >= 0)
+			unlink(tmpl);
+	}
+	if (fd < 0)
+		fd = erofs_err(log, -errno,
+			       "%s: cannot create a spool file for the archive's data",
+			       dir);
+	free(tmpl);
+	free(dir);
+	return fd;
+}
+
+/* pass 1 for the source: a directory, an archive file, or "-" (stdin) */
+static int import_source(struct build *b, const char *dest)
+{
+	const struct erofs_build_opts *o = b->o;
+	struct erofs_import_tar_opts to = {
+		.no_xattrs = o->xattr_tolerance < 0,
+		.exclude = &o->exclude,
+		.fd = -1,
+		.could_be_dir = true,
+	};
+	struct erofs_import_dir_opts io = {
+		.no_xattrs = o->xattr_tolerance < 0,
+		.exclude = &o->exclude,
+	};
+	struct stat st;
+
+	if (!strcmp(b->srcdir, "-")) {
+		to.fd = STDIN_FILENO;
+		to.could_be_dir = false;
+	} else if (stat(b->srcdir, &st) < 0) {
+		return erofs_err(b->log, -errno, "%s: cannot open source",
+				 b->srcdir);
+	} else if (S_ISDIR(st.st_mode)) {
+		return erofs_import_dir(&b->tree, &b->xt, b->srcdir, &io);
+	} else if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) &&
+		   !S_ISCHR(st.st_mode)) {
+		return erofs_fail(b->log, -EINVAL,
+				  "%s: source is not a directory or an archive file",
+				  b->srcdir);
+	}
+	b->archive = true;
+	b->spool_fd = open_spool(dest, b->log);
+	if (b->spool_fd < 0)
+		return b->spool_fd;
+	return erofs_import_tar(&b->tree, &b->xt, b->srcdir, b->spool_fd, &to);
+}
+
 int erofs_build_dir(const char *dest, const char *srcdir,
 		    const struct erofs_build_opts *o,
 		    struct erofs_build_result *res,
 		    const struct erofs_log *log)
 {
-	struct build b = { .o = o, .log = log, .srcdir = srcdir };
-	struct erofs_import_dir_opts io = {
-		.no_xattrs = o->xattr_tolerance < 0,
-		.exclude = &o->exclude,
+	return erofs_build(dest, srcdir, o, res, log);
+}
+
+int erofs_build(const char *dest, const char *srcdir,
+		const struct erofs_build_opts *o,
+		struct erofs_build_result *res, const struct erofs_log *log)
+{
+	struct build b = {
+		.o = o, .log = log, .srcdir = srcdir, .spool_fd = -1,
 	};
 	struct erofs_image_opts imo = { 0 };
 	uint8_t blob_md[EROFS_SHA256_LEN];
@@ -482,10 +604,10 @@ int erofs_build_dir(const char *dest, const char *srcdir,
 	erofs_xattr_table_init(&b.xt, log);
 
 	/* pass 1 */
-	err = erofs_import_dir(&b.tree, &b.xt, srcdir, &io);
+	err = import_source(&b, dest);
 	if (err)
 		goto out;
-	erofs_info(log, "%s: walked %llu entries", srcdir,
+	erofs_info(log, "%s: read %llu entries", srcdir,
 		   (unsigned long long)b.tree.nr_all);
 	clock_gettime(CLOCK_REALTIME, &now);
 	imo.blkszbits = o->blkszbits;
@@ -622,6 +744,8 @@ out:
 	erofs_xattr_table_free(&b.xt);
 	erofs_tree_free(&b.tree);
 	free(b.iobuf);
+	if (b.spool_fd >= 0)
+		close(b.spool_fd);
 	if (err)
 		erofs_build_result_free(res);
 	return err;

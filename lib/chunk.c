@@ -208,6 +208,13 @@ int erofs_chunk_put(struct erofs_chunk_store *cs, void *buf, size_t size,
 int erofs_chunk_file(struct erofs_chunk_store *cs, int fd, const char *path,
 		     uint64_t size, struct erofs_chunk_ref *refs)
 {
+	return erofs_chunk_file_at(cs, fd, 0, path, size, refs);
+}
+
+int erofs_chunk_file_at(struct erofs_chunk_store *cs, int fd, uint64_t base,
+			const char *path, uint64_t size,
+			struct erofs_chunk_ref *refs)
+{
 	uint64_t nr = erofs_div_round_up(size, cs->chunksize);
 	off_t data = 0;		/* next data offset known, or -1: none */
 	int err;
@@ -220,9 +227,11 @@ int erofs_chunk_file(struct erofs_chunk_store *cs, int fd, const char *path,
 		void *buf;
 
 		if (data >= 0 && (uint64_t)data < off + len) {
-			data = lseek(fd, off, SEEK_DATA);
+			data = lseek(fd, base + off, SEEK_DATA);
 			if (data < 0 && errno != ENXIO)
 				data = off;	/* no SEEK_DATA: read it */
+			else if (data >= 0)
+				data -= base;
 		}
 		if (data < 0 || (uint64_t)data >= off + len) {
 			/* a hole in the source: zeros without reading */
@@ -236,7 +245,7 @@ int erofs_chunk_file(struct erofs_chunk_store *cs, int fd, const char *path,
 		buf = erofs_blob_alloc(cs->blob, cs->chunksize);
 		if (!buf)
 			return -ENOMEM;
-		n = erofs_pread_all(fd, buf, len, off);
+		n = erofs_pread_all(fd, buf, len, base + off);
 		if (n < 0 || (size_t)n != len) {
 			erofs_blob_release(cs->blob, buf, cs->chunksize);
 			if (n < 0)

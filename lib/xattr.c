@@ -187,6 +187,15 @@ int erofs_xattr_add(struct erofs_xattr_table *tbl, struct erofs_inode *inode,
 	return 0;
 }
 
+void erofs_xattr_drop_inode(struct erofs_inode *inode)
+{
+	for (unsigned int i = 0; i < inode->nr_xattrs; i++)
+		inode->xattrs[i]->refcount--;
+	free(inode->xattrs);
+	inode->xattrs = NULL;
+	inode->nr_xattrs = 0;
+}
+
 static int item_cmp(const struct erofs_xattr_item *a,
 		    const struct erofs_xattr_item *b)
 {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * mkfs.erofs: a directory becomes an EROFS bootstrap, optionally with a
- * chunk-deduplicated blob device.  Option names follow erofs-utils.
+ * mkfs.erofs: a directory or an archive (tarball) becomes an EROFS
+ * bootstrap, optionally with a chunk-deduplicated blob device.  Option names
+ * follow erofs-utils.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -52,9 +53,11 @@ static const struct option long_opts[] = {
 
 static void usage(FILE *out)
 {
-	fputs("Usage: mkfs.erofs [OPTIONS] DEST SOURCE_DIR\n"
-	      "Build an EROFS image (bootstrap) from SOURCE_DIR; with --blobdev\n"
-	      "the file data goes to a chunk-deduplicated blob device.\n\n"
+	fputs("Usage: mkfs.erofs [OPTIONS] DEST SOURCE\n"
+	      "Build an EROFS image (bootstrap) from SOURCE, a directory or an\n"
+	      "archive (tar, optionally compressed, or another format libarchive\n"
+	      "reads; \"-\" reads it from stdin); with --blobdev the file data\n"
+	      "goes to a chunk-deduplicated blob device.\n\n"
 	      "  -b SIZE               block size (default 4096)\n"
 	      "  -T SECONDS            timestamp of the image and of every file\n"
 	      "      --mkfs-time       apply -T / SOURCE_DATE_EPOCH to the build time only\n"
@@ -67,7 +70,7 @@ static void usage(FILE *out)
 	      "      --all-root        make every file owned by root\n"
 	      "      --force-uid=UID   set every file's owner\n"
 	      "      --force-gid=GID   set every file's group\n"
-	      "      --exclude-path=P  leave out P (relative to SOURCE_DIR)\n"
+	      "      --exclude-path=P  leave out P (relative to SOURCE's root)\n"
 	      "      --exclude-regex=RE  leave out paths matching RE\n"
 	      "      --chunksize=SIZE  chunk-based files (power of two >= block size)\n"
 	      "      --blobdev=FILE    put all chunk data into the blob FILE\n"
@@ -264,7 +267,7 @@ int main(int argc, char **argv)
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 
-	err = erofs_build_dir(argv[optind], argv[optind + 1], &o, &res, &log);
+	err = erofs_build(argv[optind], argv[optind + 1], &o, &res, &log);
 	erofs_exclude_free(&o.exclude);
 	if (err)
 		return 1;

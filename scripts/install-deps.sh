@@ -10,7 +10,7 @@ libcmocka-dev libcurl4-openssl-dev
 erofs-utils attr acl python3 jq util-linux e2fsprogs
 clang libclang-rt-14-dev
 qemu-system-x86 busybox-static linux-source-6.12 cpio xz-utils bc flex bison
-libelf-dev time"
+libelf-dev time zstd bzip2 xz-utils"
 
 missing=""
 for p in $PKGS; do

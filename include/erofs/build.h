@@ -54,9 +54,17 @@ struct erofs_build_result {
 };
 
 /*
- * Builds @dest (and opts->blobdev, opts->manifest) from the directory
- * @srcdir.  On failure nothing is left at any output path.
+ * Builds @dest (and opts->blobdev, opts->manifest) from @src: a directory,
+ * an archive file libarchive reads (tar with any compression, cpio, zip...;
+ * also a pipe or character device), or "-" for an archive on stdin.  An
+ * archive's file data is spooled to an unlinked file in @dest's directory.
+ * On failure nothing is left at any output path.
  */
+int erofs_build(const char *dest, const char *src,
+		const struct erofs_build_opts *opts,
+		struct erofs_build_result *res, const struct erofs_log *log);
+
+/* the same (the name from when only directories were read) */
 int erofs_build_dir(const char *dest, const char *srcdir,
 		    const struct erofs_build_opts *opts,
 		    struct erofs_build_result *res,

@@ -60,6 +60,14 @@ int erofs_chunk_file(struct erofs_chunk_store *cs, int fd, const char *path,
 		     uint64_t size, struct erofs_chunk_ref *refs);
 
 /*
+ * The same for a file whose bytes lie at [@base, @base + size) of @fd (a
+ * spool holding several files); holes there are not read either.
+ */
+int erofs_chunk_file_at(struct erofs_chunk_store *cs, int fd, uint64_t base,
+			const char *path, uint64_t size,
+			struct erofs_chunk_ref *refs);
+
+/*
  * Stores the chunk of @len bytes held in @buf, a buffer of @size bytes
  * (at least @len rounded up to a block) from erofs_blob_alloc(); the store
  * takes ownership.

@@ -8,6 +8,8 @@
 
 #include <regex.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "erofs/log.h"
 #include "erofs/tree.h"
@@ -42,6 +44,66 @@ struct erofs_import_dir_opts {
 int erofs_import_dir(struct erofs_tree *t, struct erofs_xattr_table *xt,
 		     const char *srcdir,
 		     const struct erofs_import_dir_opts *opts);
+
+struct erofs_import_tar_opts {
+	bool no_xattrs;
+	const struct erofs_exclude *exclude;
+	int fd;			/* >= 0: read the archive from it, not @path */
+	/* failing to recognise the archive says "not a directory or ..." */
+	bool could_be_dir;
+};
+
+/*
+ * Reads the archive @path (any format and compression libarchive knows,
+ * except mtree and raw) into @t and @xt.  Regular file data is appended
+ * to @spool_fd (block-aligned, holes of sparse entries left as holes) and
+ * the inodes point there (src_spooled, src_off).  Entry paths are
+ * normalised as erofs_tar_path_normalize() does; missing parent
+ * directories are created (0755, root:root, the mtime of the entry that
+ * needed them); a later entry for a path replaces the earlier one, except
+ * that a directory entry over a directory only updates its metadata and a
+ * non-directory never replaces a non-empty directory.  Every error names
+ * the archive and the entry.  0 or -errno.
+ */
+int erofs_import_tar(struct erofs_tree *t, struct erofs_xattr_table *xt,
+		     const char *path, int spool_fd,
+		     const struct erofs_import_tar_opts *opts);
+
+/*
+ * Normalises an archive member path in place: leading '/' and "./" go,
+ * "." components and repeated or trailing slashes are dropped; "" is the
+ * root.  -EINVAL for a ".." component, -ENAMETOOLONG for a component over
+ * 255 bytes.
+ */
+int erofs_tar_path_normalize(char *path);
+
+/* POSIX ACL tags of the kernel's system.posix_acl_* xattr format */
+enum {
+	EROFS_ACL_USER_OBJ = 0x01,
+	EROFS_ACL_USER = 0x02,
+	EROFS_ACL_GROUP_OBJ = 0x04,
+	EROFS_ACL_GROUP = 0x08,
+	EROFS_ACL_MASK = 0x10,
+	EROFS_ACL_OTHER = 0x20,
+};
+#define EROFS_ACL_XATTR_VERSION	2
+#define EROFS_ACL_UNDEFINED_ID	0xffffffffu
+
+struct erofs_acl_entry {
+	uint16_t tag;		/* EROFS_ACL_* */
+	uint16_t perm;		/* rwx = 4|2|1 */
+	uint32_t id;		/* uid/gid for USER/GROUP */
+};
+
+/*
+ * Sorts @e as the kernel keeps it (by tag, then id) and encodes the xattr
+ * value (4 + 8 * @n bytes) into @out.  Ids of the entries without one
+ * become EROFS_ACL_UNDEFINED_ID.  -EINVAL for an ACL the kernel would
+ * reject: a missing or repeated owner, group or other entry, a repeated
+ * user or group id, named entries without a mask, a permission above 7.
+ */
+int erofs_acl_encode(struct erofs_acl_entry *e, unsigned int n,
+		     uint8_t *out, size_t outsz);
 
 /*
  * Opens @rel (relative to @rootfd) for reading without following symlinks

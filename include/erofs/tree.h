@@ -45,6 +45,12 @@ struct erofs_inode {
 	ino_t src_ino;
 	/* regular files: path relative to the source root, for the data pass */
 	char *src_path;
+	/*
+	 * regular files whose data an importer copied into the build's spool
+	 * file (archives): it is read from there at byte src_off
+	 */
+	bool src_spooled;
+	uint64_t src_off;
 	/* symlinks: the target (size bytes, no NUL needed) */
 	char *link_target;
 

@@ -60,6 +60,12 @@ int erofs_xattr_add(struct erofs_xattr_table *tbl, struct erofs_inode *inode,
 		    const char *fullname, const void *value, size_t len,
 		    const char *what);
 
+/*
+ * Detaches every xattr from @inode (which left the tree), so items it alone
+ * carried no longer count towards sharing.
+ */
+void erofs_xattr_drop_inode(struct erofs_inode *inode);
+
 /* sorts an inode's xattrs by (index, name) */
 void erofs_xattr_sort(struct erofs_inode *inode);
 

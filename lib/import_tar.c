@@ -1,0 +1,955 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Archive importer: tar (and every other format libarchive reads, through
+ * any of its decompression filters) into the inode tree.  Metadata goes to
+ * the tree as the entries stream by; regular file data is copied to a
+ * spool file the data pass reads later.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <xxhash.h>
+
+#include "erofs/import.h"
+#include "erofs/ondisk.h"
+#include "erofs/util.h"
+
+/* spooled files start block-aligned, so holes stay holes */
+#define SPOOL_ALIGN		4096u
+#define READ_BLOCK_SIZE		(1u << 16)
+#define SYMLINK_MAX		4095u
+#define ACL_MAX_ENTRIES		1024u
+
+int erofs_tar_path_normalize(char *path)
+{
+	char *in = path, *out = path;
+
+	while (*in) {
+		char *end;
+		size_t len;
+
+		while (*in == '/')
+			in++;
+		if (!*in)
+			break;
+		end = strchr(in, '/');
+		len = end ? (size_t)(end - in) : strlen(in);
+		if (len == 1 && in[0] == '.') {
+			in += len;
+			continue;
+		}
+		if (len == 2 && in[0] == '.' && in[1] == '.')
+			return -EINVAL;
+		if (len > EROFS_NAME_LEN)
+			return -ENAMETOOLONG;
+		if (out != path)
+			*out++ = '/';
+		memmove(out, in, len);
+		out += len;
+		in += len;
+	}
+	*out = '\0';
+	return 0;
+}
+
+static int acl_entry_cmp(const void *a, const void *b)
+{
+	const struct erofs_acl_entry *x = a, *y = b;
+
+	if (x->tag != y->tag)
+		return x->tag < y->tag ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+int erofs_acl_encode(struct erofs_acl_entry *e, unsigned int n,
+		     uint8_t *out, size_t outsz)
+{
+	unsigned int user_obj = 0, group_obj = 0, other = 0, mask = 0;
+	unsigned int named = 0;
+
+	if (outsz < 4 + 8 * (size_t)n)
+		return -ENOSPC;
+	for (unsigned int i = 0; i < n; i++) {
+		if (e[i].perm > 7)
+			return -EINVAL;
+		switch (e[i].tag) {
+		case EROFS_ACL_USER_OBJ:
+			user_obj++;
+			break;
+		case EROFS_ACL_GROUP_OBJ:
+			group_obj++;
+			break;
+		case EROFS_ACL_OTHER:
+			other++;
+			break;
+		case EROFS_ACL_MASK:
+			mask++;
+			break;
+		case EROFS_ACL_USER:
+		case EROFS_ACL_GROUP:
+			named++;
+			continue;
+		default:
+			return -EINVAL;
+		}
+		e[i].id = EROFS_ACL_UNDEFINED_ID;
+	}
+	if (user_obj != 1 || group_obj != 1 || other != 1 || mask > 1 ||
+	    (named && !mask))
+		return -EINVAL;
+	qsort(e, n, sizeof(*e), acl_entry_cmp);
+	for (unsigned int i = 1; i < n; i++)
+		if (e[i].tag == e[i - 1].tag && e[i].id == e[i - 1].id)
+			return -EINVAL;
+	erofs_put_le32(out, EROFS_ACL_XATTR_VERSION);
+	for (unsigned int i = 0; i < n; i++) {
+		erofs_put_le16(out + 4 + 8 * i, e[i].tag);
+		erofs_put_le16(out + 6 + 8 * i, e[i].perm);
+		erofs_put_le32(out + 8 + 8 * i, e[i].id);
+	}
+	return 4 + 8 * n;
+}
+
+/* path -> inode of every entry seen (open addressing, never shrinks) */
+struct pnode {
+	char *path;
+	struct erofs_inode *inode;
+	struct erofs_inode *parent;	/* NULL: excluded, kept for links */
+};
+
+struct tar {
+	struct erofs_tree *t;
+	struct erofs_xattr_table *xt;
+	const struct erofs_import_tar_opts *opts;
+	const struct erofs_log *log;
+	const char *src;	/* the archive, for messages */
+	const char *name;	/* the entry as the archive spells it */
+	struct archive *a;
+	int spool_fd;
+	uint64_t spool_end;
+	bool implicit_root;	/* created here: takes the first mtime */
+
+	struct pnode *map;
+	uint64_t map_cap;
+	uint64_t map_used;
+};
+
+static uint64_t path_hash(const char *p, size_t len)
+{
+	return XXH3_64bits(p, len);
+}
+
+static struct pnode *map_slot(struct tar *c, const char *path, size_t len)
+{
+	uint64_t i = path_hash(path, len) & (c->map_cap - 1);
+
+	for (;; i = (i + 1) & (c->map_cap - 1)) {
+		struct pnode *n = &c->map[i];
+
+		if (!n->path || (!strncmp(n->path, path, len) && !n->path[len]))
+			return n;
+	}
+}
+
+/* the node of @path (the first @len bytes), or NULL */
+static struct pnode *map_find(struct tar *c, const char *path, size_t len)
+{
+	struct pnode *n = map_slot(c, path, len);
+
+	return n->path ? n : NULL;
+}
+
+static int map_grow(struct tar *c)
+{
+	uint64_t cap = c->map_cap ? c->map_cap * 2 : 1024;
+	struct pnode *old = c->map;
+	uint64_t ocap = c->map_cap;
+
+	c->map = calloc(cap, sizeof(*c->map));
+	if (!c->map) {
+		c->map = old;
+		return -ENOMEM;
+	}
+	c->map_cap = cap;
+	for (uint64_t i = 0; i < ocap; i++)
+		if (old[i].path)
+			*map_slot(c, old[i].path, strlen(old[i].path)) = old[i];
+	free(old);
+	return 0;
+}
+
+/* a node for @path, created empty (inode NULL) when new */
+static struct pnode *map_get(struct tar *c, const char *path, size_t len)
+{
+	struct pnode *n;
+
+	if ((c->map_used + 1) * 2 > c->map_cap && map_grow(c))
+		return NULL;
+	n = map_slot(c, path, len);
+	if (!n->path) {
+		n->path = strndup(path, len);
+		if (!n->path)
+			return NULL;
+		n->inode = NULL;
+		n->parent = NULL;
+		c->map_used++;
+	}
+	return n;
+}
+
+static void map_free(struct tar *c)
+{
+	for (uint64_t i = 0; i < c->map_cap; i++)
+		free(c->map[i].path);
+	free(c->map);
+	c->map = NULL;
+}
+
+/* the entry currently read, for messages */
+static int bad_entry(struct tar *c, int err, const char *why)
+{
+	return erofs_fail(c->log, err, "%s: entry \"%s\": %s", c->src, c->name,
+			  why);
+}
+
+static int archive_failure(struct tar *c, const char *what)
+{
+	int e = archive_errno(c->a);
+	const char *msg = archive_error_string(c->a);
+
+	return erofs_fail(c->log, e > 0 ? -e : -EIO,
+			  "%s: entry \"%s\": %s: %s", c->src, c->name, what,
+			  msg ? msg : "unknown libarchive error");
+}
+
+static bool excluded(const struct tar *c, char *path)
+{
+	const struct erofs_exclude *ex = c->opts->exclude;
+	bool hit = false;
+
+	if (!ex || (!ex->nr_paths && !ex->nr_regexes))
+		return false;
+	/* an excluded directory takes everything below it along */
+	for (char *p = path; !hit; p++) {
+		if (*p != '/' && *p)
+			continue;
+		char saved = *p;
+
+		*p = '\0';
+		hit = erofs_exclude_match(ex, path);
+		*p = saved;
+		if (!saved)
+			break;
+	}
+	return hit;
+}
+
+static void set_meta(struct erofs_inode *inode, struct archive_entry *e,
+		     mode_t type)
+{
+	inode->mode = type | (archive_entry_perm(e) & 07777);
+	inode->uid = archive_entry_uid(e);
+	inode->gid = archive_entry_gid(e);
+	if (archive_entry_mtime_is_set(e)) {
+		inode->mtime = archive_entry_mtime(e);
+		inode->mtime_nsec = archive_entry_mtime_nsec(e);
+	} else {
+		inode->mtime = 0;
+		inode->mtime_nsec = 0;
+	}
+	if (S_ISCHR(type) || S_ISBLK(type)) {
+		inode->rdev_major = archive_entry_rdevmajor(e);
+		inode->rdev_minor = archive_entry_rdevminor(e);
+	}
+}
+
+static int check_meta(struct tar *c, struct archive_entry *e)
+{
+	int64_t uid = archive_entry_uid(e), gid = archive_entry_gid(e);
+
+	if (uid < 0 || uid > UINT32_MAX || gid < 0 || gid > UINT32_MAX)
+		return bad_entry(c, -EINVAL, "owner or group out of range");
+	if (archive_entry_mtime_nsec(e) < 0 ||
+	    archive_entry_mtime_nsec(e) > 999999999)
+		return bad_entry(c, -EINVAL, "bad nanoseconds of mtime");
+	return 0;
+}
+
+/* one POSIX ACL type of @e into an xattr value; 0 bytes when it has none */
+static int encode_acl(struct tar *c, struct archive_entry *e, int type,
+		      uint32_t *mode, uint8_t *out, size_t outsz)
+{
+	struct erofs_acl_entry ents[ACL_MAX_ENTRIES];
+	unsigned int n = 0;
+	bool named = false;
+	int etype, perm, tag, id, len;
+	const char *name;
+
+	if (archive_entry_acl_reset(e, type) <= 0)
+		return 0;
+	while (archive_entry_acl_next(e, type, &etype, &perm, &tag, &id,
+				      &name) == ARCHIVE_OK) {
+		struct erofs_acl_entry *a = &ents[n];
+
+		if (n == ACL_MAX_ENTRIES)
+			return bad_entry(c, -E2BIG, "too many ACL entries");
+		a->perm = perm & 7;
+		a->id = EROFS_ACL_UNDEFINED_ID;
+		switch (tag) {
+		case ARCHIVE_ENTRY_ACL_USER_OBJ:
+			a->tag = EROFS_ACL_USER_OBJ;
+			break;
+		case ARCHIVE_ENTRY_ACL_GROUP_OBJ:
+			a->tag = EROFS_ACL_GROUP_OBJ;
+			break;
+		case ARCHIVE_ENTRY_ACL_MASK:
+			a->tag = EROFS_ACL_MASK;
+			break;
+		case ARCHIVE_ENTRY_ACL_OTHER:
+			a->tag = EROFS_ACL_OTHER;
+			break;
+		case ARCHIVE_ENTRY_ACL_USER:
+		case ARCHIVE_ENTRY_ACL_GROUP:
+			a->tag = tag == ARCHIVE_ENTRY_ACL_USER ? EROFS_ACL_USER :
+								  EROFS_ACL_GROUP;
+			if (id < 0) {
+				erofs_fail(c->log, -EINVAL,
+					   "%s: entry \"%s\": ACL entry for %s \"%s\" has no numeric id",
+					   c->src, c->name,
+					   tag == ARCHIVE_ENTRY_ACL_USER ?
+						   "user" : "group",
+					   name ? name : "?");
+				return -EINVAL;
+			}
+			a->id = id;
+			named = true;
+			break;
+		default:
+			return bad_entry(c, -EINVAL, "unknown ACL entry tag");
+		}
+		n++;
+	}
+	/* an access ACL of the three mode entries is no ACL at all */
+	if (type == ARCHIVE_ENTRY_ACL_TYPE_ACCESS && !named) {
+		bool has_mask = false;
+
+		for (unsigned int i = 0; i < n; i++)
+			has_mask |= ents[i].tag == EROFS_ACL_MASK;
+		if (!has_mask)
+			return 0;
+	}
+	if (type == ARCHIVE_ENTRY_ACL_TYPE_ACCESS) {
+		/*
+		 * libarchive folds the owner, group and other entries into
+		 * the mode (the group bits become the owning group's
+		 * permissions); with a mask the kernel keeps the mask there.
+		 */
+		for (unsigned int i = 0; i < n; i++) {
+			unsigned int shift;
+
+			switch (ents[i].tag) {
+			case EROFS_ACL_USER_OBJ:
+				shift = 6;
+				break;
+			case EROFS_ACL_MASK:
+				shift = 3;
+				break;
+			case EROFS_ACL_OTHER:
+				shift = 0;
+				break;
+			default:
+				continue;
+			}
+			*mode = (*mode & ~(7u << shift)) |
+				((uint32_t)ents[i].perm << shift);
+		}
+	}
+	len = erofs_acl_encode(ents, n, out, outsz);
+	if (len < 0)
+		return bad_entry(c, -EINVAL,
+				 type == ARCHIVE_ENTRY_ACL_TYPE_ACCESS ?
+					 "invalid access ACL" :
+					 "invalid default ACL");
+	return len;
+}
+
+static int add_xattr(struct tar *c, struct erofs_inode *inode,
+		     const char *name, const void *value, size_t len)
+{
+	char what[PATH_MAX + 64];
+	int err;
+
+	snprintf(what, sizeof(what), "%s: entry \"%s\"", c->src, c->name);
+	err = erofs_xattr_add(c->xt, inode, name, value, len, what);
+	if (err == -EOPNOTSUPP || err == -EINVAL) {
+		erofs_warn(c->log, "%s: xattr %s has no EROFS namespace, skipped",
+			   what, name);
+		err = 0;
+	}
+	return err;
+}
+
+/* xattrs and POSIX ACLs of @e; replaces whatever @inode carried */
+static int set_xattrs(struct tar *c, struct erofs_inode *inode,
+		      struct archive_entry *e)
+{
+	static const size_t acl_max = 4 + 8 * ACL_MAX_ENTRIES;
+	uint8_t *acl;
+	int access_len, default_len, err = 0;
+	const char *name;
+	const void *value;
+	size_t len;
+
+	erofs_xattr_drop_inode(inode);
+	if (c->opts->no_xattrs)
+		return 0;
+	if (archive_entry_acl_types(e) & ARCHIVE_ENTRY_ACL_TYPE_NFS4)
+		erofs_warn(c->log,
+			   "%s: entry \"%s\": NFSv4 ACL has no EROFS form, skipped",
+			   c->src, c->name);
+	acl = malloc(2 * acl_max);
+	if (!acl)
+		return -ENOMEM;
+	access_len = encode_acl(c, e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS,
+				&inode->mode, acl, acl_max);
+	default_len = access_len < 0 ? 0 :
+		      encode_acl(c, e, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT,
+				 &inode->mode, acl + acl_max, acl_max);
+	if (access_len < 0 || default_len < 0) {
+		err = access_len < 0 ? access_len : default_len;
+		goto out;
+	}
+	if (default_len && !S_ISDIR(inode->mode)) {
+		erofs_warn(c->log,
+			   "%s: entry \"%s\": default ACL on a non-directory, skipped",
+			   c->src, c->name);
+		default_len = 0;
+	}
+	if (access_len)
+		err = add_xattr(c, inode, "system.posix_acl_access", acl,
+				access_len);
+	if (!err && default_len)
+		err = add_xattr(c, inode, "system.posix_acl_default",
+				acl + acl_max, default_len);
+	archive_entry_xattr_reset(e);
+	while (!err &&
+	       archive_entry_xattr_next(e, &name, &value, &len) == ARCHIVE_OK) {
+		if (!name || !*name)
+			continue;
+		/* the parsed ACL (e.g. SCHILY.acl.*) wins over a raw copy */
+		if ((access_len && !strcmp(name, "system.posix_acl_access")) ||
+		    (default_len && !strcmp(name, "system.posix_acl_default")))
+			continue;
+		err = add_xattr(c, inode, name, value ? value : "", len);
+	}
+out:
+	free(acl);
+	return err;
+}
+
+/*
+ * Copies the entry's data to the spool at a new aligned offset; sparse
+ * entries keep their holes.  *@size is the entry's size (updated when the
+ * archive does not record it).
+ */
+static int spool_data(struct tar *c, struct archive_entry *e, uint64_t *base,
+		      uint64_t *size)
+{
+	bool known = archive_entry_size_is_set(e);
+	uint64_t start = erofs_round_up(c->spool_end, SPOOL_ALIGN);
+	uint64_t end = 0;
+	int64_t decl = archive_entry_size(e);
+
+	if (known && decl < 0)
+		return bad_entry(c, -EINVAL, "negative size");
+	for (;;) {
+		const void *buf;
+		size_t len;
+		la_int64_t off;
+		int r = archive_read_data_block(c->a, &buf, &len, &off);
+		int err;
+
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r != ARCHIVE_OK)
+			return archive_failure(c, "cannot read data");
+		if (off < 0 || (known && (uint64_t)off + len > (uint64_t)decl))
+			return bad_entry(c, -EINVAL,
+					 "data beyond the entry's size");
+		if (!len)
+			continue;
+		err = erofs_pwrite_all(c->spool_fd, buf, len, start + off);
+		if (err)
+			return erofs_err(c->log, err,
+					 "%s: entry \"%s\": cannot write the spool file",
+					 c->src, c->name);
+		if ((uint64_t)off + len > end)
+			end = off + len;
+	}
+	*size = known ? (uint64_t)decl : end;
+	*base = start;
+	if (start + *size > c->spool_end)
+		c->spool_end = start + *size;
+	return 0;
+}
+
+/* the index of @child's dentry in @dir */
+static unsigned int dentry_of(struct erofs_inode *dir,
+			      const struct erofs_inode *child,
+			      const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < dir->nr_children; i++)
+		if (dir->children[i].inode == child &&
+		    !strcmp(dir->children[i].name, name))
+			break;
+	return i;
+}
+
+/* puts @inode at node @n (a path below @parent named @base) */
+static int place(struct tar *c, struct pnode *n, struct erofs_inode *parent,
+		 const char *base, struct erofs_inode *inode)
+{
+	struct erofs_inode *old = n->inode;
+	int err;
+
+	if (old == inode && n->parent == parent)
+		return 0;
+	if (old && n->parent) {
+		unsigned int i = dentry_of(n->parent, old, base);
+
+		if (S_ISDIR(old->mode) && old->nr_children)
+			return bad_entry(c, -EEXIST,
+					 "would replace a non-empty directory");
+		if (i == n->parent->nr_children)
+			return bad_entry(c, -EFAULT, "lost its directory entry");
+		if (!parent) {
+			/* excluded now: drop the old entry */
+			struct erofs_inode *dir = n->parent;
+
+			free(dir->children[i].name);
+			dir->children[i] = dir->children[--dir->nr_children];
+		} else {
+			n->parent->children[i].inode = inode;
+			inode->nlink++;
+			if (S_ISDIR(inode->mode))
+				inode->parent = parent;
+		}
+		old->nlink--;
+		n->inode = inode;
+		n->parent = parent;
+		return 0;
+	}
+	n->inode = inode;
+	n->parent = parent;
+	if (!parent)
+		return 0;
+	err = erofs_dir_add(c->t, parent, base, inode);
+	if (err == -EINVAL)
+		return bad_entry(c, -EINVAL, "invalid file name");
+	return err;
+}
+
+/*
+ * The directory at path[0, len), created (0755, root:root, the current
+ * entry's mtime) with its missing parents.
+ */
+static int parent_dir(struct tar *c, const char *path, size_t len,
+		      struct archive_entry *e, struct erofs_inode **dirp)
+{
+	struct erofs_inode *dir = c->t->root;
+	size_t pos = 0;
+
+	while (pos < len) {
+		const char *slash = memchr(path + pos, '/', len - pos);
+		size_t end = slash ? (size_t)(slash - path) : len;
+		struct pnode *n = map_get(c, path, end);
+		int err;
+
+		if (!n)
+			return -ENOMEM;
+		if (n->inode && n->parent && !S_ISDIR(n->inode->mode)) {
+			erofs_fail(c->log, -ENOTDIR,
+				   "%s: entry \"%s\": \"%s\" is not a directory",
+				   c->src, c->name, n->path);
+			return -ENOTDIR;
+		}
+		if (!n->inode || !n->parent) {
+			struct erofs_inode *d = erofs_tree_new_inode(c->t);
+			const char *base = strrchr(n->path, '/');
+
+			if (!d)
+				return -ENOMEM;
+			d->mode = S_IFDIR | 0755;
+			if (archive_entry_mtime_is_set(e)) {
+				d->mtime = archive_entry_mtime(e);
+				d->mtime_nsec = archive_entry_mtime_nsec(e);
+			}
+			err = place(c, n, dir, base ? base + 1 : n->path, d);
+			if (err)
+				return err;
+		}
+		dir = n->inode;
+		pos = end + 1;
+	}
+	*dirp = dir;
+	return 0;
+}
+
+static mode_t entry_type(struct archive_entry *e)
+{
+	switch (archive_entry_filetype(e)) {
+	case AE_IFREG:
+		return S_IFREG;
+	case AE_IFDIR:
+		return S_IFDIR;
+	case AE_IFLNK:
+		return S_IFLNK;
+	case AE_IFCHR:
+		return S_IFCHR;
+	case AE_IFBLK:
+		return S_IFBLK;
+	case AE_IFIFO:
+		return S_IFIFO;
+	case AE_IFSOCK:
+		return S_IFSOCK;
+	default:
+		return 0;
+	}
+}
+
+/* a hard link entry: another name of an inode already read */
+static int do_hardlink(struct tar *c, struct archive_entry *e,
+		       struct pnode *n, struct erofs_inode *parent,
+		       const char *base)
+{
+	const char *raw = archive_entry_hardlink(e);
+	char *target = strdup(raw);
+	struct pnode *tn;
+	int err;
+
+	if (!target)
+		return -ENOMEM;
+	err = erofs_tar_path_normalize(target);
+	if (err) {
+		erofs_fail(c->log, err,
+			   "%s: entry \"%s\": hard link target \"%s\" %s",
+			   c->src, c->name, raw,
+			   err == -EINVAL ? "has a \"..\" component" :
+					    "has a component over 255 bytes");
+		goto out;
+	}
+	tn = map_find(c, target, strlen(target));
+	if (!tn || !tn->inode) {
+		err = erofs_fail(c->log, -ENOENT,
+				 "%s: entry \"%s\": hard link to \"%s\", which is not in the archive before it",
+				 c->src, c->name, raw);
+		goto out;
+	}
+	if (S_ISDIR(tn->inode->mode)) {
+		err = erofs_fail(c->log, -EPERM,
+				 "%s: entry \"%s\": hard link to the directory \"%s\"",
+				 c->src, c->name, raw);
+		goto out;
+	}
+	/* some formats (cpio, pax) may carry the data with a later link */
+	if (S_ISREG(tn->inode->mode) && archive_entry_size_is_set(e) &&
+	    archive_entry_size(e) > 0) {
+		uint64_t off, size;
+
+		err = spool_data(c, e, &off, &size);
+		if (err)
+			goto out;
+		tn->inode->size = size;
+		tn->inode->src_off = off;
+		tn->inode->src_spooled = true;
+	}
+	err = place(c, n, parent, base, tn->inode);
+out:
+	free(target);
+	return err;
+}
+
+static int do_entry(struct tar *c, struct archive_entry *e, char *path)
+{
+	char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	struct erofs_inode *parent = NULL, *inode;
+	bool skip = excluded(c, path);
+	struct pnode *n;
+	mode_t type;
+	int err;
+
+	if (archive_entry_hardlink(e) && !archive_entry_symlink(e)) {
+		type = 0;
+	} else {
+		type = entry_type(e);
+		if (!type)
+			return bad_entry(c, -EINVAL, "unsupported entry type");
+	}
+	err = check_meta(c, e);
+	if (err)
+		return err;
+	if (skip) {
+		erofs_dbg(c->log, "%s: entry \"%s\": excluded", c->src, c->name);
+		/* directories go; other inodes stay reachable for links */
+		if (S_ISDIR(type))
+			return archive_read_data_skip(c->a) == ARCHIVE_OK ?
+				       0 : archive_failure(c, "cannot skip");
+	} else {
+		err = parent_dir(c, path, slash ? (size_t)(slash - path) : 0,
+				 e, &parent);
+		if (err)
+			return err;
+	}
+	n = map_get(c, path, strlen(path));
+	if (!n)
+		return -ENOMEM;
+	if (!type)
+		return do_hardlink(c, e, n, parent, base);
+
+	if (S_ISDIR(type) && n->inode && n->parent &&
+	    S_ISDIR(n->inode->mode)) {
+		/* a directory again (or after its implicit creation) */
+		inode = n->inode;
+	} else {
+		inode = erofs_tree_new_inode(c->t);
+		if (!inode)
+			return -ENOMEM;
+	}
+	set_meta(inode, e, type);
+	err = set_xattrs(c, inode, e);
+	if (err)
+		return err;
+	switch (type) {
+	case S_IFREG:
+		err = spool_data(c, e, &inode->src_off, &inode->size);
+		if (err)
+			return err;
+		inode->src_spooled = true;
+		inode->src_path = strdup(path);
+		if (!inode->src_path)
+			return -ENOMEM;
+		break;
+	case S_IFLNK: {
+		const char *target = archive_entry_symlink(e);
+		size_t len = target ? strlen(target) : 0;
+
+		if (!len)
+			return bad_entry(c, -EINVAL, "empty symlink target");
+		if (len > SYMLINK_MAX)
+			return bad_entry(c, -ENAMETOOLONG,
+					 "symlink target over 4095 bytes");
+		inode->link_target = strdup(target);
+		if (!inode->link_target)
+			return -ENOMEM;
+		inode->size = len;
+		break;
+	}
+	default:
+		break;
+	}
+	return place(c, n, parent, base, inode);
+}
+
+/* the formats: libarchive's "all" minus mtree (it reads host files) and raw */
+static void support_formats(struct archive *a)
+{
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	archive_read_support_format_gnutar(a);
+	archive_read_support_format_cpio(a);
+	archive_read_support_format_zip(a);
+	archive_read_support_format_7zip(a);
+	archive_read_support_format_ar(a);
+	archive_read_support_format_cab(a);
+	archive_read_support_format_iso9660(a);
+	archive_read_support_format_lha(a);
+	archive_read_support_format_rar(a);
+	archive_read_support_format_rar5(a);
+	archive_read_support_format_xar(a);
+	archive_read_support_format_warc(a);
+	archive_read_support_format_empty(a);
+}
+
+static int read_all(struct tar *c)
+{
+	struct archive_entry *e;
+	char *path = NULL;
+	uint64_t nr = 0;
+	int r, err = 0;
+
+	for (;;) {
+		const char *raw;
+
+		c->name = "(header)";
+		r = archive_read_next_header(c->a, &e);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
+			const char *msg = archive_error_string(c->a);
+
+			if (!nr)
+				return erofs_fail(c->log, -EINVAL,
+						  "%s: not %sa readable archive: %s",
+						  c->src,
+						  c->opts->could_be_dir ?
+							  "a directory or " : "",
+						  msg ? msg : "unknown format");
+			err = erofs_fail(c->log, -EINVAL,
+					 "%s: damaged archive after entry \"%s\" (%llu entries): %s",
+					 c->src, path ? path : "",
+					 (unsigned long long)nr,
+					 msg ? msg : "truncated or corrupt");
+			free(path);
+			return err;
+		}
+		nr++;
+		raw = archive_entry_pathname(e);
+		if (!raw)
+			raw = archive_entry_pathname_utf8(e);
+		if (!raw || !*raw) {
+			free(path);
+			return erofs_fail(c->log, -EINVAL,
+					  "%s: entry %llu has no name", c->src,
+					  (unsigned long long)nr);
+		}
+		c->name = raw;
+		if (r == ARCHIVE_WARN) {
+			const char *msg = archive_error_string(c->a);
+
+			erofs_warn(c->log, "%s: entry \"%s\": %s", c->src, raw,
+				   msg ? msg : "libarchive warning");
+		}
+		free(path);
+		path = strdup(raw);
+		if (!path)
+			return -ENOMEM;
+		err = erofs_tar_path_normalize(path);
+		if (err == -EINVAL) {
+			err = bad_entry(c, err, "path has a \"..\" component");
+			break;
+		}
+		if (err) {
+			err = bad_entry(c, err,
+					"path has a component over 255 bytes");
+			break;
+		}
+		if (!*path) {
+			/* the root ("./" or "/") */
+			if (entry_type(e) != S_IFDIR ||
+			    archive_entry_hardlink(e)) {
+				err = bad_entry(c, -EINVAL,
+						"the root is not a directory");
+				break;
+			}
+			set_meta(c->t->root, e, S_IFDIR);
+			err = check_meta(c, e);
+			if (!err)
+				err = set_xattrs(c, c->t->root, e);
+		} else {
+			if (nr == 1 && c->implicit_root &&
+			    archive_entry_mtime_is_set(e)) {
+				c->t->root->mtime = archive_entry_mtime(e);
+				c->t->root->mtime_nsec =
+					archive_entry_mtime_nsec(e);
+			}
+			err = do_entry(c, e, path);
+		}
+		if (err)
+			break;
+	}
+	free(path);
+	if (!err && !nr && archive_format(c->a) == ARCHIVE_FORMAT_EMPTY)
+		err = erofs_fail(c->log, -EINVAL,
+				 "%s: not %sa readable archive: empty file",
+				 c->src,
+				 c->opts->could_be_dir ? "a directory or " : "");
+	return err;
+}
+
+int erofs_import_tar(struct erofs_tree *t, struct erofs_xattr_table *xt,
+		     const char *path, int spool_fd,
+		     const struct erofs_import_tar_opts *opts)
+{
+	struct tar c = {
+		.t = t, .xt = xt, .opts = opts, .log = t->log, .src = path,
+		.name = "", .spool_fd = spool_fd,
+	};
+	locale_t utf8, old = (locale_t)0;
+	struct stat st;
+	int fd = opts->fd, err;
+
+	if (fstat(spool_fd, &st) < 0)
+		return erofs_err(t->log, -errno, "%s: spool file", path);
+	c.spool_end = st.st_size;	/* append after earlier imports */
+	if (fd < 0) {
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0)
+			return erofs_err(t->log, -errno, "%s: cannot open",
+					 path);
+	}
+	if (!t->root) {
+		t->root = erofs_tree_new_inode(t);
+		if (!t->root) {
+			err = -ENOMEM;
+			goto out_fd;
+		}
+		t->root->mode = S_IFDIR | 0755;
+		c.implicit_root = true;
+	}
+	c.a = archive_read_new();
+	if (!c.a || map_grow(&c)) {
+		err = -ENOMEM;
+		goto out;
+	}
+	support_formats(c.a);
+	/*
+	 * pax names are UTF-8; read them in a UTF-8 locale (for this thread
+	 * only) so libarchive hands over the bytes without complaint.
+	 */
+	utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	if (utf8)
+		old = uselocale(utf8);
+	if (archive_read_open_fd(c.a, fd, READ_BLOCK_SIZE) != ARCHIVE_OK) {
+		const char *msg = archive_error_string(c.a);
+
+		err = erofs_fail(t->log, -EINVAL,
+				 "%s: not %sa readable archive: %s", path,
+				 opts->could_be_dir ? "a directory or " : "",
+				 msg ? msg : "cannot open");
+	} else {
+		err = read_all(&c);
+	}
+	if (utf8) {
+		uselocale(old);
+		freelocale(utf8);
+	}
+	if (!err && ftruncate(spool_fd, c.spool_end) < 0)
+		err = erofs_err(t->log, -errno, "%s: cannot size the spool file",
+				path);
+	if (!err) {
+		/* inodes that left the tree no longer count for sharing */
+		for (uint64_t i = 0; i < t->nr_all; i++)
+			if (t->all[i] != t->root && !t->all[i]->nlink)
+				erofs_xattr_drop_inode(t->all[i]);
+	}
+out:
+	if (c.a)
+		archive_read_free(c.a);
+	map_free(&c);
+out_fd:
+	if (opts->fd < 0)
+		close(fd);
+	return err;
+}
