@@ -22,11 +22,24 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "erofs/cookie.h"
 #include "erofs/ondemand.h"
 
 struct od_object {
 	uint32_t object_id;
 	struct erofs_fetch_obj *obj;
+	char *gc_name; /* "I<volume key>/<file name>" or NULL */
+};
+
+/*
+ * The last use of a closed object, kept until a GC pass has put it on the
+ * cache file's atime: the kernel's own atime update when it looks an object
+ * up is subject to relatime (at most once a day after the first), so the
+ * file's times alone can make an object unmounted a second ago look old.
+ */
+struct od_used {
+	char *gc_name;
+	time_t at;
 };
 
 struct erofs_od {
@@ -41,6 +54,10 @@ struct erofs_od {
 	unsigned int nr_objs, cap_objs;
 	pthread_mutex_t stats_lock; /* completions run in workers */
 	struct erofs_od_stats stats;
+	/* main thread only; CLOSEs are noted once erofs_od_cull_old() ran */
+	bool gc_on;
+	struct od_used *used;
+	unsigned int nr_used, cap_used;
 };
 
 struct od_read {
@@ -195,8 +212,13 @@ void erofs_od_destroy(struct erofs_od *od)
 		return;
 	if (od->fetch)
 		erofs_fetch_drain(od->fetch);
-	for (unsigned int i = 0; i < od->nr_objs; i++)
+	for (unsigned int i = 0; i < od->nr_objs; i++) {
 		erofs_fetch_obj_close(od->objs[i].obj);
+		free(od->objs[i].gc_name);
+	}
+	for (unsigned int i = 0; i < od->nr_used; i++)
+		free(od->used[i].gc_name);
+	free(od->used);
 	free(od->objs);
 	free(od->buf);
 	pthread_mutex_destroy(&od->stats_lock);
@@ -266,6 +288,7 @@ static void remove_object(struct erofs_od *od, struct od_object *oo)
 {
 	struct erofs_fetch_obj *obj = oo->obj;
 
+	free(oo->gc_name);
 	*oo = od->objs[--od->nr_objs];
 	erofs_fetch_obj_close(obj);
 }
@@ -291,13 +314,73 @@ static bool cookie_name(const struct erofs_od_msg *msg, char *name)
 	return true;
 }
 
+/* the object's cache file as a GC pass sees it: volume dir / file name */
+static char *gc_name(const char *volume_key, const char *key)
+{
+	char cooked[EROFS_COOKIE_NAME_MAX + 1], *s;
+	size_t n;
+
+	if (erofs_cookie_cook_key(key, strlen(key), cooked) < 0)
+		return NULL;
+	n = strlen(volume_key) + strlen(cooked) + 3;
+	s = malloc(n);
+	if (s)
+		snprintf(s, n, "I%s/%s", volume_key, cooked);
+	return s;
+}
+
+static int find_used(const struct erofs_od *od, const char *name)
+{
+	for (unsigned int i = 0; i < od->nr_used; i++)
+		if (!strcmp(od->used[i].gc_name, name))
+			return i;
+	return -1;
+}
+
+/* remember that the object named @name was in use until @at */
+static void note_used(struct erofs_od *od, const char *name, time_t at)
+{
+	struct od_used *u;
+	int i = find_used(od, name);
+
+	if (i >= 0) {
+		od->used[i].at = at;
+		return;
+	}
+	if (od->nr_used == od->cap_used) {
+		unsigned int ncap = od->cap_used ? od->cap_used * 2 : 16;
+
+		u = realloc(od->used, ncap * sizeof(*u));
+		if (!u)
+			goto nomem;
+		od->used = u;
+		od->cap_used = ncap;
+	}
+	u = &od->used[od->nr_used];
+	u->gc_name = strdup(name);
+	if (!u->gc_name)
+		goto nomem;
+	u->at = at;
+	od->nr_used++;
+	return;
+nomem:
+	erofs_warn(od->log, "%s: cannot note its last use: %s", name,
+		   strerror(ENOMEM));
+}
+
+static void drop_used(struct erofs_od *od, unsigned int i)
+{
+	free(od->used[i].gc_name);
+	od->used[i] = od->used[--od->nr_used];
+}
+
 static void handle_open(struct erofs_od *od, const struct erofs_od_msg *msg)
 {
 	char name[EROFS_OD_KEY_MAX + 1];
 	struct erofs_fetch_info info;
 	struct erofs_fetch_obj *obj;
 	struct od_object *oo;
-	int fd = msg->open.fd, err;
+	int fd = msg->open.fd, err, i;
 
 	count(od, &od->stats.opens);
 	if (!cookie_name(msg, name)) {
@@ -366,8 +449,14 @@ static void handle_open(struct erofs_od *od, const struct erofs_od_msg *msg)
 		count(od, &od->stats.opens_failed);
 		return;
 	}
-	od->objs[od->nr_objs++] =
-	    (struct od_object){.object_id = msg->object_id, .obj = obj};
+	oo = &od->objs[od->nr_objs++];
+	*oo =
+	    (struct od_object){.object_id = msg->object_id,
+			       .obj = obj,
+			       .gc_name = gc_name(msg->open.volume_key, name)};
+	/* in use again ("inuse" guards it): its next CLOSE is noted anew */
+	if (oo->gc_name && (i = find_used(od, oo->gc_name)) >= 0)
+		drop_used(od, i);
 	erofs_info(
 	    od->log, "OPEN msg_id %u object %u: %s (%s), %" PRIu64 " bytes",
 	    msg->msg_id, msg->object_id, name, msg->open.volume_key, info.size);
@@ -455,6 +544,8 @@ static void handle_close(struct erofs_od *od, const struct erofs_od_msg *msg)
 	}
 	erofs_info(od->log, "CLOSE msg_id %u object %u: %s", msg->msg_id,
 		   msg->object_id, erofs_fetch_obj_name(oo->obj));
+	if (od->gc_on && oo->gc_name)
+		note_used(od, oo->gc_name, time(NULL));
 	remove_object(od, oo);
 }
 
@@ -602,9 +693,40 @@ static bool cmd_name_ok(const char *s)
 	return true;
 }
 
+/*
+ * The last use of file @name of volume directory @vol: its atime or mtime,
+ * or the CLOSE of its object if that came later, which then goes onto the
+ * file's atime (so that it outlives the daemon).
+ */
+static time_t last_use(struct erofs_od *od, int dfd, const char *where,
+		       const char *vol, const char *name, const struct stat *st)
+{
+	time_t last = st->st_atime > st->st_mtime ? st->st_atime : st->st_mtime;
+	size_t vlen = strlen(vol);
+
+	for (unsigned int i = 0; i < od->nr_used; i++) {
+		const char *u = od->used[i].gc_name;
+		struct timespec ts[2] = {{od->used[i].at, 0}, {0, UTIME_OMIT}};
+
+		if (strncmp(u, vol, vlen) || u[vlen] != '/' ||
+		    strcmp(u + vlen + 1, name))
+			continue;
+		if (od->used[i].at > last) {
+			last = od->used[i].at;
+			if (utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW))
+				erofs_warn(od->log,
+					   "%s/%s: cannot set atime: %s", where,
+					   name, strerror(errno));
+		}
+		drop_used(od, i);
+		break;
+	}
+	return last;
+}
+
 /* one fan-out directory: inuse/cull every old regular file */
 static int cull_fanout(struct erofs_od *od, int fd, const char *where,
-		       uint64_t age_s, time_t now)
+		       const char *vol, uint64_t age_s, time_t now)
 {
 	DIR *d = fdopendir(fd);
 	struct dirent *de;
@@ -629,7 +751,7 @@ static int cull_fanout(struct erofs_od *od, int fd, const char *where,
 		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ||
 		    !S_ISREG(st.st_mode) || !cmd_name_ok(de->d_name))
 			continue;
-		last = st.st_atime > st.st_mtime ? st.st_atime : st.st_mtime;
+		last = last_use(od, dirfd(d), where, vol, de->d_name, &st);
 		if (last > now || (uint64_t)(now - last) < age_s)
 			continue;
 		snprintf(cmd, sizeof(cmd), "inuse %s", de->d_name);
@@ -661,6 +783,17 @@ int erofs_od_cull_old(struct erofs_od *od, const char *cache_dir,
 	int cwd, cfd, culled = 0;
 	DIR *cd;
 	struct dirent *de;
+
+	/* from now on CLOSEs are noted; a use older than the age no longer
+	 * keeps anything */
+	od->gc_on = true;
+	for (unsigned int i = 0; i < od->nr_used;) {
+		if (od->used[i].at <= now &&
+		    (uint64_t)(now - od->used[i].at) >= age_s)
+			drop_used(od, i);
+		else
+			i++;
+	}
 
 	cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cwd < 0)
@@ -729,7 +862,8 @@ int erofs_od_cull_old(struct erofs_od *od, const char *cache_dir,
 				continue;
 			snprintf(where, sizeof(where), "%s/%s/%s", path,
 				 de->d_name, fe->d_name);
-			culled += cull_fanout(od, ffd, where, age_s, now);
+			culled +=
+			    cull_fanout(od, ffd, where, de->d_name, age_s, now);
 		}
 		closedir(vd);
 	}

@@ -127,11 +127,14 @@ void erofs_od_log_stats(struct erofs_od *od, const char *when);
 
 /*
  * Garbage collection: under CACHE_DIR/cache/I* /@xx/, every data file whose
- * atime and mtime are both older than @age_s seconds before @now is checked
- * with "inuse NAME" (EBUSY: skipped) and removed with "cull NAME", with the
+ * last use is older than @age_s seconds before @now is checked with
+ * "inuse NAME" (EBUSY: skipped) and removed with "cull NAME", with the
  * process cwd set to its directory as cachefiles requires (and restored).
- * Entries in CACHE_DIR/graveyard/ are deleted.  Returns the number of files
- * culled, or -errno.
+ * The last use is the later of the file's atime and mtime and, once a pass
+ * has run, the CLOSE of its object seen by this daemon (which the pass then
+ * writes to the file's atime: under relatime the kernel's own update at
+ * lookup can be a day old).  Entries in CACHE_DIR/graveyard/ are deleted.
+ * Returns the number of files culled, or -errno.
  */
 int erofs_od_cull_old(struct erofs_od *od, const char *cache_dir,
 		      uint64_t age_s, time_t now);

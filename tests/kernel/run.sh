@@ -8,7 +8,7 @@
 #
 # Boots (each a few seconds to a minute under TCG):
 #   A  patched kernel, fresh cache disk:  smoke ondemand trap22 [fetchd
-#      ourmkfs meta ourhttp failures seeded]
+#      cull ourmkfs meta ourhttp failures seeded]
 #   B  patched kernel, A's cache disk:    persist [metapersist] (cache
 #      reused after reboot)
 #   C  unpatched kernel, fresh disk:      trap22 (the bug must show) [ourmkfs]
@@ -323,7 +323,7 @@ boot() {
 scen_a="smoke ondemand trap22"
 scen_c="trap22"
 if [ -x "$fetchd" ]; then
-	scen_a="$scen_a fetchd"
+	scen_a="$scen_a fetchd cull"
 	if [ -r "$data/ours.sha256" ]; then
 		scen_a="$scen_a ourmkfs"
 		scen_c="$scen_c ourmkfs"

@@ -747,6 +747,73 @@ static void test_cull(void **state)
 	fx_teardown(&fx);
 }
 
+/*
+ * An object closed a moment ago is not culled although its cache file's
+ * times are old (the kernel's atime update at lookup obeys relatime); its
+ * CLOSE goes onto the file's atime, and once that is older than the age the
+ * file is culled.
+ */
+static void test_cull_after_close(void **state)
+{
+	struct fx fx;
+	unsigned char m[600] = {0};
+	char cache[128], fan[256], p[1024];
+	struct stat st;
+	time_t before;
+	int chk;
+
+	fx_setup(&fx, false, 1);
+	snprintf(cache, sizeof(cache), "%s/cachedir", fx.dir);
+	/* the first pass turns the noting of CLOSEs on */
+	assert_int_equal(erofs_od_cull_old(fx.od, cache, 100, time(NULL)), 0);
+	open_blob(&fx, 1, 5, anon_fd(&fx, "anon", &chk));
+	close(chk);
+	before = time(NULL);
+	push_and_process(&fx, m, mk_close(m, 2, 5));
+	/* cachefiles puts it at cache/I<volume key>/@xx/D<key>; the fan-out
+	 * is the cookie hash's, any works here */
+	snprintf(fan, sizeof(fan), "%s/cache/Ierofs,myfs/@c4", cache);
+	snprintf(p, sizeof(p), "mkdir -p '%s'", fan);
+	assert_int_equal(system(p), 0);
+	snprintf(p, sizeof(p), "%s/Dblobtag", fan);
+	touch_old(p, before - 1000);
+	/* a CLOSE of another volume's object with the same key */
+	snprintf(p, sizeof(p), "mkdir -p '%s/cache/Ierofs,other/@c4'", cache);
+	assert_int_equal(system(p), 0);
+	snprintf(p, sizeof(p), "%s/cache/Ierofs,other/@c4/Dblobtag", cache);
+	touch_old(p, before - 1000);
+
+	assert_int_equal(erofs_od_cull_old(fx.od, cache, 100, time(NULL)), 1);
+	for (unsigned int i = 0; i < fx.dev.ncmds; i++) {
+		if (!strcmp(fx.dev.cmds[i], "cull Dblobtag"))
+			assert_null(strstr(fx.dev.cmd_cwd[i], "Ierofs,myfs"));
+	}
+	snprintf(p, sizeof(p), "%s/Dblobtag", fan);
+	assert_int_equal(stat(p, &st), 0);
+	assert_true(st.st_atime >= before);
+	/* the simulated cull leaves the file: do what the kernel does */
+	snprintf(p, sizeof(p), "%s/cache/Ierofs,other/@c4/Dblobtag", cache);
+	assert_int_equal(unlink(p), 0);
+	/* the CLOSE is on the file now: it is culled once that is old */
+	assert_int_equal(
+	    erofs_od_cull_old(fx.od, cache, 100, st.st_atime + 100), 1);
+	assert_string_equal(last_cmd(&fx.dev), "cull Dblobtag");
+	assert_string_equal(fx.dev.cmd_cwd[fx.dev.ncmds - 1], fan);
+
+	/* opened again, the CLOSE before no longer counts: while open,
+	 * "inuse" guards the object (here the device never says EBUSY) */
+	open_blob(&fx, 3, 6, anon_fd(&fx, "anon2", &chk));
+	close(chk);
+	push_and_process(&fx, m, mk_close(m, 4, 6));
+	open_blob(&fx, 5, 7, anon_fd(&fx, "anon3", &chk));
+	close(chk);
+	snprintf(p, sizeof(p), "%s/Dblobtag", fan);
+	touch_old(p, time(NULL) - 1000);
+	assert_int_equal(erofs_od_cull_old(fx.od, cache, 100, time(NULL)), 1);
+	assert_string_equal(last_cmd(&fx.dev), "cull Dblobtag");
+	fx_teardown(&fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -762,6 +829,7 @@ int main(void)
 	    cmocka_unit_test(test_copen_failure_closes_fd),
 	    cmocka_unit_test(test_bind_restore),
 	    cmocka_unit_test(test_cull),
+	    cmocka_unit_test(test_cull_after_close),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
