@@ -29,6 +29,7 @@ struct fetch_job {
 	void *arg;
 	bool prefetch;
 	uint64_t cursor; /* prefetch: next unit index */
+	unsigned int seed_waits; /* prefetch: waits for the cache file */
 	struct timespec t0;
 };
 
@@ -43,7 +44,8 @@ struct erofs_fetch_obj {
 	bool prefetch_queued;
 	uint64_t npages; /* round_up(size, 4096) / 4096 */
 	uint64_t nunits;
-	uint64_t missing; /* pages not yet written */
+	uint64_t missing;
+	bool seeded;		/* filled[] reflects the cache file */ /* pages not yet written */
 	uint64_t *filled; /* one bit per page */
 	uint64_t *busy;	  /* one bit per unit being fetched */
 	uint64_t *failed; /* one bit per unit whose last fetch
@@ -255,13 +257,20 @@ int erofs_fetch_lookup(struct erofs_fetch *f, const char *name,
 	return err;
 }
 
-static void seed_filled(struct erofs_fetch_obj *o)
+/*
+ * Marks the pages the cache file already holds.  False when the kernel has
+ * not attached the backing file to the anonymous fd yet (lseek fails with
+ * ENOBUFS right after copen); the caller tries again before fetching.
+ */
+static bool seed_filled(struct erofs_fetch_obj *o)
 {
 	off_t pos = 0, end = o->npages * EROFS_FETCH_PAGE;
 
 	while (pos < end) {
 		off_t d = lseek(o->fd, pos, SEEK_DATA), h;
 
+		if (d < 0 && errno != ENXIO)
+			return false;
 		if (d < 0 || d >= end)
 			break;
 		h = lseek(o->fd, d, SEEK_HOLE);
@@ -279,6 +288,14 @@ static void seed_filled(struct erofs_fetch_obj *o)
 		}
 		pos = h;
 	}
+	return true;
+}
+
+/* under f->lock: seed the filled pages once the backing file exists */
+static void ensure_seeded(struct erofs_fetch_obj *o)
+{
+	if (!o->seeded)
+		o->seeded = seed_filled(o);
 }
 
 int erofs_fetch_obj_open(struct erofs_fetch *f, const char *name,
@@ -303,11 +320,17 @@ int erofs_fetch_obj_open(struct erofs_fetch *f, const char *name,
 	o->failed = calloc(o->nunits / 64 + 1, sizeof(uint64_t));
 	if (!o->name || !o->filled || !o->busy || !o->failed)
 		goto nomem;
-	seed_filled(o);
-	erofs_dbg(f->log,
-		  "object %s: %" PRIu64 " bytes, %" PRIu64 " of %" PRIu64
-		  " pages present",
-		  name, o->size, o->npages - o->missing, o->npages);
+	o->seeded = seed_filled(o);
+	if (o->seeded)
+		erofs_dbg(f->log,
+			  "object %s: %" PRIu64 " bytes, %" PRIu64
+			  " of %" PRIu64 " pages present",
+			  name, o->size, o->npages - o->missing, o->npages);
+	else
+		erofs_dbg(f->log,
+			  "object %s: %" PRIu64 " bytes, cache file not "
+			  "attached yet",
+			  name, o->size);
 	*out = o;
 	return 0;
 nomem:
@@ -592,6 +615,19 @@ static bool run_prefetch(struct erofs_fetch *f, struct fetch_job *j, void *buf)
 	uint64_t u;
 
 	pthread_mutex_lock(&f->lock);
+	ensure_seeded(o);
+	/*
+	 * Right after OPEN the kernel may not have attached the cache file
+	 * yet; without knowing what it holds, prefetch would fetch it all
+	 * again.  Wait a little (up to about 2 s), then go on regardless.
+	 */
+	if (!o->seeded && j->seed_waits < 200 && !o->closing &&
+	    !f->no_prefetch) {
+		j->seed_waits++;
+		pthread_mutex_unlock(&f->lock);
+		usleep(10000);
+		return true;
+	}
 	for (u = j->cursor; u < o->nunits && !o->closing && !f->no_prefetch;
 	     u++) {
 		uint64_t s = u * f->unit, e = s + f->unit;
@@ -735,6 +771,7 @@ int erofs_fetch_submit(struct erofs_fetch_obj *o, uint64_t off, uint64_t len,
 	j->arg = arg;
 	clock_gettime(CLOCK_MONOTONIC, &j->t0);
 	pthread_mutex_lock(&f->lock);
+	ensure_seeded(o);
 	if (f->stop) {
 		pthread_mutex_unlock(&f->lock);
 		free(j);
@@ -762,6 +799,7 @@ int erofs_fetch_range_sync(struct erofs_fetch_obj *o, uint64_t off,
 		return erofs_err(f->log, -ENOMEM, "object %s: buffer", o->name);
 	clock_gettime(CLOCK_MONOTONIC, &j.t0);
 	pthread_mutex_lock(&f->lock);
+	ensure_seeded(o);
 	f->stats.requests++;
 	f->stats.bytes_requested += len;
 	pthread_mutex_unlock(&f->lock);

@@ -107,6 +107,11 @@ if ! err=$(t_od_mount /mnt/st "$stall"); then
 	t_daemon_stop
 	return 1
 fi
+# 6.12 opens blob objects asynchronously after the mount: swap the blob
+# only once its OPEN was answered, or the daemon would refuse the OPEN
+if ! t_wait_log "OPEN msg_id [0-9]* object [0-9]*: $tag " 150; then
+	t_fail stall-blob-opened "no OPEN of $tag after the mount"
+fi
 # from now on a fetch from the blob blocks in open() of the FIFO
 mv "$src/$tag" "$src/$tag.real"
 mkfifo "$src/$tag"

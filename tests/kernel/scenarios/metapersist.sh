@@ -2,7 +2,8 @@
 #
 # Boot B on boot A's cache disk: the images of scenario "meta" (our
 # mkfs.erofs, served by erofs-fetchd) are read back after the reboot without
-# a single READ, bootstrap or blob.
+# a single READ, bootstrap or blob; and the daemon, asked to --prefetch,
+# sees that the cache files are complete and fetches nothing.
 
 if [ ! -x /bin/erofs-fetchd ] || [ ! -r /data/meta.images ]; then
 	t_skip all "erofs-fetchd or the meta images not built"
@@ -14,7 +15,7 @@ T_OPEN_RE='OPEN msg_id'
 t_cache_setup || return 1
 t_daemon_stop	# the previous scenario's daemon
 if ! err=$(t_daemon_start /bin/erofs-fetchd --cache-dir /cache/meta \
-		--source /data/blobs -v); then
+		--source /data/blobs --prefetch -v); then
 	t_fail daemon-bound "$err"
 	return 1
 fi
@@ -35,4 +36,8 @@ while read -r fsid tag; do
 	fi
 done < /data/meta.images
 t_daemon_stop
+# the exit statistics: nothing fetched from the source
+fetched=$(sed -n 's/.*stats (exit):.* fetched \([0-9]*\) B .*/\1/p' \
+	"$T_DAEMON_LOG" | tail -1)
+t_eq prefetch-fetches-nothing-cached 0 "${fetched:-missing}"
 t_dmesg_clean kernel-log-clean
