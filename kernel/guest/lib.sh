@@ -37,6 +37,16 @@ T_KEY_POST=${T_KEY_POST:-( |\$)}
 T_CACHE=/cache
 T_FSCACHE=/cache/fscache
 
+# t_use_fetchd: read the log of erofs-fetchd (-v) rather than of the
+# minimal test daemon: its "bound" line and how it names requests and keys
+t_use_fetchd() {
+	T_READY='in on-demand mode'
+	T_READ_RE='READ msg_id'
+	T_OPEN_RE='OPEN msg_id'
+	T_KEY_PRE='[ (]'
+	T_KEY_POST='[) ]'
+}
+
 _t_name() { echo "${T_PREFIX:+$T_PREFIX/}$1"; }
 
 t_ok() { echo "ok - $(_t_name "$1")"; }

@@ -26,11 +26,7 @@ if [ ! -x $FD ]; then
 	t_skip all "erofs-fetchd not built"
 	return 0
 fi
-T_READY='in on-demand mode'
-T_READ_RE='READ msg_id'
-T_OPEN_RE='OPEN msg_id'
-T_KEY_PRE='[ (]'
-T_KEY_POST='[) ]'
+t_use_fetchd
 CD=/cache/cull
 AGE=600
 t_cache_setup || return 1

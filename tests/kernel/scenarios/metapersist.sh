@@ -9,9 +9,7 @@ if [ ! -x /bin/erofs-fetchd ] || [ ! -r /data/meta.images ]; then
 	t_skip all "erofs-fetchd or the meta images not built"
 	return 0
 fi
-T_READY='in on-demand mode'
-T_READ_RE='READ msg_id'
-T_OPEN_RE='OPEN msg_id'
+t_use_fetchd
 t_cache_setup || return 1
 t_daemon_stop	# the previous scenario's daemon
 if ! err=$(t_daemon_start /bin/erofs-fetchd --cache-dir /cache/meta \

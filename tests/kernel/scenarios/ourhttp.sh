@@ -24,11 +24,7 @@ if [ ! -x /bin/erofs-fetchd ] || [ ! -x /bin/metalist ] ||
 	t_skip all "erofs-fetchd, metalist or the HTTP image not built"
 	return 0
 fi
-T_READY='in on-demand mode'
-T_READ_RE='READ msg_id'
-T_OPEN_RE='OPEN msg_id'
-T_KEY_PRE='[ (]'
-T_KEY_POST='[) ]'
+t_use_fetchd
 CD=/cache/ourhttp
 PORT=8081
 URL=http://127.0.0.1:$PORT/

@@ -11,11 +11,7 @@ if [ ! -x /bin/erofs-fetchd ] || [ ! -x /bin/metalist ] ||
 	t_skip all "erofs-fetchd, metalist or the seed image not built"
 	return 0
 fi
-T_READY='in on-demand mode'
-T_READ_RE='READ msg_id'
-T_OPEN_RE='OPEN msg_id'
-T_KEY_PRE='[ (]'
-T_KEY_POST='[) ]'
+t_use_fetchd
 CD=/cache/seeded
 t_cache_setup || return 1
 read -r fsid tag < /data/meta.seed
