@@ -34,6 +34,8 @@ T_OPEN_RE=${T_OPEN_RE:-^OPEN }
 # how a log line names the cookie key: ${T_KEY_PRE}KEY${T_KEY_POST} (ERE)
 T_KEY_PRE=${T_KEY_PRE:-key=}
 T_KEY_POST=${T_KEY_POST:-( |\$)}
+# what precedes the key in a CLOSE line (ERE; the key ends the line)
+T_CLOSE_PRE=${T_CLOSE_PRE:-^CLOSE .*key=}
 T_CACHE=/cache
 T_FSCACHE=/cache/fscache
 
@@ -45,6 +47,32 @@ t_use_fetchd() {
 	T_OPEN_RE='OPEN msg_id'
 	T_KEY_PRE='[ (]'
 	T_KEY_POST='[) ]'
+	T_CLOSE_PRE='CLOSE msg_id .*: '
+}
+
+# t_closes KEY: CLOSE lines for KEY so far
+t_closes() { grep -c -E -- "$T_CLOSE_PRE$1\$" "$T_DAEMON_LOG"; }
+
+# t_wait_closes KEY [N]: wait up to 5 s for N (default 1) CLOSEs of KEY, so
+# the kernel has committed its cache files; true when they came
+t_wait_closes() {
+	local i=0
+	while [ "$(t_closes "$1")" -lt "${2:-1}" ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ "$(t_closes "$1")" -ge "${2:-1}" ]
+}
+
+# t_same_list NAME A B: ok when two listings are equal, else the first
+# differing lines as the reason
+t_same_list() {
+	if cmp -s "$2" "$3"; then
+		t_ok "$1"
+	else
+		t_fail "$1" "$(diff "$2" "$3" | grep '^[-+][^-+]' | head -n 4 |
+			cut -c1-160 | tr '\n' ';')"
+	fi
 }
 
 _t_name() { echo "${T_PREFIX:+$T_PREFIX/}$1"; }

@@ -18,19 +18,11 @@ T_READ_RE='READ msg_id'
 T_OPEN_RE='OPEN msg_id'
 T_KEY_PRE='[ (]'
 T_KEY_POST='[) ]'
+T_CLOSE_PRE='CLOSE msg_id .*: '
 CD=/cache/fetchd
 t_cache_setup || return 1
 mkdir -p $CD
 
-closes() { grep -c "CLOSE msg_id .*: $1\$" "$T_DAEMON_LOG"; }
-wait_closes() {
-	local i=0
-	while [ "$(closes "$1")" -lt "$2" ] && [ $i -lt 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	[ "$(closes "$1")" -ge "$2" ]
-}
 
 # --- 1. blob directory source -------------------------------------------
 if err=$(t_daemon_start $FD --cache-dir $CD --source /data/blobs -v); then
@@ -42,14 +34,14 @@ if err=$(t_daemon_start $FD --cache-dir $CD --source /data/blobs -v); then
 		[ "$n" -gt 0 ] && t_ok dir-blob-reads ||
 			t_fail dir-blob-reads "no READ for fd-blob"
 		t_umount /mnt/fd
-		wait_closes fd-blob 1 && t_ok dir-close-on-umount ||
+		t_wait_closes fd-blob 1 && t_ok dir-close-on-umount ||
 			t_fail dir-close-on-umount "no CLOSE for fd-blob"
 		t_mark
 		if err=$(t_od_mount /mnt/fd fd-boot device=fd-blob); then
 			t_sha256 dir-remount-content /mnt/fd /data/od.sha256
 			t_eq dir-remount-zero-reads 0 "$(t_reads_since)"
 			t_umount /mnt/fd
-			wait_closes fd-blob 2
+			t_wait_closes fd-blob 2
 		else
 			t_fail dir-remount "$err"
 		fi
@@ -86,7 +78,7 @@ if err=$(t_daemon_start $FD --cache-dir $CD --source http://127.0.0.1:8080 \
 		httpd_start
 		t_sha256 http-recovers /mnt/http /run/big.sha256
 		t_umount /mnt/http
-		wait_closes http-blob 1
+		t_wait_closes http-blob 1
 	else
 		t_fail http-mount "$err"
 	fi

@@ -31,23 +31,7 @@ CD=/cache/meta
 t_cache_setup || return 1
 mkdir -p $CD
 
-wait_close() {
-	local i=0
-	while ! grep -q "CLOSE msg_id .*: $1\$" "$T_DAEMON_LOG" && [ $i -lt 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-}
 
-# diff of two listings, first differing lines as the reason
-t_same_list() {
-	if cmp -s "$2" "$3"; then
-		t_ok "$1"
-	else
-		t_fail "$1" "$(diff "$2" "$3" | grep '^[-+][^-+]' | head -n 4 |
-			cut -c1-160 | tr '\n' ';')"
-	fi
-}
 
 if ! err=$(t_daemon_start /bin/erofs-fetchd --cache-dir $CD \
 		--source /data/blobs --fetch-unit 4096 -v); then
@@ -78,7 +62,7 @@ while read -r fsid tag; do
 		t_fail "$fsid/content-reads-blob" "no READ for the blob $tag"
 	# the page cache was dropped by umount: the cache file serves a remount
 	t_umount /mnt/m
-	wait_close "$fsid"
+	t_wait_closes "$fsid"
 	t_check "$fsid/cookies-check-complete" /bin/erofs-cookies check \
 		--cache-dir $CD --blob-dir /data/blobs --fsid "$fsid" \
 		"/data/blobs/$fsid"
@@ -87,7 +71,7 @@ while read -r fsid tag; do
 		t_sha256 "$fsid/remount-content" /mnt/m /data/meta.sha256
 		t_eq "$fsid/remount-zero-reads" 0 "$(t_reads_since)"
 		t_umount /mnt/m
-		wait_close "$fsid"
+		t_wait_closes "$fsid"
 	else
 		t_fail "$fsid/remount" "$err"
 	fi
@@ -99,7 +83,7 @@ if [ -r /data/meta.part ]; then
 	if err=$(t_od_mount /mnt/p "$fsid"); then
 		cat "/mnt/p/$file" > /dev/null
 		t_umount /mnt/p
-		wait_close "$fsid"
+		t_wait_closes "$fsid"
 		/bin/erofs-cookies check --cache-dir $CD --blob-dir /data/blobs \
 			--fsid "$fsid" "/data/blobs/$fsid" > /run/check.out 2>&1
 		t_eq partial-check-exit 1 "$?"
@@ -124,8 +108,8 @@ if [ -r /data/meta.domain ]; then
 		t_eq domain-b-blob-no-reads 0 "$(t_reads_since "$tag")"
 		t_umount /mnt/db
 		t_umount /mnt/da
-		wait_close "$fa"
-		wait_close "$fb"
+		t_wait_closes "$fa"
+		t_wait_closes "$fb"
 	else
 		t_fail domain-mounts "$err"
 	fi

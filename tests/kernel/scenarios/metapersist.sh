@@ -24,11 +24,7 @@ while read -r fsid tag; do
 		t_eq "$fsid/zero-reads-after-reboot" 0 "$(t_reads_since)"
 		t_eq "$fsid/opens" 2 "$(t_opens_since)"
 		t_umount /mnt/m
-		i=0
-		while ! grep -q "CLOSE msg_id .*: $fsid\$" "$T_DAEMON_LOG" && [ $i -lt 50 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
+		t_wait_closes "$fsid"
 	else
 		t_fail "$fsid/mount" "$err"
 	fi

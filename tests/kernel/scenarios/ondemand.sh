@@ -16,15 +16,6 @@ t_ok daemon-bound
 
 # Wait until the daemon has seen the CLOSE of every cookie of a mount, so
 # the cache files are committed before the next mount.
-closes() { grep -c "^CLOSE .*key=$1\$" "$T_DAEMON_LOG"; }
-wait_closes() {
-	local i=0
-	while [ "$(closes "$1")" -lt "$2" ] && [ $i -lt 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	[ "$(closes "$1")" -ge "$2" ]
-}
 
 t_mark
 if ! err=$(t_od_mount /mnt/od od-boot device=od-blob); then
@@ -45,7 +36,7 @@ t_check reads-page-aligned awk '/^READ / {
 	if (o[2] % 4096 || l[2] % 4096 || l[2] == 0) bad = 1
 } END { exit bad }' "$T_DAEMON_LOG"
 t_check umount t_umount /mnt/od
-if wait_closes od-blob 1 && wait_closes od-boot 1; then
+if t_wait_closes od-blob 1 && t_wait_closes od-boot 1; then
 	t_ok close-on-umount
 else
 	t_fail close-on-umount "no CLOSE for od-boot/od-blob after umount"
@@ -60,7 +51,7 @@ if err=$(t_od_mount /mnt/od od-boot device=od-blob); then
 	t_check_fails same-fsid-twice-busy mount -t erofs \
 		-o fsid=od-boot,device=od-blob none /mnt/od2
 	t_umount /mnt/od
-	wait_closes od-blob 2
+	t_wait_closes od-blob 2
 else
 	t_fail remount "$err"
 fi

@@ -33,22 +33,7 @@ t_cache_setup || return 1
 mkdir -p $CD
 read -r fsid tag < /data/ourhttp.images
 
-wait_close() {
-	local i=0
-	while ! grep -q "CLOSE msg_id .*: $1\$" "$T_DAEMON_LOG" && [ $i -lt 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-}
 
-same_list() {
-	if cmp -s "$2" "$3"; then
-		t_ok "$1"
-	else
-		t_fail "$1" "$(diff "$2" "$3" | grep '^[-+][^-+]' | head -n 4 |
-			cut -c1-160 | tr '\n' ';')"
-	fi
-}
 
 # httpd -vv logs "IP:PORT: url:/PATH" and "IP:PORT: response:CODE" per
 # connection (one request each): print "PATH CODE" per request after the
@@ -88,7 +73,7 @@ if err=$(t_daemon_start /bin/erofs-fetchd --cache-dir $CD --source $URL \
 		n=$(t_reads_since "$fsid")
 		[ "$n" -gt 0 ] && t_ok metadata-walk-reads-bootstrap ||
 			t_fail metadata-walk-reads-bootstrap "no READ for $fsid"
-		same_list metadata-equal /data/meta.list /run/ourhttp.list
+		t_same_list metadata-equal /data/meta.list /run/ourhttp.list
 		t_sha256 content /mnt/h /data/meta.sha256
 		n=$(t_reads_since "$tag")
 		[ "$n" -gt 0 ] && t_ok content-reads-blob ||
@@ -97,7 +82,7 @@ if err=$(t_daemon_start /bin/erofs-fetchd --cache-dir $CD --source $URL \
 			"bootstrap 206: yes, blob 206: yes, answered 200: 0, other: 0" \
 			"bootstrap 206: $([ "$(http_count "/$fsid" 206)" -gt 0 ] && echo yes || echo no), blob 206: $([ "$(http_count "/$tag" 206)" -gt 0 ] && echo yes || echo no), answered 200: $(http_reqs | grep -c ' 200$'), other: $(http_reqs | grep -v -c -x -E "/($fsid|$tag) 20[06]")"
 		t_umount /mnt/h
-		wait_close "$fsid"
+		t_wait_closes "$fsid"
 		t_check cookies-check-complete /bin/erofs-cookies check \
 			--cache-dir $CD --blob-dir /data/blobs --fsid "$fsid" \
 			"/data/blobs/$fsid"
@@ -108,7 +93,7 @@ if err=$(t_daemon_start /bin/erofs-fetchd --cache-dir $CD --source $URL \
 			t_eq remount-zero-reads-zero-requests "0 0" \
 				"$(t_reads_since) $(http_reqs | grep -c '')"
 			t_umount /mnt/h
-			wait_close "$fsid"
+			t_wait_closes "$fsid"
 		else
 			t_fail remount "$err"
 		fi
@@ -132,7 +117,7 @@ if err=$(t_daemon_start /bin/erofs-fetchd --cache-dir $CD --source $URL \
 		t_eq head-requests-made "bootstrap: yes, blob: yes" \
 			"bootstrap: $([ "$(http_count "/$fsid" 200)" -gt 0 ] && echo yes || echo no), blob: $([ "$(http_count "/$tag" 200)" -gt 0 ] && echo yes || echo no)"
 		t_umount /mnt/h
-		wait_close "$fsid"
+		t_wait_closes "$fsid"
 	else
 		t_fail head-remount "$err"
 	fi

@@ -25,11 +25,7 @@ if err=$(t_od_mount /mnt/ours ours-boot); then
 	t_ok mount
 	t_sha256 content /mnt/ours /data/ours.sha256
 	t_umount /mnt/ours
-	i=0
-	while ! grep -q 'CLOSE msg_id .*: ours-boot$' "$T_DAEMON_LOG" && [ $i -lt 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	t_wait_closes ours-boot
 else
 	t_fail mount "$err"
 fi
