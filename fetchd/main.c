@@ -23,6 +23,7 @@ struct cli {
 	const char *fetch_test, *out; /* --fetch-test */
 	uint64_t offset, length;
 	bool has_range;
+	char **daemon_argv;	/* for --supervise: the child's options */
 };
 
 /* long options only: their codes are not in the short option string */
@@ -219,11 +220,30 @@ static int parse_args(int argc, char **argv, struct cli *o,
 	    ['P'] = &o->d.prefetch,  ['R'] = &o->d.restore,
 	    ['X'] = &o->supervise,   ['f'] = &foreground,
 	};
-	int c;
+	int c, n = 0;
 
 	memset(o, 0, sizeof(*o));
 	erofs_fetchd_opts_init(&o->d);
-	while ((c = getopt_long(argc, argv, "vqh", longopts, NULL)) != -1) {
+	o->daemon_argv = calloc(argc + 1, sizeof(*o->daemon_argv));
+	if (!o->daemon_argv)
+		return erofs_err(log, -ENOMEM, "options");
+	o->daemon_argv[n++] = argv[0];
+	for (;;) {
+		int at = optind;
+
+		c = getopt_long(argc, argv, "vqh", longopts, NULL);
+		if (c == -1)
+			break;
+		/*
+		 * A supervised daemon gets our command line without the
+		 * supervisor's own options, however they were spelled
+		 * ("--super", "--pidfile=F").  getopt moves on to the next
+		 * element only after the last option of a "-vq" bundle, so
+		 * every element is copied once.
+		 */
+		if (c != 'X' && c != 'm' && c != 'p')
+			for (int k = at; k < optind; k++)
+				o->daemon_argv[n++] = argv[k];
 		if (c > 0 && c < 128 && strs[c])
 			*strs[c] = optarg;
 		else if (c > 0 && c < 128 && flags[c])
@@ -262,8 +282,10 @@ int main(int argc, char **argv)
 
 	erofs_log_init(&log, "erofs-fetchd");
 	log.level = EROFS_LOG_INFO;
-	if (parse_args(argc, argv, &o, &log))
+	if (parse_args(argc, argv, &o, &log)) {
+		free(o.daemon_argv);
 		return 2;
+	}
 	if (o.fetch_test) {
 		err =
 		    erofs_fetchd_fetch_test(&o.d, o.fetch_test, o.out, o.offset,
@@ -271,11 +293,12 @@ int main(int argc, char **argv)
 		if (!err)
 			printf("fetched %s: %" PRIu64 " bytes\n", o.fetch_test,
 			       fetched);
-		return err ? 1 : 0;
-	}
-	if (o.supervise)
-		err = erofs_fetchd_supervise(&o.d, "/proc/self/exe", argv, &log);
-	else
+	} else if (o.supervise) {
+		err = erofs_fetchd_supervise(&o.d, "/proc/self/exe",
+					     o.daemon_argv, &log);
+	} else {
 		err = erofs_fetchd_run(&o.d, &log);
+	}
+	free(o.daemon_argv);
 	return err ? 1 : 0;
 }

@@ -620,8 +620,7 @@ int erofs_fetchd_supervise(const struct erofs_fetchd_opts *o,
 			goto out_dev;
 	}
 
-	/* the child's command line: ours minus the supervisor's own options,
-	 * plus --devfd N --restore */
+	/* the child's command line: the daemon's, plus --devfd N --restore */
 	while (argv[argc])
 		argc++;
 	cargv = calloc(argc + 4, sizeof(*cargv));
@@ -629,19 +628,8 @@ int erofs_fetchd_supervise(const struct erofs_fetchd_opts *o,
 		err = erofs_err(log, -ENOMEM, "supervisor");
 		goto out_dev;
 	}
-	for (int i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--supervise") ||
-		    !strncmp(argv[i], "--max-restarts=", 15) ||
-		    !strncmp(argv[i], "--pidfile=", 10))
-			continue;
-		if ((!strcmp(argv[i], "--max-restarts") ||
-		     !strcmp(argv[i], "--pidfile")) &&
-		    i + 1 < argc) {
-			i++;
-			continue;
-		}
+	for (int i = 0; i < argc; i++)
 		cargv[cargc++] = argv[i];
-	}
 	snprintf(fdarg, sizeof(fdarg), "%d", devfd);
 	cargv[cargc++] = "--devfd";
 	cargv[cargc++] = fdarg;

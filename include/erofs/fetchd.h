@@ -65,9 +65,10 @@ int erofs_fetchd_run(const struct erofs_fetchd_opts *o,
  * The supervisor: open @o->device (kept open and inherited), bind the cache,
  * write the pidfile, then run the daemon as a child process and restart it
  * (at most @o->max_restarts times) whenever it dies other than by a clean
- * exit.  @argv is an erofs-fetchd command line (the supervisor's own): the
- * child runs it without --supervise, --max-restarts and --pidfile and with
- * "--devfd N --restore" appended, as execv(@exec_path) (NULL: @argv[0]) and
+ * exit.  @argv is the daemon's erofs-fetchd command line (without the
+ * supervisor's --supervise, --max-restarts and --pidfile): the child runs
+ * it with "--devfd N --restore" appended, as execv(@exec_path) (NULL:
+ * @argv[0]) and
  * failing that execvp(@argv[0]).  Stop signals are forwarded to the child
  * and end supervision; SIGUSR1 is forwarded.  0 after a clean stop, else a
  * negative errno (logged).

@@ -44,6 +44,7 @@ wait_for() {
 }
 alive() { kill -0 "$1" 2>/dev/null; }
 dead() { ! kill -0 "$1" 2>/dev/null; }
+not_grep() { ! grep -q "$@"; }
 
 mkdir -p "$T/cache" "$T/blobs"
 
@@ -152,6 +153,21 @@ wait "$S2"
 rc=$?
 check "supervisor gives up after --max-restarts (status $rc)" \
 	[ $rc -eq 1 ] && grep -q 'giving up' "$T/sv2.log"
+
+# abbreviated supervisor options are not passed on to the daemon
+"$FD" --super --max-r=1 --pidf="$T/svpid3" --cache-dir "$T/cache" \
+	--source "$T/blobs" --device /dev/null >"$T/sv3.log" 2>&1 &
+S3=$!
+PIDS+=("$S3")
+check "abbreviated --super: the daemon starts and restores" \
+	wait_for grep -q 'restored on /dev/null' "$T/sv3.log"
+check "abbreviated --pidf=: the supervisor wrote it" test -s "$T/svpid3"
+check "the daemon was not told to supervise" \
+	not_grep 'passes --devfd/--restore itself' "$T/sv3.log"
+kill -TERM "$S3"
+wait "$S3"
+rc=$?
+check "abbreviated options: clean stop (status $rc)" [ $rc -eq 0 ]
 
 echo "fetchd-daemon: $fails failed"
 [ "$fails" -eq 0 ]
