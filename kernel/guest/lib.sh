@@ -204,6 +204,16 @@ t_opens() { _t_count "$T_OPEN_RE" "$1"; }
 t_mark() { wc -l < "$T_DAEMON_LOG" > /run/t_mark; }
 t_reads_since() { _t_count "$T_READ_RE" "$1" "$(cat /run/t_mark)"; }
 t_opens_since() { _t_count "$T_OPEN_RE" "$1" "$(cat /run/t_mark)"; }
+# t_wait_open KEY [TENTHS]: wait for an OPEN of KEY since the last t_mark
+# (a mount does not wait for its blob OPENs: the kernel sends them later)
+t_wait_open() {
+	local i=0
+	while [ "$(t_opens_since "$1")" -lt 1 ] && [ $i -lt "${2:-100}" ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ "$(t_opens_since "$1")" -ge 1 ]
+}
 
 t_wait_log() {
 	local i=0

@@ -68,7 +68,11 @@ if err=$(t_daemon_start /bin/erofs-fetchd --cache-dir $CD --source $src -v); the
 	t_check missing-blob-logged grep -q \
 		"OPEN msg_id .*cookie \"$mtag\": unknown object" "$T_DAEMON_LOG"
 
+	t_mark
 	if err=$(t_od_mount /mnt/f "$fail"); then
+		# lose the blob only once its (asynchronous) OPEN was answered
+		t_wait_open "$tag" ||
+			t_fail source-lost-blob-opened "no OPEN of $tag"
 		mv "$src/$tag" "$src/$tag.away"
 		t_mark
 		if cat "/mnt/f/$file" > /dev/null 2> /run/lost.err; then
@@ -102,6 +106,7 @@ if ! err=$(t_daemon_start /bin/erofs-fetchd --supervise --cache-dir $CD \
 	t_fail supervise-started "$err"
 	return 1
 fi
+t_mark
 if ! err=$(t_od_mount /mnt/st "$stall"); then
 	t_fail stall-mount "$err"
 	t_daemon_stop
@@ -109,7 +114,7 @@ if ! err=$(t_od_mount /mnt/st "$stall"); then
 fi
 # 6.12 opens blob objects asynchronously after the mount: swap the blob
 # only once its OPEN was answered, or the daemon would refuse the OPEN
-if ! t_wait_log "OPEN msg_id [0-9]* object [0-9]*: $tag " 150; then
+if ! t_wait_open "$tag" 150; then
 	t_fail stall-blob-opened "no OPEN of $tag after the mount"
 fi
 # from now on a fetch from the blob blocks in open() of the FIFO
