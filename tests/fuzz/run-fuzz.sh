@@ -42,6 +42,8 @@ set -e
 if [ "$rc" -ne 0 ]; then
 	keep=1
 	echo "run-fuzz: fuzzer failed (exit $rc); artifacts in $out" >&2
+	echo "not ok - fuzz reader: crash or sanitizer report, artifacts in $out"
 	exit 1
 fi
 echo "run-fuzz: no crash in ${secs}s"
+echo "ok - fuzz reader: ${secs}s under ASan+UBSan without a finding"
