@@ -34,26 +34,7 @@ LIB=$HERE/../lib
 PY=${PYTHON:-python3}
 export PYTHONDONTWRITEBYTECODE=1
 
-T=1600000000
-SDE=1400000000			# SOURCE_DATE_EPOCH: about half the mtimes are newer
-UUID=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0
-
-FAILED=0
-PASSED=0
-ok() { echo "ok - $*"; PASSED=$((PASSED + 1)); }
-notok() { echo "not ok - $*"; FAILED=$((FAILED + 1)); }
-skip() { echo "ok - $1 # SKIP $2"; }
-check() { if [ "$2" -eq 0 ]; then ok "$1"; else notok "$1: $3"; fi; }
-tally() {
-	local line
-	while IFS= read -r line; do
-		echo "$line"
-		case $line in
-		"not ok"*) FAILED=$((FAILED + 1)) ;;
-		"ok"*) PASSED=$((PASSED + 1)) ;;
-		esac
-	done
-}
+. "$LIB/mkfs-common.sh"
 oneline() { head -c "${1:-300}" | tr '\n' ' '; }
 
 if [ "$(id -u)" != 0 ]; then
