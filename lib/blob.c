@@ -8,7 +8,7 @@
 
 #include <openssl/evp.h>
 
-#include "erofs/blob.h"
+#include "liberofs_blob.h"
 
 struct erofs_blob_req {
 	struct erofs_blob_req *next;

@@ -23,11 +23,12 @@
 
 #include <openssl/evp.h>
 
-#include "erofs/blob.h"
+#include "liberofs_blob.h"
 #include "erofs/build.h"
-#include "erofs/chunk.h"
+#include "liberofs_import.h"
+#include "liberofs_chunk.h"
 #include "erofs/cookie.h"
-#include "erofs/image.h"
+#include "liberofs_image.h"
 #include "erofs/util.h"
 
 #define BLOB_QUEUE_BYTES	(32u << 20)
@@ -69,7 +70,7 @@ struct build {
 	int spool_fd;
 	struct erofs_tree tree;
 	struct erofs_xattr_table xt;
-	struct erofs_image img;
+	struct erofs_image_writer img;
 	struct erofs_outfile boot;
 	struct erofs_outfile blob;
 	bool have_blob;

@@ -10,7 +10,7 @@
 
 #include <xxhash.h>
 
-#include "erofs/chunk.h"
+#include "liberofs_chunk.h"
 #include "erofs/ondisk.h"
 #include "erofs/util.h"
 

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "erofs/dir.h"
+#include "liberofs_dir.h"
 #include "erofs/ondisk.h"
-#include "erofs/tree.h"
+#include "liberofs_tree.h"
 
 struct dent {
 	const char *name;

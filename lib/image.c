@@ -7,13 +7,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "erofs/dir.h"
-#include "erofs/image.h"
+#include "liberofs_dir.h"
+#include "liberofs_image.h"
 #include "erofs/util.h"
 
 #define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((uint64_t)(a) - 1))
 
-int erofs_image_init(struct erofs_image *img, struct erofs_tree *t,
+int erofs_image_init(struct erofs_image_writer *img, struct erofs_tree *t,
 		     struct erofs_xattr_table *xt,
 		     const struct erofs_image_opts *opts,
 		     const struct erofs_log *log)
@@ -31,13 +31,13 @@ int erofs_image_init(struct erofs_image *img, struct erofs_tree *t,
 	return 0;
 }
 
-void erofs_image_free(struct erofs_image *img)
+void erofs_image_free(struct erofs_image_writer *img)
 {
 	free(img->devices);
 	img->devices = NULL;
 }
 
-static bool needs_extended(const struct erofs_image *img,
+static bool needs_extended(const struct erofs_image_writer *img,
 			   const struct erofs_inode *inode)
 {
 	return inode->uid > UINT16_MAX || inode->gid > UINT16_MAX ||
@@ -76,7 +76,7 @@ static void plan_flat(struct erofs_inode *inode, uint64_t size,
 	}
 }
 
-int erofs_image_layout(struct erofs_image *img)
+int erofs_image_layout(struct erofs_image_writer *img)
 {
 	struct erofs_tree *t = img->tree;
 	unsigned int blksz = 1u << img->opts.blkszbits;
@@ -161,7 +161,7 @@ int erofs_image_layout(struct erofs_image *img)
 	return 0;
 }
 
-int erofs_image_write_dir_data(struct erofs_image *img, int fd)
+int erofs_image_write_dir_data(struct erofs_image_writer *img, int fd)
 {
 	struct erofs_tree *t = img->tree;
 	unsigned int blksz = 1u << img->opts.blkszbits;
@@ -218,7 +218,7 @@ int erofs_image_write_dir_data(struct erofs_image *img, int fd)
 	return err;
 }
 
-static uint32_t inode_i_u(const struct erofs_image *img,
+static uint32_t inode_i_u(const struct erofs_image_writer *img,
 			  const struct erofs_inode *inode)
 {
 	switch (inode->mode & S_IFMT) {
@@ -236,7 +236,7 @@ static uint32_t inode_i_u(const struct erofs_image *img,
 	return inode->raw_blkaddr;
 }
 
-static void encode_inode(const struct erofs_image *img,
+static void encode_inode(const struct erofs_image_writer *img,
 			 const struct erofs_inode *inode, uint8_t *meta)
 {
 	struct erofs_dinode di = {
@@ -272,7 +272,7 @@ static void encode_inode(const struct erofs_image *img,
 	}
 }
 
-int erofs_image_write_meta(struct erofs_image *img, int fd)
+int erofs_image_write_meta(struct erofs_image_writer *img, int fd)
 {
 	unsigned int blksz = 1u << img->opts.blkszbits;
 	/*

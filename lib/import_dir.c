@@ -14,7 +14,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "erofs/import.h"
+#include "liberofs_import.h"
 #include "erofs/ondisk.h"
 
 int erofs_exclude_add_path(struct erofs_exclude *ex, const char *path)

@@ -19,7 +19,7 @@
 #include <archive_entry.h>
 #include <xxhash.h>
 
-#include "erofs/import.h"
+#include "liberofs_import.h"
 #include "erofs/ondisk.h"
 #include "erofs/util.h"
 

@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 
 #include "erofs/ondisk.h"
-#include "erofs/tree.h"
-#include "erofs/xattr.h"
+#include "liberofs_tree.h"
+#include "liberofs_xattr.h"
 
 void erofs_tree_init(struct erofs_tree *t, const struct erofs_log *log)
 {

@@ -10,8 +10,8 @@
 #include <xxhash.h>
 
 #include "erofs/ondisk.h"
-#include "erofs/tree.h"
-#include "erofs/xattr.h"
+#include "liberofs_tree.h"
+#include "liberofs_xattr.h"
 
 static const struct {
 	const char *prefix;

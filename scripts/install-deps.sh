@@ -10,7 +10,10 @@ libcmocka-dev libcurl4-openssl-dev
 erofs-utils attr acl python3 jq util-linux e2fsprogs
 clang libclang-rt-14-dev
 qemu-system-x86 busybox-static linux-source-6.12 cpio xz-utils bc flex bison
-libelf-dev time zstd bzip2 xz-utils"
+libelf-dev time zstd bzip2 xz-utils
+libisal-dev libdeflate-dev libzstd-dev uuid-dev liblzma-dev
+umoci skopeo nginx-light docker-registry libarchive-tools lz4 gzip
+linux-source-6.1 e2fsprogs"
 
 missing=""
 for p in $PKGS; do

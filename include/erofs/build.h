@@ -7,17 +7,54 @@
 #ifndef EROFS_BUILD_H
 #define EROFS_BUILD_H
 
+#include <regex.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "erofs/import.h"
 #include "erofs/log.h"
 #include "erofs/manifest.h"
+
+/* --exclude-path / --exclude-regex, matched on paths relative to the root */
+struct erofs_exclude {
+	char **paths;
+	unsigned int nr_paths;
+	regex_t *regexes;
+	unsigned int nr_regexes;
+};
+
+int erofs_exclude_add_path(struct erofs_exclude *ex, const char *path);
+/* compiles @re (POSIX extended); -EINVAL with a message when it is bad */
+int erofs_exclude_add_regex(struct erofs_exclude *ex, const char *re,
+			    const struct erofs_log *log);
+/* @rel has no leading '/' ("a/b/c") */
+bool erofs_exclude_match(const struct erofs_exclude *ex, const char *rel);
+void erofs_exclude_free(struct erofs_exclude *ex);
 
 enum erofs_uuid_mode {
 	EROFS_UUID_RANDOM = 0,
 	EROFS_UUID_CLEAR,
 	EROFS_UUID_GIVEN,
+};
+
+enum erofs_tar_mode {
+	EROFS_TAR_AUTO = 0,	/* SOURCE a directory or an archive */
+	EROFS_TAR_FULL,		/* --tar=f: file data into the image/blob */
+	EROFS_TAR_INDEX,	/* --tar=i: data stays in the (appended) tar */
+	EROFS_TAR_HEADERBALL,	/* --tar=headerball: headers, no bodies */
+};
+
+enum erofs_inode_form {
+	EROFS_FORM_AUTO = 0,	/* compact where the fields fit */
+	EROFS_FORM_COMPACT,	/* -E force-inode-compact */
+	EROFS_FORM_EXTENDED,	/* -E force-inode-extended */
+};
+
+struct erofs_build_progress {
+	uint64_t entries;	/* entries imported so far */
+	uint64_t bytes_in;	/* source bytes read so far */
+	uint64_t bytes_stored;	/* bytes written to blobs and image */
+	unsigned int source;	/* 1-based index of the source being read */
+	bool done;		/* last call */
 };
 
 struct erofs_build_opts {
@@ -45,6 +82,27 @@ struct erofs_build_opts {
 	struct erofs_exclude exclude;
 	const char *fsid;		/* cookie table in the manifest */
 	const char *domain_id;
+
+	/* erofs-utils compatible choices (mkfs.erofs -E, --tar, ...) */
+	enum erofs_tar_mode tar_mode;	/* --tar=f|i|headerball */
+	bool aufs;			/* --aufs */
+	bool ovlfs_strip;		/* --ovlfs-strip=1 */
+	bool no_inline_data;		/* -E noinline_data */
+	enum erofs_inode_form inode_form;	/* -E force-inode-* */
+	bool force_blockmap;		/* -E force-inode-blockmap */
+	bool force_chunk_indexes;	/* -E force-chunk-indexes */
+	bool no_sbcrc;			/* -E nosbcrc */
+	bool ignore_mtime;		/* --ignore-mtime */
+	bool sort_none;			/* --sort=none */
+	bool hard_dereference;		/* --hard-dereference */
+	int64_t uid_offset;		/* --uid-offset */
+	int64_t gid_offset;		/* --gid-offset */
+	char **xattr_prefixes;		/* --xattr-prefix, long name prefixes */
+	unsigned int nr_xattr_prefixes;
+
+	/* called now and then during a build (NULL: never) */
+	void (*progress)(void *arg, const struct erofs_build_progress *p);
+	void *progress_arg;
 };
 
 void erofs_build_opts_init(struct erofs_build_opts *o);

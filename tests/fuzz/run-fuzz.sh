@@ -25,7 +25,7 @@ trap cleanup EXIT
 
 command -v "$CC" >/dev/null || { echo "run-fuzz: $CC not found" >&2; exit 2; }
 
-"$CC" -g -O1 -std=gnu11 -D_GNU_SOURCE -I"$top/include" \
+"$CC" -g -O1 -std=gnu11 -D_GNU_SOURCE -I"$top/include" -I"$top/lib" \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	$(pkg-config --cflags json-c libcrypto) \
 	"$here/fuzz_reader.c" "$top/lib/reader.c" "$top/lib/cookie.c" \

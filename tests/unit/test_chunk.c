@@ -17,7 +17,7 @@
 #include <cmocka.h>
 #include <openssl/sha.h>
 
-#include "erofs/chunk.h"
+#include "liberofs_chunk.h"
 #include "erofs/ondisk.h"
 
 #define CS 8192

@@ -14,9 +14,9 @@
 
 #include <cmocka.h>
 
-#include "erofs/dir.h"
+#include "liberofs_dir.h"
 #include "erofs/ondisk.h"
-#include "erofs/tree.h"
+#include "liberofs_tree.h"
 
 struct fixture {
 	struct erofs_tree t;

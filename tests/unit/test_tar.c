@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "erofs/import.h"
+#include "liberofs_import.h"
 #include "erofs/ondisk.h"
 
 static void expect_path(const char *in, const char *want)

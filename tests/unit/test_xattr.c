@@ -14,8 +14,8 @@
 #include <cmocka.h>
 
 #include "erofs/ondisk.h"
-#include "erofs/tree.h"
-#include "erofs/xattr.h"
+#include "liberofs_tree.h"
+#include "liberofs_xattr.h"
 
 static void test_split(void **state)
 {

@@ -9,9 +9,9 @@
 
 #include <stdint.h>
 
-#include "erofs/blob.h"
+#include "liberofs_blob.h"
 #include "erofs/log.h"
-#include "erofs/tree.h"
+#include "liberofs_tree.h"
 
 struct erofs_chunk_entry;
 

@@ -6,30 +6,15 @@
 #ifndef EROFS_IMPORT_H
 #define EROFS_IMPORT_H
 
-#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "erofs/build.h"
 #include "erofs/log.h"
-#include "erofs/tree.h"
-#include "erofs/xattr.h"
+#include "liberofs_tree.h"
+#include "liberofs_xattr.h"
 
-/* --exclude-path / --exclude-regex, matched on paths relative to the root */
-struct erofs_exclude {
-	char **paths;
-	unsigned int nr_paths;
-	regex_t *regexes;
-	unsigned int nr_regexes;
-};
-
-int erofs_exclude_add_path(struct erofs_exclude *ex, const char *path);
-/* compiles @re (POSIX extended); -EINVAL with a message when it is bad */
-int erofs_exclude_add_regex(struct erofs_exclude *ex, const char *re,
-			    const struct erofs_log *log);
-/* @rel has no leading '/' ("a/b/c") */
-bool erofs_exclude_match(const struct erofs_exclude *ex, const char *rel);
-void erofs_exclude_free(struct erofs_exclude *ex);
 
 struct erofs_import_dir_opts {
 	bool no_xattrs;

@@ -21,8 +21,8 @@
 
 #include "erofs/log.h"
 #include "erofs/ondisk.h"
-#include "erofs/tree.h"
-#include "erofs/xattr.h"
+#include "liberofs_tree.h"
+#include "liberofs_xattr.h"
 
 struct erofs_image_opts {
 	unsigned int blkszbits;
@@ -35,7 +35,7 @@ struct erofs_image_opts {
 	unsigned int nr_devices;	/* extra (blob) devices */
 };
 
-struct erofs_image {
+struct erofs_image_writer {
 	struct erofs_tree *tree;
 	struct erofs_xattr_table *xt;
 	struct erofs_image_opts opts;
@@ -51,26 +51,26 @@ struct erofs_image {
 	bool has_chunks;
 };
 
-int erofs_image_init(struct erofs_image *img, struct erofs_tree *t,
+int erofs_image_init(struct erofs_image_writer *img, struct erofs_tree *t,
 		     struct erofs_xattr_table *xt,
 		     const struct erofs_image_opts *opts,
 		     const struct erofs_log *log);
-void erofs_image_free(struct erofs_image *img);
+void erofs_image_free(struct erofs_image_writer *img);
 
 /*
  * Pass 1: choose every inode's form and data layout, assign nids, inline
  * tails and data blocks.  The tree must be finalized and the shared xattrs
  * selected.
  */
-int erofs_image_layout(struct erofs_image *img);
+int erofs_image_layout(struct erofs_image_writer *img);
 
 /* writes directory and symlink data blocks at their addresses */
-int erofs_image_write_dir_data(struct erofs_image *img, int fd);
+int erofs_image_write_dir_data(struct erofs_image_writer *img, int fd);
 
 /*
  * Writes [0, data_blkaddr) -- superblock, device table, inodes, inline
  * data, chunk tables, shared xattrs -- with the checksum computed last.
  */
-int erofs_image_write_meta(struct erofs_image *img, int fd);
+int erofs_image_write_meta(struct erofs_image_writer *img, int fd);
 
 #endif

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The builder's side that importers use (private): the tree, the xattr
+ * table and the streaming data path.  An importer creates inodes in the
+ * tree and, for each regular file, hands its bytes over in order while it
+ * reads them; the builder chunks, deduplicates, hashes and writes them at
+ * once, so no file is ever spooled or held whole in memory.
+ *
+ * Tree path operations (lookup, creating parents, removing a subtree) live
+ * in liberofs_tree.h.
+ */
+#ifndef LIBEROFS_BUILDER_H
+#define LIBEROFS_BUILDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "erofs/builder.h"
+#include "liberofs_tree.h"
+#include "liberofs_xattr.h"
+
+struct erofs_xattr_table *erofs_builder_xattrs(struct erofs_builder *b);
+const struct erofs_build_opts *erofs_builder_opts(struct erofs_builder *b);
+const struct erofs_log *erofs_builder_log(struct erofs_builder *b);
+
+/*
+ * Streams the data of regular file @inode, whose inode->size is already
+ * set: _begin, then _write and _hole calls covering exactly inode->size
+ * bytes in order, then _end.  One file at a time per builder.  A short or
+ * long stream is an error naming the file (@what, used in messages).
+ */
+int erofs_builder_data_begin(struct erofs_builder *b,
+			     struct erofs_inode *inode, const char *what);
+int erofs_builder_data_write(struct erofs_builder *b, const void *buf,
+			     size_t len);
+/* @len bytes that read as zeros (a hole of a sparse entry) */
+int erofs_builder_data_hole(struct erofs_builder *b, uint64_t len);
+int erofs_builder_data_end(struct erofs_builder *b);
+
+/*
+ * --tar=i: the data of @inode (inode->size bytes) stays in the source
+ * archive at byte @off (a multiple of 512), which is appended to the image.
+ */
+int erofs_builder_data_external(struct erofs_builder *b,
+				struct erofs_inode *inode, uint64_t off);
+
+#endif
