@@ -20,6 +20,7 @@
 #include <curl/curl.h>
 
 #include "erofs/fetch.h"
+#include "liberofs_http.h"
 
 struct http_src {
 	char *base; /* without the trailing '/' */
@@ -32,11 +33,14 @@ struct http_src {
 struct xfer {
 	char *buf;
 	size_t len, got;
-	uint64_t skip; /* bytes to drop before buf (200) */
-	bool have_range;
-	uint64_t range_start;
+	uint64_t off;
+	bool head;
+	struct erofs_http_resp resp;
+	bool checked;	     /* the final response's headers were judged */
+	bool stopped;	     /* we ended a 200 after the first len bytes */
+	bool ignores_range;  /* a 200 to a request not starting at 0 */
+	const char *bad;     /* why the 206 cannot be trusted */
 };
-
 void erofs_http_opts_default(struct erofs_http_opts *opts)
 {
 	opts->connect_timeout_ms = 10000;
@@ -102,48 +106,63 @@ static char *make_url(const struct http_src *hs, const char *path)
 	return url;
 }
 
+/*
+ * Judges the final response once, at its first body byte (or after the
+ * transfer when it had none): only a 206 with exactly the range asked for,
+ * or a 200 to a request starting at 0 (the server ignores Range; its first
+ * bytes are the ones asked for) delivers data into the buffer.
+ */
+static void judge(struct xfer *x)
+{
+	if (x->checked)
+		return;
+	x->checked = true;
+	if (x->resp.status == 206)
+		erofs_http_resp_check_range(&x->resp, x->off, x->len, &x->bad);
+	else if (x->resp.status == 200 && x->off)
+		x->ignores_range = true;
+}
+
 static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 {
 	struct xfer *x = ud;
 	size_t n = size * nmemb, take;
 
-	if (x->skip) {
-		size_t s = n < x->skip ? n : x->skip;
-
-		x->skip -= s;
-		ptr += s;
-		n -= s;
-		if (!n)
-			return size * nmemb;
+	if (x->head)
+		return 0; /* no body wanted (FTP would send one) */
+	if (x->resp.status != 200 && x->resp.status != 206)
+		return n; /* an error page: dropped, the status decides */
+	judge(x);
+	if (x->bad || x->ignores_range)
+		return 0; /* abort now: nothing of this body is usable */
+	if (x->got >= x->len) {
+		/* more than asked for: stop the transfer */
+		x->stopped = x->resp.status == 200;
+		return 0;
 	}
-	if (x->got >= x->len)
-		return 0; /* more than asked for: stop the transfer */
 	take = n < x->len - x->got ? n : x->len - x->got;
 	memcpy(x->buf + x->got, ptr, take);
 	x->got += take;
-	return size * nmemb;
+	if (take < n) {
+		x->stopped = x->resp.status == 200;
+		return 0;
+	}
+	return n;
 }
 
 static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 {
 	struct xfer *x = ud;
 	size_t n = size * nmemb;
-	char line[256];
-	unsigned long long a;
 
-	if (n > 14 && n < sizeof(line) &&
-	    !strncasecmp(ptr, "content-range:", 14)) {
-		memcpy(line, ptr, n);
-		line[n] = '\0';
-		if (sscanf(line + 14, " bytes %llu-", &a) == 1) {
-			x->have_range = true;
-			x->range_start = a;
-		}
-	}
+	erofs_http_resp_line(&x->resp, ptr, n);
 	/* a new response (redirect, 100-continue) resets the body */
-	if (n >= 5 && !strncmp(ptr, "HTTP/", 5)) {
+	if (x->resp.responses && n >= 5 && !memcmp(ptr, "HTTP/", 5)) {
 		x->got = 0;
-		x->have_range = false;
+		x->checked = false;
+		x->bad = NULL;
+		x->ignores_range = false;
+		x->stopped = false;
 	}
 	return n;
 }
@@ -155,6 +174,16 @@ static void setup(CURL *c, const struct http_src *hs, const char *url)
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+	/* http and https only, also after a redirect (never ftp://, file://) */
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS,
+			 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS,
+			 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
 			 hs->opts.connect_timeout_ms);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, hs->opts.timeout_ms);
@@ -180,8 +209,17 @@ static int curl_errno(CURLcode rc)
 	}
 }
 
+/* the server's behaviour, not a passing failure; http_once said why */
+static bool server_refused(int err)
+{
+	return err == -EOPNOTSUPP || err == -EPROTO || err == -EFBIG ||
+	       err == -EPROTONOSUPPORT;
+}
+
 static bool transient(int err, long status)
 {
+	if (server_refused(err))
+		return false;
 	if (status == 404 || status == 410)
 		return false;
 	if (status >= 400 && status < 500 && status != 408 && status != 429)
@@ -199,34 +237,52 @@ static void backoff(long ms)
 
 /* one attempt; @status gets the HTTP status (0 when none) */
 static int http_once(struct erofs_source *src, CURL *c, const char *url,
-		     const char *path, bool head, uint64_t off, size_t len,
-		     void *buf, uint64_t *size, long *status)
+		     bool head, uint64_t off, size_t len, void *buf,
+		     uint64_t *size, long *status)
 {
 	struct http_src *hs = src->priv;
-	struct xfer x = {.buf = buf, .len = len};
+	struct xfer x = {.buf = buf, .len = len, .off = off, .head = head};
 	char range[64];
 	CURLcode rc;
 
 	setup(c, hs, url);
 	*status = 0;
+	/* always our callbacks: nothing a server sends reaches stdout */
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
 	if (head) {
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
 	} else {
 		snprintf(range, sizeof(range), "%" PRIu64 "-%" PRIu64, off,
 			 off + len - 1);
 		curl_easy_setopt(c, CURLOPT_RANGE, range);
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
-		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
-		curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
 	}
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-	if (rc == CURLE_WRITE_ERROR && x.got == len && *status == 200)
+	if (!head && rc == CURLE_OK)
+		judge(&x);
+	if (x.ignores_range)
+		return erofs_err(src->log, -EOPNOTSUPP,
+				 "%s: the server ignores Range (HTTP 200 to a "
+				 "request for [%" PRIu64 ", +%zu)); reading "
+				 "from offset %" PRIu64 " would download "
+				 "everything before it",
+				 url, off, len, off);
+	if (x.bad)
+		return erofs_err(src->log, -EPROTO, "%s: [%" PRIu64 ", +%zu): %s",
+				 url, off, len, x.bad);
+	if (rc == CURLE_WRITE_ERROR && x.stopped && x.got == len)
 		rc = CURLE_OK; /* we stopped a full-body 200 ourselves */
 	if (rc != CURLE_OK) {
 		int err = curl_errno(rc);
 
+		if (rc == CURLE_UNSUPPORTED_PROTOCOL)
+			return erofs_err(src->log, -EPROTONOSUPPORT,
+					 "%s: %s (only http and https are "
+					 "used, also after a redirect)",
+					 url, curl_easy_strerror(rc));
 		erofs_dbg(src->log, "%s: %s", url, curl_easy_strerror(rc));
 		return err;
 	}
@@ -242,38 +298,17 @@ static int http_once(struct erofs_source *src, CURL *c, const char *url,
 			erofs_warn(src->log, "%s: no Content-Length", url);
 			return -EIO;
 		}
+		if ((uint64_t)cl > EROFS_FETCH_MAX_SIZE)
+			return erofs_err(src->log, -EFBIG,
+					 "%s: Content-Length %" PRIu64
+					 " is larger than the largest object "
+					 "served (%" PRIu64 " bytes)",
+					 url, (uint64_t)cl,
+					 (uint64_t)EROFS_FETCH_MAX_SIZE);
 		*size = cl;
 		return 0;
 	}
-	if (*status == 206) {
-		if (x.have_range && x.range_start != off) {
-			erofs_warn(src->log,
-				   "%s: asked for %" PRIu64
-				   ", got Content-Range from %" PRIu64,
-				   url, off, x.range_start);
-			return -EIO;
-		}
-	} else if (*status == 200) {
-		/*
-		 * The server ignored Range and sent the whole file; the
-		 * offset was skipped only if we knew to, so redo with skip.
-		 */
-		if (off) {
-			erofs_dbg(src->log, "%s: server ignores Range", url);
-			x = (struct xfer){.buf = buf, .len = len, .skip = off};
-			setup(c, hs, url);
-			curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
-			curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
-			rc = curl_easy_perform(c);
-			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-			if (rc == CURLE_WRITE_ERROR && x.got == len)
-				rc = CURLE_OK;
-			if (rc != CURLE_OK)
-				return curl_errno(rc);
-			if (*status != 200)
-				return -EIO;
-		}
-	} else {
+	if (*status != 200 && *status != 206) {
 		erofs_dbg(src->log, "%s: HTTP status %ld", url, *status);
 		return -EIO;
 	}
@@ -283,7 +318,6 @@ static int http_once(struct erofs_source *src, CURL *c, const char *url,
 			   url, off, x.got, len);
 		return -EIO;
 	}
-	(void)path;
 	return 0;
 }
 
@@ -311,12 +345,12 @@ static int http_do(struct erofs_source *src, const char *path, bool head,
 			backoff(delay);
 			delay = delay * 2 > 5000 ? 5000 : delay * 2;
 		}
-		err = http_once(src, c, url, path, head, off, len, buf, size,
+		err = http_once(src, c, url, head, off, len, buf, size,
 				&status);
 		if (!err || !transient(err, status))
 			break;
 	}
-	if (err && err != -ENOENT)
+	if (err && err != -ENOENT && !server_refused(err))
 		erofs_err(src->log, err, "%s: %s [%" PRIu64 ", +%zu) failed",
 			  url, head ? "HEAD" : "GET", off, len);
 	handle_put(hs, c);
