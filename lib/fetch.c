@@ -195,11 +195,19 @@ void erofs_fetch_log_stats(struct erofs_fetch *f, const char *when)
 void erofs_fetch_widen(uint64_t off, uint64_t len, uint64_t unit, uint64_t size,
 		       uint64_t *start, uint64_t *end)
 {
-	uint64_t req_end = erofs_round_up(off + len, EROFS_FETCH_PAGE);
-	uint64_t limit = erofs_round_up(size, EROFS_FETCH_PAGE);
+	/*
+	 * Callers bound off + len (check_range) and size (at most
+	 * EROFS_FETCH_MAX_SIZE); saturate anyway so that no rounding here can
+	 * wrap to a small end.
+	 */
+	const uint64_t top = UINT64_MAX & ~(uint64_t)(unit - 1);
+	uint64_t req_end = len > UINT64_MAX - off ? UINT64_MAX : off + len;
+	uint64_t limit;
 
+	req_end = req_end > top ? top : erofs_round_up(req_end, EROFS_FETCH_PAGE);
+	limit = size > top ? top : erofs_round_up(size, EROFS_FETCH_PAGE);
 	*start = off & ~(unit - 1);
-	*end = erofs_round_up(req_end, unit);
+	*end = req_end > top - unit ? top : erofs_round_up(req_end, unit);
 	if (*end > limit)
 		*end = limit > req_end ? limit : req_end;
 }
@@ -224,6 +232,17 @@ static bool path_ok(const char *p)
 	return true;
 }
 
+static int check_size(const struct erofs_log *log, const char *name,
+		      uint64_t size)
+{
+	if (size > EROFS_FETCH_MAX_SIZE)
+		return erofs_err(log, -EFBIG,
+				 "object %s: %" PRIu64 " bytes, more than the "
+				 "largest object served (%" PRIu64 " bytes)",
+				 name, size, (uint64_t)EROFS_FETCH_MAX_SIZE);
+	return 0;
+}
+
 int erofs_fetch_lookup(struct erofs_fetch *f, const char *name,
 		       struct erofs_fetch_info *info)
 {
@@ -237,7 +256,7 @@ int erofs_fetch_lookup(struct erofs_fetch *f, const char *name,
 			return -ENOENT;
 		snprintf(info->path, sizeof(info->path), "%s", e->path);
 		info->size = e->size;
-		return 0;
+		return check_size(f->log, name, e->size);
 	}
 	if (!path_ok(name))
 		return -ENOENT;
@@ -248,7 +267,7 @@ int erofs_fetch_lookup(struct erofs_fetch *f, const char *name,
 		if (!err) {
 			snprintf(info->path, sizeof(info->path), "%s", name);
 			info->size = size;
-			return 0;
+			return check_size(f->log, name, size);
 		}
 		if (err != -ENOENT)
 			erofs_warn(f->log, "source %s: size of %s failed: %s",
@@ -302,8 +321,14 @@ int erofs_fetch_obj_open(struct erofs_fetch *f, const char *name,
 			 const struct erofs_fetch_info *info, int fd,
 			 struct erofs_fetch_obj **out)
 {
-	struct erofs_fetch_obj *o = calloc(1, sizeof(*o));
+	struct erofs_fetch_obj *o;
+	int err = check_size(f->log, name, info->size);
 
+	if (err) {
+		close(fd);
+		return err;
+	}
+	o = calloc(1, sizeof(*o));
 	if (!o)
 		goto nomem;
 	o->f = f;
@@ -967,11 +992,6 @@ static int catalog_add(struct erofs_fetch_catalog *c, const char *name,
 				 "manifest: bad object name "
 				 "\"%s\"",
 				 name);
-	if (erofs_fetch_catalog_find(c, name))
-		return erofs_err(log, -EINVAL,
-				 "manifest: duplicate object "
-				 "name \"%s\"",
-				 name);
 	if (!path_ok(path) && slash)
 		path = slash + 1;
 	if (!path_ok(path))
@@ -988,6 +1008,34 @@ static int catalog_add(struct erofs_fetch_catalog *c, const char *name,
 	return 0;
 }
 
+static int by_name_cmp(const void *a, const void *b, void *arg)
+{
+	const struct erofs_fetch_catalog *c = arg;
+
+	return strcmp(c->v[*(const unsigned int *)a].name,
+		      c->v[*(const unsigned int *)b].name);
+}
+
+/* the name index, sorted once: lookups and the duplicate check in log n */
+static int catalog_index(struct erofs_fetch_catalog *c,
+			 const struct erofs_log *log)
+{
+	c->by_name = malloc((c->nr ? c->nr : 1) * sizeof(*c->by_name));
+	if (!c->by_name)
+		return erofs_err(log, -ENOMEM, "manifest");
+	for (unsigned int i = 0; i < c->nr; i++)
+		c->by_name[i] = i;
+	qsort_r(c->by_name, c->nr, sizeof(*c->by_name), by_name_cmp, c);
+	for (unsigned int i = 1; i < c->nr; i++)
+		if (!strcmp(c->v[c->by_name[i - 1]].name,
+			    c->v[c->by_name[i]].name))
+			return erofs_err(log, -EINVAL,
+					 "manifest: duplicate object name "
+					 "\"%s\"",
+					 c->v[c->by_name[i]].name);
+	return 0;
+}
+
 int erofs_fetch_catalog_from_manifest(const struct erofs_manifest *m,
 				      const char *fsid,
 				      const struct erofs_log *log,
@@ -996,7 +1044,8 @@ int erofs_fetch_catalog_from_manifest(const struct erofs_manifest *m,
 	int err = 0;
 
 	c->nr = 0;
-	c->v = calloc(m->nr_blobs + 1, sizeof(*c->v));
+	c->by_name = NULL;
+	c->v = calloc((size_t)m->nr_blobs + 1, sizeof(*c->v));
 	if (!c->v)
 		return erofs_err(log, -ENOMEM, "manifest");
 	if (!fsid)
@@ -1010,6 +1059,8 @@ int erofs_fetch_catalog_from_manifest(const struct erofs_manifest *m,
 	for (unsigned int i = 0; !err && i < m->nr_blobs; i++)
 		err = catalog_add(c, m->blobs[i].tag, m->blobs[i].path,
 				  m->blobs[i].size, log);
+	if (!err)
+		err = catalog_index(c, log);
 	if (err)
 		erofs_fetch_catalog_free(c);
 	return err;
@@ -1022,16 +1073,34 @@ void erofs_fetch_catalog_free(struct erofs_fetch_catalog *c)
 		free(c->v[i].path);
 	}
 	free(c->v);
+	free(c->by_name);
 	c->v = NULL;
+	c->by_name = NULL;
 	c->nr = 0;
 }
 
 const struct erofs_fetch_entry *
 erofs_fetch_catalog_find(const struct erofs_fetch_catalog *c, const char *name)
 {
-	for (unsigned int i = 0; i < c->nr; i++)
-		if (c->v[i].name && !strcmp(c->v[i].name, name))
-			return &c->v[i];
+	unsigned int lo = 0, hi = c->nr;
+
+	if (!c->by_name) {
+		for (unsigned int i = 0; i < c->nr; i++)
+			if (c->v[i].name && !strcmp(c->v[i].name, name))
+				return &c->v[i];
+		return NULL;
+	}
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+		int r = strcmp(c->v[c->by_name[mid]].name, name);
+
+		if (!r)
+			return &c->v[c->by_name[mid]];
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return NULL;
 }
 

@@ -18,42 +18,55 @@ struct source_dir {
 	int dirfd;
 };
 
-static int dir_open(struct erofs_source *src, const char *path)
+/*
+ * A regular file below the directory, opened without blocking (a FIFO
+ * would hang the open, and a read of it would wait forever); anything
+ * else is refused naming it.  The fd, or -errno.
+ */
+static int dir_open(struct erofs_source *src, const char *path,
+		    uint64_t *size)
 {
 	struct source_dir *sd = src->priv;
-	int fd;
+	struct stat st;
+	int fd, err;
 
 	if (!*path || path[0] == '/' || strstr(path, "../") ||
 	    !strcmp(path, "..") ||
 	    (strlen(path) >= 3 && !strcmp(path + strlen(path) - 3, "/..")))
 		return -ENOENT;
-	fd = openat(sd->dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	fd = openat(sd->dirfd, path,
+		    O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) < 0) {
+		err = erofs_err(src->log, -errno, "%s/%s", src->desc, path);
+		close(fd);
+		return err;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return erofs_err(src->log, -EINVAL,
+				 "%s/%s: not a regular file", src->desc, path);
+	}
+	*size = st.st_size;
 	return fd;
 }
 
 static int dir_size(struct erofs_source *src, const char *path, uint64_t *size)
 {
-	struct stat st;
-	int fd = dir_open(src, path), err = 0;
+	int fd = dir_open(src, path, size);
 
 	if (fd < 0)
 		return fd;
-	if (fstat(fd, &st) < 0)
-		err = -errno;
-	else if (!S_ISREG(st.st_mode))
-		err = -ENOENT;
-	else
-		*size = st.st_size;
 	close(fd);
-	return err;
+	return 0;
 }
 
 static int dir_read(struct erofs_source *src, const char *path, uint64_t off,
 		    size_t len, void *buf)
 {
-	int fd = dir_open(src, path);
+	uint64_t size;
+	int fd = dir_open(src, path, &size);
 	ssize_t n;
 
 	if (fd < 0)

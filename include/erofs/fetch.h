@@ -27,6 +27,12 @@
 #define EROFS_FETCH_MAX_UNIT	    (64u << 20)
 #define EROFS_FETCH_DEFAULT_WORKERS 4u
 #define EROFS_FETCH_MAX_WORKERS	    64u
+/*
+ * The largest object served: 2^32 blocks of 4 KiB, what the device table
+ * addresses at the usual block size.  Its page bitmap is 512 MiB of
+ * (lazily touched) memory; anything larger is refused with -EFBIG.
+ */
+#define EROFS_FETCH_MAX_SIZE (1ull << 44)
 
 /* ------------------------------------------------------------------ */
 /* Sources                                                             */
@@ -92,8 +98,9 @@ struct erofs_fetch_entry {
 };
 
 struct erofs_fetch_catalog {
-	struct erofs_fetch_entry *v;
+	struct erofs_fetch_entry *v; /* bootstrap first, then slot order */
 	unsigned int nr;
+	unsigned int *by_name; /* indexes into v sorted by name */
 };
 
 /*
@@ -148,14 +155,16 @@ void erofs_fetch_destroy(struct erofs_fetch *f);
 /*
  * Where object @name comes from and how big it is: the catalog when there is
  * one (then only its objects exist), else the first source that has a
- * file of that name.  0, -ENOENT, or another -errno.
+ * file of that name.  0, -ENOENT, -EFBIG (larger than EROFS_FETCH_MAX_SIZE)
+ * or another -errno.
  */
 int erofs_fetch_lookup(struct erofs_fetch *f, const char *name,
 		       struct erofs_fetch_info *info);
 
 /*
  * A live object writing into @fd, which the object owns from now on (closed
- * when the last reference goes, also on failure).  Filled ranges are seeded
+ * when the last reference goes, also on failure); -EFBIG when @info->size
+ * exceeds EROFS_FETCH_MAX_SIZE.  Filled ranges are seeded
  * from SEEK_DATA/SEEK_HOLE of @fd, so data left by an earlier run is not
  * fetched again.
  */
