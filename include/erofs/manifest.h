@@ -7,6 +7,7 @@
 #ifndef EROFS_MANIFEST_H
 #define EROFS_MANIFEST_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "erofs/log.h"
@@ -16,6 +17,17 @@ struct json_object;
 
 #define EROFS_MANIFEST_FORMAT	"erofs-ondemand-manifest"
 #define EROFS_MANIFEST_VERSION	1
+
+/*
+ * Limits of what a reader accepts (erofs-fetchd(1) documents them): blobs
+ * are device slots 1..65535; the file size and the JSON objects and values
+ * bound the memory a manifest costs before any of it is looked at.  Our
+ * builders write 2 objects and 17 values per blob.
+ */
+#define EROFS_MANIFEST_MAX_BLOBS      65535u
+#define EROFS_MANIFEST_MAX_BYTES      (128u << 20)
+#define EROFS_MANIFEST_MAX_CONTAINERS (4u * (EROFS_MANIFEST_MAX_BLOBS + 1))
+#define EROFS_MANIFEST_MAX_VALUES     (32u * (EROFS_MANIFEST_MAX_BLOBS + 1))
 
 struct erofs_manifest_blob {
 	unsigned int device_id;		/* 1-based slot order */
@@ -60,9 +72,18 @@ int erofs_manifest_to_json(const struct erofs_manifest *m,
 int erofs_manifest_save(const struct erofs_manifest *m, const char *path,
 			const struct erofs_log *log);
 
-/* parses and validates a manifest file; 0 or -errno with a message */
+/*
+ * Parses and validates a manifest file (a regular file; a FIFO or device is
+ * refused without blocking); 0 or -errno with a message.  Sizes are at most
+ * 2^32 - 1 blocks (what the device table holds), the whole text must be one
+ * JSON object, and the limits above hold.
+ */
 int erofs_manifest_load(struct erofs_manifest *m, const char *path,
 			const struct erofs_log *log);
+/* the same over @len bytes of text; @path names it in messages */
+int erofs_manifest_parse(struct erofs_manifest *m, const char *text,
+			 size_t len, const char *path,
+			 const struct erofs_log *log);
 
 void erofs_manifest_free(struct erofs_manifest *m);
 
