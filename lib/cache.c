@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,8 @@
 #include "erofs/util.h"
 
 #define COPY_BUF_SIZE (1u << 20)
+/* cache files are sized as off_t; larger sizes are refused, not rounded */
+#define EROFS_CACHE_MAX_OBJECT ((uint64_t)INT64_MAX - EROFS_CACHE_DIO_BLOCK)
 
 static const char *const xattr_state_names[] = {
     [EROFS_CACHE_XATTR_OK] = "ok",
@@ -38,11 +41,67 @@ static int join(char *out, size_t len, const char *a, const char *b)
 	return 0;
 }
 
+/*
+ * Directory @name below @dfd, never through a symbolic link: an fd, or
+ * -ENOENT (silently when @quiet_missing), -ELOOP for a symlink, -ENOTDIR
+ * for another file type, each with a message naming @shown.  @create makes
+ * it first (mode 0700) when missing.
+ */
+static int open_dir_at(int dfd, const char *name, const char *shown,
+		       bool create, bool quiet_missing,
+		       const struct erofs_log *log)
+{
+	struct stat sb;
+	int fd, e;
+
+	if (create && mkdirat(dfd, name, 0700) < 0 && errno != EEXIST)
+		return erofs_err(log, -errno, "cannot create directory %s",
+				 shown);
+	fd = openat(dfd, name,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0)
+		return fd;
+	e = errno;
+	if (!fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) &&
+	    S_ISLNK(sb.st_mode))
+		return erofs_err(log, -ELOOP,
+				 "%s is a symbolic link; refusing to follow it "
+				 "out of the cache directory",
+				 shown);
+	if (e == ENOENT && quiet_missing)
+		return -ENOENT;
+	if (e == ENOTDIR || e == ELOOP)
+		return erofs_err(log, -ENOTDIR,
+				 "%s exists and is not a directory", shown);
+	return erofs_err(log, -e, "%s", shown);
+}
+
+/*
+ * The volume directory of @t below @root (an fd): cache/, then "I<key>",
+ * without following symlinks; created when @create.
+ */
+static int open_volume(int root, const char *cache_dir,
+		       const struct erofs_cookie_table *t, bool create,
+		       const struct erofs_log *log)
+{
+	char shown[PATH_MAX];
+	int cfd, vfd;
+
+	snprintf(shown, sizeof(shown), "%s/cache", cache_dir);
+	cfd = open_dir_at(root, "cache", shown, create, !create, log);
+	if (cfd < 0)
+		return cfd;
+	snprintf(shown, sizeof(shown), "%s/cache/%s", cache_dir, t->vol.dir);
+	vfd = open_dir_at(cfd, t->vol.dir, shown, create, !create, log);
+	close(cfd);
+	return vfd;
+}
+
 /* the volume directory: must hold exactly the 4-byte all-zero xattr */
-static enum erofs_cache_xattr_state check_volume_xattr(const char *path)
+static enum erofs_cache_xattr_state check_volume_xattr(int vfd)
 {
 	uint8_t want[EROFS_CACHE_VOL_XATTR_SIZE], buf[64];
-	ssize_t n = lgetxattr(path, EROFS_CACHE_XATTR, buf, sizeof(buf));
+	ssize_t n = fgetxattr(vfd, EROFS_CACHE_XATTR, buf, sizeof(buf));
 
 	erofs_cookie_volume_xattr(want);
 	if (n < 0)
@@ -77,7 +136,9 @@ static int count_present(int fd, uint64_t end, uint64_t *present)
 	return 0;
 }
 
-static int check_object(const char *root, const struct erofs_cookie *ck,
+static int check_object(const char *root, int vfd,
+			const struct erofs_cookie_table *t,
+			const struct erofs_cookie *ck,
 			struct erofs_cache_status *st,
 			const struct erofs_log *log)
 {
@@ -86,16 +147,30 @@ static int check_object(const char *root, const struct erofs_cookie *ck,
 	struct stat sb;
 	uint64_t size = ck->object_size;
 	ssize_t n;
-	int fd, err;
+	int fd, ffd, err;
 
 	memset(st, 0, sizeof(*st));
 	st->xattr = EROFS_CACHE_XATTR_UNCHECKED;
 	if (join(path, sizeof(path), root, ck->path))
 		return erofs_err(log, -ENAMETOOLONG, "%s/%s", root, ck->path);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (vfd < 0)
+		goto sized;
+	ffd = open_dir_at(vfd, ck->fanout, path, false, true, log);
+	if (ffd == -ENOENT)
+		goto sized;
+	if (ffd < 0)
+		return ffd;
+	fd = openat(ffd, ck->name,
+		    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	close(ffd);
 	if (fd < 0) {
-		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
+		if (errno == ENOENT)
 			goto sized;
+		if (errno == ELOOP)
+			return erofs_err(log, -ELOOP,
+					 "%s is a symbolic link; refusing to "
+					 "follow it",
+					 path);
 		return erofs_err(log, -errno, "cannot open %s", path);
 	}
 	if (fstat(fd, &sb) < 0) {
@@ -129,9 +204,14 @@ static int check_object(const char *root, const struct erofs_cookie *ck,
 		st->xattr_size = erofs_get_be64(buf);
 		if (size == EROFS_COOKIE_SIZE_UNKNOWN)
 			size = st->xattr_size;
-		st->xattr = st->xattr_size == size
+		/* a size the device table contradicts is not the object */
+		st->xattr = st->xattr_size == size &&
+				    erofs_cookie_size_fits(t, ck, size) &&
+				    size <= EROFS_CACHE_MAX_OBJECT
 				? EROFS_CACHE_XATTR_OK
 				: EROFS_CACHE_XATTR_SIZE_MISMATCH;
+		if (size > EROFS_CACHE_MAX_OBJECT)
+			size = EROFS_COOKIE_SIZE_UNKNOWN;
 	}
 	if (size != EROFS_COOKIE_SIZE_UNKNOWN) {
 		st->needed = erofs_cookie_cache_file_size(size);
@@ -147,7 +227,7 @@ static int check_object(const char *root, const struct erofs_cookie *ck,
 	    st->xattr == EROFS_CACHE_XATTR_OK && st->present == st->needed;
 	return 0;
 sized:
-	if (size != EROFS_COOKIE_SIZE_UNKNOWN)
+	if (size != EROFS_COOKIE_SIZE_UNKNOWN && size <= EROFS_CACHE_MAX_OBJECT)
 		st->needed = erofs_cookie_cache_file_size(size);
 	return 0;
 }
@@ -156,34 +236,38 @@ int erofs_cache_check(const char *cache_dir, const struct erofs_cookie_table *t,
 		      struct erofs_cache_report *rep,
 		      const struct erofs_log *log)
 {
-	char vpath[PATH_MAX], rel[EROFS_COOKIE_PATH_MAX + 1];
-	struct stat sb;
-	int err = 0;
+	int root, vfd, err = 0;
 
 	memset(rep, 0, sizeof(*rep));
-	if (stat(cache_dir, &sb) < 0)
-		return erofs_err(log, -errno, "cache directory %s", cache_dir);
-	if (!S_ISDIR(sb.st_mode))
-		return erofs_err(log, -ENOTDIR, "cache directory %s",
-				 cache_dir);
-	snprintf(rel, sizeof(rel), "cache/%s", t->vol.dir);
-	if (join(vpath, sizeof(vpath), cache_dir, rel))
-		return erofs_err(log, -ENAMETOOLONG, "%s/%s", cache_dir, rel);
+	root = open(cache_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return erofs_err(log, errno == ENOTDIR ? -ENOTDIR : -errno,
+				 "cache directory %s", cache_dir);
 	rep->volume_xattr = EROFS_CACHE_XATTR_UNCHECKED;
-	if (!stat(vpath, &sb) && S_ISDIR(sb.st_mode)) {
+	vfd = open_volume(root, cache_dir, t, false, log);
+	close(root);
+	if (vfd < 0 && vfd != -ENOENT)
+		return vfd;
+	if (vfd >= 0) {
 		rep->volume_exists = 1;
-		rep->volume_xattr = check_volume_xattr(vpath);
+		rep->volume_xattr = check_volume_xattr(vfd);
 	}
 	rep->st = calloc(t->nr ? t->nr : 1, sizeof(*rep->st));
-	if (!rep->st)
+	if (!rep->st) {
+		if (vfd >= 0)
+			close(vfd);
 		return erofs_err(log, -ENOMEM, "cache report");
+	}
 	rep->nr = t->nr;
 	rep->complete = rep->volume_xattr == EROFS_CACHE_XATTR_OK;
 	for (unsigned int i = 0; i < t->nr && !err; i++) {
-		err = check_object(cache_dir, &t->cookies[i], &rep->st[i], log);
+		err = check_object(cache_dir, vfd, t, &t->cookies[i],
+				   &rep->st[i], log);
 		if (!rep->st[i].complete)
 			rep->complete = 0;
 	}
+	if (vfd >= 0)
+		close(vfd);
 	if (err)
 		erofs_cache_report_free(rep);
 	return err;
@@ -419,58 +503,58 @@ static int make_dir(const char *path, const struct erofs_log *log)
 			 "cannot create directory %s", path);
 }
 
-static int sync_dir(const char *path, const struct erofs_log *log)
+static int sync_fd(int fd, const char *shown, const struct erofs_log *log)
 {
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int err = 0;
-
-	if (fd < 0)
-		return erofs_err(log, -errno, "%s", path);
 	if (fsync(fd) < 0)
-		err = erofs_err(log, -errno, "%s: sync", path);
-	close(fd);
-	return err;
+		return erofs_err(log, -errno, "%s: sync", shown);
+	return 0;
 }
 
-static int seed_layout(const char *root, const struct erofs_cookie_table *t,
+/*
+ * cache/, graveyard/, the volume directory with its xattr and the 256
+ * fan-out directories, all below @root and none through a symlink.
+ * Returns the volume directory's fd or -errno.
+ */
+static int seed_layout(int root, const char *cache_dir,
+		       const struct erofs_cookie_table *t,
 		       const struct erofs_log *log)
 {
-	char path[PATH_MAX], rel[EROFS_COOKIE_PATH_MAX + 1];
+	char shown[PATH_MAX];
 	uint8_t vx[EROFS_CACHE_VOL_XATTR_SIZE];
-	int err;
+	int fd, vfd;
 
-	err = make_dir(root, log);
-	if (err)
-		return err;
-	if (join(path, sizeof(path), root, "cache") ||
-	    (err = make_dir(path, log)))
-		return err ? err : -ENAMETOOLONG;
-	if (join(path, sizeof(path), root, "graveyard") ||
-	    (err = make_dir(path, log)))
-		return err ? err : -ENAMETOOLONG;
-	snprintf(rel, sizeof(rel), "cache/%s", t->vol.dir);
-	if (join(path, sizeof(path), root, rel))
-		return erofs_err(log, -ENAMETOOLONG, "%s/%s", root, rel);
-	err = make_dir(path, log);
-	if (err)
-		return err;
+	snprintf(shown, sizeof(shown), "%s/graveyard", cache_dir);
+	fd = open_dir_at(root, "graveyard", shown, true, false, log);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	vfd = open_volume(root, cache_dir, t, true, log);
+	if (vfd < 0)
+		return vfd;
+	snprintf(shown, sizeof(shown), "%s/cache/%s", cache_dir, t->vol.dir);
 	erofs_cookie_volume_xattr(vx);
-	if (lsetxattr(path, EROFS_CACHE_XATTR, vx, sizeof(vx), 0) < 0)
-		return erofs_err(log, -errno,
-				 "%s: cannot set %s (does the filesystem "
-				 "support user xattrs?)",
-				 path, EROFS_CACHE_XATTR);
-	for (unsigned int i = 0; i < EROFS_CACHE_FANOUT; i++) {
-		char fan[PATH_MAX];
+	if (fsetxattr(vfd, EROFS_CACHE_XATTR, vx, sizeof(vx), 0) < 0) {
+		int err = erofs_err(log, -errno,
+				    "%s: cannot set %s (does the filesystem "
+				    "support user xattrs?)",
+				    shown, EROFS_CACHE_XATTR);
 
-		if ((size_t)snprintf(fan, sizeof(fan), "%s/@%02x", path, i) >=
-		    sizeof(fan))
-			return erofs_err(log, -ENAMETOOLONG, "%s", path);
-		err = make_dir(fan, log);
-		if (err)
-			return err;
+		close(vfd);
+		return err;
 	}
-	return 0;
+	for (unsigned int i = 0; i < EROFS_CACHE_FANOUT; i++) {
+		char fan[8], fshown[PATH_MAX + 8];
+
+		snprintf(fan, sizeof(fan), "@%02x", i);
+		snprintf(fshown, sizeof(fshown), "%s/%s", shown, fan);
+		fd = open_dir_at(vfd, fan, fshown, true, false, log);
+		if (fd < 0) {
+			close(vfd);
+			return fd;
+		}
+		close(fd);
+	}
+	return vfd;
 }
 
 static int copy_object(int dfd, int sfd, uint64_t size, const char *src,
@@ -515,22 +599,39 @@ static int copy_object(int dfd, int sfd, uint64_t size, const char *src,
 	return err;
 }
 
-static int seed_object(const char *root, const struct erofs_cookie *ck,
-		       const char *src, const struct erofs_log *log)
+/* a new file below @dfd named like "<prefix>.seed.<random>" */
+static int create_temp_at(int dfd, char *name, size_t size)
 {
-	char final[PATH_MAX], tmp[PATH_MAX];
+	for (unsigned int tries = 0; tries < 100; tries++) {
+		unsigned int r;
+		int fd;
+
+		if (getentropy(&r, sizeof(r)))
+			r = (unsigned int)getpid() * 2654435761u + tries;
+		snprintf(name, size, ".seed.%08x", r);
+		fd = openat(dfd, name,
+			    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			    0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd < 0 ? -errno : fd;
+	}
+	return -EEXIST;
+}
+
+static int seed_object(const char *root, int vfd,
+		       const struct erofs_cookie_table *t,
+		       const struct erofs_cookie *ck, const char *src,
+		       const struct erofs_log *log)
+{
+	char final[PATH_MAX], tmp[32];
 	uint8_t xattr[EROFS_CACHE_DATA_XATTR_SIZE];
 	struct stat sb;
-	int sfd, dfd, err;
+	int sfd, dfd, ffd, err;
 
 	if (join(final, sizeof(final), root, ck->path))
 		return erofs_err(log, -ENAMETOOLONG, "%s/%s", root, ck->path);
-	/* a short temporary name: cooked names may already be 255 bytes */
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%.*s.seed.XXXXXX",
-			     (int)(strrchr(final, '/') + 1 - final),
-			     final) >= sizeof(tmp))
-		return erofs_err(log, -ENAMETOOLONG, "%s", final);
-	sfd = open(src, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO must be refused, not waited on */
+	sfd = open(src, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (sfd < 0)
 		return erofs_err(log, -errno, "cannot open %s", src);
 	if (fstat(sfd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
@@ -544,10 +645,26 @@ static int seed_object(const char *root, const struct erofs_cookie *ck,
 				 "%s: %" PRIu64 " bytes, expected %" PRIu64,
 				 src, (uint64_t)sb.st_size, ck->object_size);
 	}
-	dfd = mkostemp(tmp, O_CLOEXEC);
-	if (dfd < 0) {
-		err = erofs_err(log, -errno, "cannot create %s", tmp);
+	if (!erofs_cookie_size_fits(t, ck, ck->object_size)) {
 		close(sfd);
+		return erofs_err(log, -EINVAL,
+				 "%s: %" PRIu64 " bytes, but the device table "
+				 "gives device %u %" PRIu32 " blocks of %" PRIu32,
+				 src, ck->object_size, ck->device_id,
+				 ck->device_blocks, t->blksz);
+	}
+	ffd = open_dir_at(vfd, ck->fanout, final, false, false, log);
+	if (ffd < 0) {
+		close(sfd);
+		return ffd;
+	}
+	/* a short temporary name: cooked names may already be 255 bytes */
+	dfd = create_temp_at(ffd, tmp, sizeof(tmp));
+	if (dfd < 0) {
+		err = erofs_err(log, dfd, "cannot create a file in %.*s",
+				(int)(strrchr(final, '/') - final), final);
+		close(sfd);
+		close(ffd);
 		return err;
 	}
 	err = copy_object(dfd, sfd, ck->object_size, src, tmp, log);
@@ -562,12 +679,16 @@ static int seed_object(const char *root, const struct erofs_cookie *ck,
 		err = erofs_err(log, -errno, "%s: sync", tmp);
 	if (close(dfd) < 0 && !err)
 		err = erofs_err(log, -errno, "%s: close", tmp);
-	if (!err && rename(tmp, final) < 0)
+	/* renameat replaces whatever has the name, a symlink included */
+	if (!err && renameat(ffd, tmp, ffd, ck->name) < 0)
 		err = erofs_err(log, -errno, "cannot rename %s to %s", tmp,
 				final);
 	if (err)
-		unlink(tmp);
+		unlinkat(ffd, tmp, 0);
 	else
+		err = sync_fd(ffd, final, log);
+	close(ffd);
+	if (!err)
 		erofs_info(log, "seeded %s (%" PRIu64 " bytes) from %s",
 			   ck->path, ck->object_size, src);
 	return err;
@@ -576,8 +697,7 @@ static int seed_object(const char *root, const struct erofs_cookie *ck,
 int erofs_cache_seed(const char *cache_dir, const struct erofs_cookie_table *t,
 		     const char *const *sources, const struct erofs_log *log)
 {
-	char path[PATH_MAX], rel[EROFS_COOKIE_PATH_MAX + 1];
-	int err;
+	int root, vfd, err;
 
 	for (unsigned int i = 0; i < t->nr; i++) {
 		if (!sources[i])
@@ -586,27 +706,32 @@ int erofs_cache_seed(const char *cache_dir, const struct erofs_cookie_table *t,
 		if (t->cookies[i].object_size == EROFS_COOKIE_SIZE_UNKNOWN)
 			return erofs_err(log, -EINVAL,
 					 "device %u: object size unknown", i);
+		if (t->cookies[i].object_size > EROFS_CACHE_MAX_OBJECT)
+			return erofs_err(log, -EFBIG,
+					 "device %u: %" PRIu64 " bytes is too "
+					 "large",
+					 i, t->cookies[i].object_size);
 	}
 	err = erofs_cache_probe_bound(cache_dir, log);
 	if (err)
 		return err;
-	err = seed_layout(cache_dir, t, log);
-	for (unsigned int i = 0; !err && i < t->nr; i++)
-		err = seed_object(cache_dir, &t->cookies[i], sources[i], log);
+	err = make_dir(cache_dir, log);
 	if (err)
 		return err;
-	/* make the new names durable: fan-out dirs, then the volume dir */
-	snprintf(rel, sizeof(rel), "cache/%s", t->vol.dir);
-	for (unsigned int i = 0; !err && i < t->nr; i++) {
-		char fan[EROFS_COOKIE_PATH_MAX + 8];
-
-		snprintf(fan, sizeof(fan), "%s/%s", rel, t->cookies[i].fanout);
-		if (join(path, sizeof(path), cache_dir, fan))
-			return -ENAMETOOLONG;
-		err = sync_dir(path, log);
-	}
-	if (!err && !join(path, sizeof(path), cache_dir, rel))
-		err = sync_dir(path, log);
+	root = open(cache_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return erofs_err(log, -errno, "cache directory %s", cache_dir);
+	vfd = seed_layout(root, cache_dir, t, log);
+	close(root);
+	if (vfd < 0)
+		return vfd;
+	for (unsigned int i = 0; !err && i < t->nr; i++)
+		err = seed_object(cache_dir, vfd, t, &t->cookies[i], sources[i],
+				  log);
+	/* make the new names durable: fan-out dirs (above), the volume dir */
+	if (!err)
+		err = sync_fd(vfd, t->vol.dir, log);
+	close(vfd);
 	return err;
 }
 

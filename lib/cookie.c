@@ -252,6 +252,14 @@ void erofs_cookie_volume_xattr(uint8_t out[EROFS_CACHE_VOL_XATTR_SIZE])
 	memset(out, 0, EROFS_CACHE_VOL_XATTR_SIZE);
 }
 
+bool erofs_cookie_size_fits(const struct erofs_cookie_table *t,
+			    const struct erofs_cookie *ck, uint64_t size)
+{
+	if (!t->blksz || !ck->device_blocks)
+		return true;
+	return erofs_div_round_up(size, t->blksz) == ck->device_blocks;
+}
+
 void erofs_cookie_table_free(struct erofs_cookie_table *t)
 {
 	free(t->cookies);
@@ -507,6 +515,27 @@ int erofs_cookie_table_from_image(struct erofs_cookie_table *t,
 	if (!err)
 		err = erofs_cookie_table_build(
 		    t, fsid, domain_id, bootstrap_size, n, tags, sizes, log);
+	if (!err) {
+		t->blksz = img->blksz;
+		for (unsigned int i = 0; i < n; i++)
+			t->cookies[i + 1].device_blocks = img->devs[i].blocks;
+		for (unsigned int i = 1; !err && i < t->nr; i++) {
+			const struct erofs_cookie *ck = &t->cookies[i];
+
+			if (ck->object_size == EROFS_COOKIE_SIZE_UNKNOWN ||
+			    erofs_cookie_size_fits(t, ck, ck->object_size))
+				continue;
+			err = erofs_err(log, -EINVAL,
+					"%s/%s: %" PRIu64 " bytes, but the "
+					"device table of %s gives device %u "
+					"%" PRIu32 " blocks of %" PRIu32,
+					blob_dir, tags[i - 1], ck->object_size,
+					img->name, i, ck->device_blocks,
+					t->blksz);
+		}
+		if (err)
+			erofs_cookie_table_free(t);
+	}
 out:
 	free(tags);
 	free(sizes);

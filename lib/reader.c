@@ -213,7 +213,8 @@ int erofs_image_open(struct erofs_image *img, const char *path,
 	memset(img, 0, sizeof(*img));
 	img->name = path;
 	img->log = log;
-	img->fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO is refused below instead of hanging here */
+	img->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (img->fd < 0)
 		return erofs_err(log, -errno, "cannot open %s", path);
 	if (fstat(img->fd, &st) < 0)

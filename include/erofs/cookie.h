@@ -15,6 +15,7 @@
 #ifndef EROFS_COOKIE_H
 #define EROFS_COOKIE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -99,6 +100,7 @@ struct erofs_cookie {
 	char name[EROFS_COOKIE_NAME_MAX + 1]; /* cooked file name */
 	char path[EROFS_COOKIE_PATH_MAX + 1]; /* relative to the cache root */
 	uint64_t object_size;		      /* copen size or SIZE_UNKNOWN */
+	uint32_t device_blocks; /* device table's count; 0 = not known */
 };
 
 int erofs_cookie_init(struct erofs_cookie *ck,
@@ -123,7 +125,17 @@ struct erofs_cookie_table {
 	struct erofs_cookie_volume vol;
 	unsigned int nr; /* 1 + number of blobs */
 	struct erofs_cookie *cookies;
+	uint32_t blksz; /* image block size; 0 = not known */
 };
+
+/*
+ * Does an object of @size bytes agree with the device table?  A blob of a
+ * device of N blocks holds more than N - 1 and at most N blocks; true when
+ * the table does not say (no image, or a device of 0 blocks as old
+ * builders write).
+ */
+bool erofs_cookie_size_fits(const struct erofs_cookie_table *t,
+			    const struct erofs_cookie *ck, uint64_t size);
 
 /*
  * Builds the table.  @blob_tags[i] is the cookie key of device i + 1;
@@ -168,7 +180,9 @@ int erofs_cookie_table_json(const char *fsid, const char *domain_id,
  * order, @nr_devices of them; must equal the image's extra devices) is given.
  * Sizes: @bootstrap_size for the bootstrap; for a blob the size of
  * <blob_dir>/<key> when @blob_dir is set and the file exists, otherwise
- * unknown.
+ * unknown.  A blob file whose size contradicts the device table is refused
+ * (-EINVAL, naming it); the table keeps the block counts so that sizes
+ * found later (cache xattrs) are checked too.
  */
 int erofs_cookie_table_from_image(struct erofs_cookie_table *t,
 				  const struct erofs_image *img,
@@ -209,7 +223,9 @@ struct erofs_cache_report {
 /*
  * Examines @cache_dir (the directory given to cachefiles' "dir" command, or
  * a copy of it) for every object of @t.  When an object size is unknown,
- * the size in the file's xattr is used to measure presence.  Read-only.
+ * the size in the file's xattr is used to measure presence (an xattr size
+ * the device table contradicts is a SIZE_MISMATCH).  Read-only; the path
+ * below @cache_dir is walked without following symbolic links (-ELOOP).
  */
 int erofs_cache_check(const char *cache_dir, const struct erofs_cookie_table *t,
 		      struct erofs_cache_report *rep,
@@ -237,7 +253,10 @@ int erofs_cache_probe_bound(const char *cache_dir, const struct erofs_log *log);
  * directories, and each object copied from @sources[i] (a path per cookie
  * of @t, whose sizes must all be known), zero-padded with written data to
  * a multiple of 4096, given the data xattr, and renamed into place.
- * Refuses a bound cache directory.
+ * Refuses a bound cache directory, a symbolic link anywhere below
+ * @cache_dir on the way to an object (-ELOOP), a source that is not a
+ * regular file (opened without blocking) and one whose size differs from
+ * the table or contradicts the device table.
  */
 int erofs_cache_seed(const char *cache_dir, const struct erofs_cookie_table *t,
 		     const char *const *sources, const struct erofs_log *log);
