@@ -1,8 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Integration test of erofs-fetchd's sources without a kernel: real HTTP
-# servers on 127.0.0.1 (busybox httpd, which honours Range, and Python's
-# http.server, which ignores it and answers 200) and a blob directory,
+# servers on 127.0.0.1 (busybox httpd, which honours Range, Python's
+# http.server, which ignores it and answers 200, and tests/lib/badhttp.py,
+# which breaks the protocol in the ways a 206 must not be trusted, claims a
+# huge Content-Length and redirects to ftp://) and a blob directory,
 # exercised through the fetch core and worker pool by --fetch-test.  Checks
 # whole and ranged fetches byte for byte, manifest sizing (no HEAD), source
 # fallback order, and clean failures: 404, a body shorter than the manifest
@@ -182,22 +184,91 @@ for try in 1 2 3 4 5 6 7 8; do
 	wait "$pid" 2>/dev/null
 done
 if [ -n "$PY_PORT" ]; then
+	# a 200 to a ranged request is only usable from offset 0; anywhere
+	# else it would mean downloading the whole prefix for every unit
+	# (quadratic), so it is a clear error
 	off=300000 len=100000
-	if "${F[@]}" --fetch-test blobs/tag1.blob \
+	"${F[@]}" --fetch-test blobs/tag1.blob \
 		--source "http://127.0.0.1:$PY_PORT/" --offset "$off" \
 		--length "$len" --out "$T/o12" --fetch-unit 64k \
-		>"$T/o12.log" 2>&1; then
-		cmp -s <(tail -c +$((off + 1)) "$T/www/blobs/tag1.blob" |
-			 head -c "$len") \
-			<(tail -c +$((off + 1)) "$T/o12" | head -c "$len")
-		check "server ignoring Range (200): ranged fetch matches" \
+		>"$T/o12.log" 2>&1
+	rc=$?
+	check "server ignoring Range (200): fetch at $off fails (exit $rc)" \
+		[ $rc -eq 1 -a ! -e "$T/o12" ]
+	check "server ignoring Range: the error says so" \
+		grep -q "ignores Range" "$T/o12.log"
+	if "${F[@]}" --fetch-test blobs/tag1.blob \
+		--source "http://127.0.0.1:$PY_PORT/" --offset 0 \
+		--length 5000 --out "$T/o12b" --fetch-unit 64k \
+		>"$T/o12b.log" 2>&1; then
+		cmp -s <(head -c 5000 "$T/www/blobs/tag1.blob") \
+			<(head -c 5000 "$T/o12b")
+		check "server ignoring Range: the first unit is served" \
 			[ $? -eq 0 ]
 	else
-		nok "server ignoring Range" "exit $?: $(tail -2 "$T/o12.log")"
+		nok "server ignoring Range, first unit" \
+			"exit $?: $(tail -2 "$T/o12b.log")"
 	fi
 else
 	nok "python http.server starts" "no port"
 fi
+
+# ---- a misbehaving server (tests/lib/badhttp.py) ----
+mkdir -p "$T/bad"
+python3 "$(dirname "$0")/../lib/badhttp.py" "$T/www" "$T/bad" \
+	>"$T/bad.log" 2>&1 &
+PIDS+=("$!")
+for _ in $(seq 1 100); do
+	[ -s "$T/bad/port" ] && break
+	sleep 0.1
+done
+BAD=http://127.0.0.1:$(cat "$T/bad/port" 2>/dev/null)
+off=300000 len=100000
+want() { tail -c +$((off + 1)) "$T/www/blobs/tag1.blob" | head -c "$len"; }
+got() { tail -c +$((off + 1)) "$1" | head -c "$len"; }
+for mode in good longok; do
+	if "${F[@]}" --fetch-test $mode/blobs/tag1.blob --source "$BAD" \
+		--offset $off --length $len --fetch-unit 64k \
+		--out "$T/b-$mode" >"$T/b-$mode.log" 2>&1; then
+		cmp -s <(want) <(got "$T/b-$mode")
+		check "206 with an exact Content-Range ($mode) matches" \
+			[ $? -eq 0 ]
+	else
+		nok "206 with an exact Content-Range ($mode)" \
+			"exit $?: $(tail -2 "$T/b-$mode.log")"
+	fi
+done
+for mode in norange star unit shift longbad; do
+	"${F[@]}" --fetch-test $mode/blobs/tag1.blob --source "$BAD" \
+		--offset $off --length $len --fetch-unit 64k \
+		--out "$T/b-$mode" >"$T/b-$mode.log" 2>&1
+	rc=$?
+	check "206 with a bad Content-Range ($mode) fails (exit $rc)" \
+		[ $rc -eq 1 -a ! -e "$T/b-$mode" ]
+	check "206 with a bad Content-Range ($mode): the error names it" \
+		grep -q "Content-Range" "$T/b-$mode.log"
+done
+
+# HEAD claims 2^63 - 1 bytes: a clear error, not an allocation failure
+"${F[@]}" --fetch-test huge/blobs/tag1.blob --source "$BAD" \
+	--out "$T/b-huge" >"$T/b-huge.log" 2>&1
+rc=$?
+check "HEAD Content-Length 2^63-1 fails (exit $rc), no output" \
+	[ $rc -eq 1 -a ! -e "$T/b-huge" ]
+check "HEAD Content-Length 2^63-1: the error names the limit" \
+	grep -q "larger than the largest object" "$T/b-huge.log"
+
+# a redirect to ftp:// is not followed: nothing connects to the listener
+"${F[@]}" --fetch-test toftp/blobs/tag1.blob --source "$BAD" \
+	--out "$T/b-ftp" >"$T/b-ftp.out" 2>"$T/b-ftp.log"
+rc=$?
+check "redirect to ftp:// fails (exit $rc), no output" \
+	[ $rc -eq 1 -a ! -e "$T/b-ftp" ]
+check "redirect to ftp://: no connection to the ftp port" \
+	[ ! -e "$T/bad/ftp-connections" ]
+check "redirect to ftp://: nothing on stdout" [ ! -s "$T/b-ftp.out" ]
+check "redirect to ftp://: the error says only http(s) is used" \
+	grep -q "only http and https" "$T/b-ftp.log"
 
 # ---- server down: bounded retries, clean error ----
 kill "$BB_PID" 2>/dev/null

@@ -435,6 +435,188 @@ static void test_seed_and_check(void **state)
 	assert_int_equal(system(p), 0);
 }
 
+/* a scratch tree: dir/, dir/cache-root, dir/outside, boot and blob1 */
+struct seedenv {
+	char tmpl[32];
+	char *dir;
+	char cache[256], outside[256], src0[256], src1[256];
+	const char *srcs[2];
+	struct erofs_cookie_table t;
+};
+
+static void seedenv_init(struct seedenv *e, uint64_t blob_size)
+{
+	const char *tags[] = {"blob1"};
+	uint64_t sizes[1] = {blob_size};
+	static uint8_t data[16384];
+
+	snprintf(e->tmpl, sizeof(e->tmpl), "/tmp/test_cookie.XXXXXX");
+	e->dir = mkdtemp(e->tmpl);
+	assert_non_null(e->dir);
+	snprintf(e->cache, sizeof(e->cache), "%s/cache-root", e->dir);
+	snprintf(e->outside, sizeof(e->outside), "%s/outside", e->dir);
+	snprintf(e->src0, sizeof(e->src0), "%s/boot", e->dir);
+	snprintf(e->src1, sizeof(e->src1), "%s/blob1", e->dir);
+	e->srcs[0] = e->src0;
+	e->srcs[1] = e->src1;
+	memset(data, 0x5a, sizeof(data));
+	assert_int_equal(write_file(e->src0, data, 3000), 0);
+	assert_true(blob_size <= sizeof(data));
+	assert_int_equal(write_file(e->src1, data, blob_size), 0);
+	assert_int_equal(mkdir(e->outside, 0700), 0);
+	assert_int_equal(erofs_cookie_table_build(&e->t, "fs", NULL, 3000, 1,
+						  tags, sizes, &quiet_log),
+			 0);
+}
+
+static void seedenv_free(struct seedenv *e)
+{
+	char cmd[320];
+
+	erofs_cookie_table_free(&e->t);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static int dir_entries(const char *path)
+{
+	char cmd[320];
+	FILE *f;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "find '%s' -mindepth 1 | wc -l", path);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%d", &n), 1);
+	pclose(f);
+	return n;
+}
+
+/* what a log into @f said since the last call, to check the reason given */
+static char last_msg[4096];
+
+static void take_msgs(FILE *f)
+{
+	size_t n;
+
+	fflush(f);
+	rewind(f);
+	n = fread(last_msg, 1, sizeof(last_msg) - 1, f);
+	last_msg[n] = '\0';
+	assert_int_equal(ftruncate(fileno(f), 0), 0);
+	rewind(f);
+}
+
+static void test_seed_refuses_symlinks(void **state)
+{
+	FILE *mf = tmpfile();
+	struct erofs_log klog = {.prog = "test", .level = EROFS_LOG_ERR,
+				 .out = mf};
+	struct erofs_cache_report rep;
+	struct seedenv e;
+	char p[1024];
+
+	/* a symlinked fan-out directory pointing outside the cache */
+	seedenv_init(&e, 5000);
+	if (erofs_cache_seed(e.cache, &e.t, e.srcs, &quiet_log)) {
+		assert_int_equal(setxattr(e.dir, "user.x", "1", 1, 0), -1);
+		seedenv_free(&e);
+		skip();
+	}
+	snprintf(p, sizeof(p), "rm -rf '%s/cache/%s/%s'", e.cache,
+		 e.t.vol.dir, e.t.cookies[1].fanout);
+	assert_int_equal(system(p), 0);
+	snprintf(p, sizeof(p), "%s/cache/%s/%s", e.cache, e.t.vol.dir,
+		 e.t.cookies[1].fanout);
+	assert_int_equal(symlink(e.outside, p), 0);
+	assert_non_null(mf);
+	take_msgs(mf);
+	assert_int_equal(erofs_cache_seed(e.cache, &e.t, e.srcs, &klog),
+			 -ELOOP);
+	take_msgs(mf);
+	assert_non_null(strstr(last_msg, "symbolic link"));
+	assert_non_null(strstr(last_msg, e.t.cookies[1].fanout));
+	assert_int_equal(dir_entries(e.outside), 0);
+	/* check does not look through it either */
+	assert_int_equal(erofs_cache_check(e.cache, &e.t, &rep, &quiet_log),
+			 -ELOOP);
+	seedenv_free(&e);
+
+	/* a symlinked volume directory: refused as a symlink */
+	seedenv_init(&e, 5000);
+	snprintf(p, sizeof(p), "%s/cache", e.cache);
+	assert_int_equal(mkdir(e.cache, 0700), 0);
+	assert_int_equal(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/cache/%s", e.cache, e.t.vol.dir);
+	assert_int_equal(symlink(e.outside, p), 0);
+	assert_int_equal(erofs_cache_seed(e.cache, &e.t, e.srcs, &klog),
+			 -ELOOP);
+	take_msgs(mf);
+	assert_non_null(strstr(last_msg, "symbolic link"));
+	assert_null(strstr(last_msg, "xattr"));
+	assert_int_equal(dir_entries(e.outside), 0);
+	seedenv_free(&e);
+	fclose(mf);
+}
+
+static void test_seed_refuses_fifo(void **state)
+{
+	struct erofs_cache_report rep;
+	struct seedenv e;
+
+	seedenv_init(&e, 5000);
+	assert_int_equal(unlink(e.src1), 0);
+	assert_int_equal(mkfifo(e.src1, 0600), 0);
+	/* O_NONBLOCK: refused at once, not blocked in open() */
+	assert_int_equal(erofs_cache_seed(e.cache, &e.t, e.srcs, &quiet_log),
+			 -EINVAL);
+	assert_int_equal(erofs_cache_check(e.cache, &e.t, &rep, &quiet_log),
+			 0);
+	assert_false(rep.complete);
+	erofs_cache_report_free(&rep);
+	seedenv_free(&e);
+}
+
+static void test_device_table_size(void **state)
+{
+	struct erofs_cache_report rep;
+	struct seedenv e;
+	char p[1024];
+
+	/* the device table says 4 blocks of 4096: 100 bytes contradict it */
+	seedenv_init(&e, 100);
+	e.t.blksz = 4096;
+	e.t.cookies[1].device_blocks = 4;
+	assert_false(erofs_cookie_size_fits(&e.t, &e.t.cookies[1], 100));
+	assert_false(erofs_cookie_size_fits(&e.t, &e.t.cookies[1], 12288));
+	assert_true(erofs_cookie_size_fits(&e.t, &e.t.cookies[1], 12289));
+	assert_true(erofs_cookie_size_fits(&e.t, &e.t.cookies[1], 16384));
+	assert_false(erofs_cookie_size_fits(&e.t, &e.t.cookies[1], 16385));
+	assert_int_equal(erofs_cache_seed(e.cache, &e.t, e.srcs, &quiet_log),
+			 -EINVAL);
+	snprintf(p, sizeof(p), "%s/%s", e.cache, e.t.cookies[1].path);
+	assert_int_equal(access(p, F_OK), -1);
+
+	/* seeded while nothing was known, checked against the table */
+	e.t.cookies[1].device_blocks = 0;
+	if (erofs_cache_seed(e.cache, &e.t, e.srcs, &quiet_log)) {
+		seedenv_free(&e);
+		skip();
+	}
+	e.t.cookies[1].object_size = EROFS_COOKIE_SIZE_UNKNOWN;
+	assert_int_equal(erofs_cache_check(e.cache, &e.t, &rep, &quiet_log),
+			 0);
+	assert_true(rep.complete);
+	erofs_cache_report_free(&rep);
+	e.t.cookies[1].device_blocks = 4;
+	assert_int_equal(erofs_cache_check(e.cache, &e.t, &rep, &quiet_log),
+			 0);
+	assert_false(rep.complete);
+	assert_int_equal(rep.st[1].xattr, EROFS_CACHE_XATTR_SIZE_MISMATCH);
+	erofs_cache_report_free(&rep);
+	seedenv_free(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -448,6 +630,9 @@ int main(void)
 	    cmocka_unit_test(test_xattrs),
 	    cmocka_unit_test(test_table_json),
 	    cmocka_unit_test(test_seed_and_check),
+	    cmocka_unit_test(test_seed_refuses_symlinks),
+	    cmocka_unit_test(test_seed_refuses_fifo),
+	    cmocka_unit_test(test_device_table_size),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
