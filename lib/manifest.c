@@ -366,8 +366,8 @@ int erofs_manifest_parse(struct erofs_manifest *m, const char *text,
 	}
 	n = json_object_array_length(blobs);
 	if (n > EROFS_MANIFEST_MAX_BLOBS) {
-		erofs_fail(log, -E2BIG, "%s: %zu blobs; at most %u", path, n,
-			  EROFS_MANIFEST_MAX_BLOBS);
+		err = erofs_fail(log, -E2BIG, "%s: %zu blobs; at most %u",
+				 path, n, EROFS_MANIFEST_MAX_BLOBS);
 		goto out;
 	}
 	m->nr_blobs = n;

@@ -253,6 +253,22 @@ static void test_widen(void **state)
 	erofs_fetch_widen(20480, 4096, 16384, 1 << 30, &s, &e);
 	assert_int_equal(s, 16384);
 	assert_int_equal(e, 32768);
+	/*
+	 * The object ends inside the unit, two pages past the request: the
+	 * range reaches the object's last page (a widening that stops one
+	 * page short leaves it for another request).
+	 */
+	erofs_fetch_widen(MIB + 4096, 4096, MIB, MIB + 10000, &s, &e);
+	assert_int_equal(s, MIB);
+	assert_int_equal(e, MIB + 12288);
+	/* sizes near 2^64 saturate instead of wrapping to a short range */
+	erofs_fetch_widen(0, 4096, MIB, UINT64_MAX, &s, &e);
+	assert_int_equal(s, 0);
+	assert_int_equal(e, MIB);
+	erofs_fetch_widen(UINT64_MAX - 8191, 4096, MIB, UINT64_MAX - 100, &s,
+			  &e);
+	assert_true(e >= s);
+	assert_true(s >= UINT64_MAX - 8191 - MIB);
 }
 
 static void check_file(int fd, const unsigned char *data, uint64_t size,
@@ -657,6 +673,299 @@ static void test_catalog(void **state)
 	    erofs_fetch_catalog_from_manifest(&m, "a/b", &tlog, &c), -EINVAL);
 }
 
+static void test_size_limits(void **state)
+{
+	struct erofs_fetch_config cfg = {.workers = 1, .log = &tlog};
+	struct erofs_fetch_info info;
+	struct erofs_source *src;
+	struct erofs_fetch *f;
+	struct erofs_fetch_obj *o;
+	struct tmpdir t;
+	char p[128];
+	int fd;
+
+	tmpdir_make(&t);
+	assert_int_equal(erofs_source_dir_create(t.path, &tlog, &src), 0);
+	assert_int_equal(erofs_fetch_create(&cfg, &src, 1, NULL, &f), 0);
+	/* an object size near 2^64 is refused, not rounded to 0 pages */
+	snprintf(info.path, sizeof(info.path), "x");
+	info.size = UINT64_MAX;
+	fd = open_out(t.path, "out");
+	assert_int_equal(erofs_fetch_obj_open(f, "x", &info, fd, &o), -EFBIG);
+	/* the fd was the object's: closed on failure */
+	assert_int_equal(fcntl(fd, F_GETFD), -1);
+	info.size = 1ull << 62;
+	fd = open_out(t.path, "out2");
+	assert_int_equal(erofs_fetch_obj_open(f, "x", &info, fd, &o), -EFBIG);
+	info.size = EROFS_FETCH_MAX_SIZE + 1;
+	fd = open_out(t.path, "out3");
+	assert_int_equal(erofs_fetch_obj_open(f, "x", &info, fd, &o), -EFBIG);
+	/* a sparse source file beyond the limit, where the fs allows it */
+	snprintf(p, sizeof(p), "%s/sparse", t.path);
+	fd = open(p, O_WRONLY | O_CREAT, 0644);
+	assert_true(fd >= 0);
+	if (!ftruncate(fd, EROFS_FETCH_MAX_SIZE + 4096))
+		assert_int_equal(erofs_fetch_lookup(f, "sparse", &info),
+				 -EFBIG);
+	close(fd);
+	erofs_fetch_destroy(f);
+	erofs_source_destroy(src);
+	tmpdir_rm(&t);
+}
+
+static void test_fifo_source(void **state)
+{
+	struct erofs_fetch_config cfg = {.workers = 1, .log = &tlog};
+	struct erofs_manifest_blob blobs[1];
+	struct erofs_manifest m;
+	struct erofs_fetch_catalog c;
+	struct erofs_fetch_info info;
+	struct erofs_source *src;
+	struct erofs_fetch *f;
+	struct erofs_fetch_obj *o;
+	struct tmpdir t;
+	char p[128];
+
+	tmpdir_make(&t);
+	snprintf(p, sizeof(p), "%s/fifo", t.path);
+	assert_int_equal(mkfifo(p, 0600), 0);
+	assert_int_equal(erofs_source_dir_create(t.path, &tlog, &src), 0);
+	/* sized from the source: refused, not blocked in open() */
+	assert_int_equal(erofs_fetch_create(&cfg, &src, 1, NULL, &f), 0);
+	assert_int_equal(erofs_fetch_lookup(f, "fifo", &info), -EINVAL);
+	erofs_fetch_destroy(f);
+	/* named by a manifest: the read in the worker is refused */
+	memset(&m, 0, sizeof(m));
+	memset(blobs, 0, sizeof(blobs));
+	m.nr_blobs = 1;
+	m.blobs = blobs;
+	strcpy(blobs[0].tag, "tag");
+	blobs[0].path = "fifo";
+	blobs[0].size = 8192;
+	assert_int_equal(erofs_fetch_catalog_from_manifest(&m, NULL, &tlog, &c),
+			 0);
+	assert_int_equal(erofs_fetch_create(&cfg, &src, 1, &c, &f), 0);
+	assert_int_equal(erofs_fetch_lookup(f, "tag", &info), 0);
+	assert_int_equal(
+	    erofs_fetch_obj_open(f, "tag", &info, open_out(t.path, "out"), &o),
+	    0);
+	assert_int_equal(erofs_fetch_range_sync(o, 0, 4096), -EINVAL);
+	erofs_fetch_obj_close(o);
+	erofs_fetch_destroy(f);
+	erofs_fetch_catalog_free(&c);
+	erofs_source_destroy(src);
+	tmpdir_rm(&t);
+}
+
+/* ------------------------------------------------------------------ */
+/* manifest loading                                                    */
+
+#define SHA "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static int parse(const char *text)
+{
+	struct erofs_manifest m;
+	int err = erofs_manifest_parse(&m, text, strlen(text), "t", &tlog);
+
+	if (!err)
+		erofs_manifest_free(&m);
+	return err;
+}
+
+static char *manifest_text(const char *boot_size, const char *blob_size,
+			   const char *tail)
+{
+	char *s;
+
+	assert_true(asprintf(&s,
+			     "{\"format\":\"erofs-ondemand-manifest\","
+			     "\"version\":1,\"block_size\":4096,"
+			     "\"chunk_size\":65536,\"bootstrap\":{\"path\":"
+			     "\"b\",\"size\":%s,\"sha256\":\"" SHA "\"},"
+			     "\"blobs\":[{\"tag\":\"t1\",\"size\":%s,"
+			     "\"sha256\":\"" SHA "\",\"path\":\"p\"}]}%s",
+			     boot_size, blob_size, tail) > 0);
+	return s;
+}
+
+static void test_manifest_sizes(void **state)
+{
+	static const char *const bad[] = {
+	    "18446744073709551615",	  /* 2^64 - 1 */
+	    "18446744073709551616",	  /* clamped by json-c */
+	    "12345678901234567890123456", /* 26 digits, clamped */
+	    "4611686018427387904",	  /* 2^62 */
+	    "17592186040321",	  /* (2^32 - 1) * 4096 + 1 */
+	    "-1",
+	    "1.5",
+	    "\"5\"",
+	};
+	struct erofs_manifest m;
+	char *s;
+
+	s = manifest_text("8192", "17592186040320", "");
+	assert_int_equal(erofs_manifest_parse(&m, s, strlen(s), "t", &tlog), 0);
+	assert_int_equal(m.blobs[0].size, 17592186040320ull);
+	assert_int_equal(m.blobs[0].blocks, UINT32_MAX);
+	erofs_manifest_free(&m);
+	free(s);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		s = manifest_text("8192", bad[i], "");
+		assert_true(parse(s) < 0);
+		free(s);
+		s = manifest_text(bad[i], "8192", "");
+		assert_true(parse(s) < 0);
+		free(s);
+	}
+}
+
+static void test_manifest_syntax(void **state)
+{
+	char *s;
+
+	/* whitespace after the object is fine, anything else is not */
+	s = manifest_text("8192", "8192", " \n\t\r\n");
+	assert_int_equal(parse(s), 0);
+	free(s);
+	s = manifest_text("8192", "8192", "x");
+	assert_int_equal(parse(s), -EINVAL);
+	free(s);
+	s = manifest_text("8192", "8192", "{}");
+	assert_int_equal(parse(s), -EINVAL);
+	free(s);
+	s = manifest_text("8192", "8192", "\n]");
+	assert_int_equal(parse(s), -EINVAL);
+	free(s);
+	/* a NUL in the middle does not end the text early */
+	s = manifest_text("8192", "8192", " ");
+	s[strlen(s) - 1] = '\0';
+	assert_int_equal(erofs_manifest_parse(&(struct erofs_manifest){0}, s,
+					      strlen(s) + 1, "t", &tlog),
+			 -EINVAL);
+	free(s);
+	assert_int_equal(parse(""), -EINVAL);
+	assert_int_equal(parse("[]"), -EINVAL);
+	assert_int_equal(parse("{\"format\":\"erofs-ondemand-manifest\""),
+			 -EINVAL);
+	/* "blocks", when given, must match the size */
+	s = manifest_text("8192", "8192,\"blocks\":2", "");
+	assert_int_equal(parse(s), 0);
+	free(s);
+	s = manifest_text("8192", "8192,\"blocks\":3", "");
+	assert_int_equal(parse(s), -EINVAL);
+	free(s);
+}
+
+/* a manifest of @n blobs: "{...,"blobs":[...]}" */
+static char *many_blobs(unsigned int n, size_t *len)
+{
+	size_t cap = 256 + (size_t)n * 160, off;
+	char *s = malloc(cap);
+
+	assert_non_null(s);
+	off = snprintf(s, cap,
+		       "{\"format\":\"erofs-ondemand-manifest\",\"version\":1,"
+		       "\"block_size\":4096,\"chunk_size\":0,\"bootstrap\":{"
+		       "\"path\":\"b\",\"size\":4096,\"sha256\":\"" SHA
+		       "\"},\"cookies\":{\"fsid\":\"fs\"},\"blobs\":[");
+	for (unsigned int i = 0; i < n; i++)
+		off += snprintf(s + off, cap - off,
+				"%s{\"tag\":\"t%u\",\"size\":4096,\"sha256\":"
+				"\"" SHA "\",\"path\":\"p%u\"}",
+				i ? "," : "", i, i);
+	off += snprintf(s + off, cap - off, "]}");
+	*len = off;
+	return s;
+}
+
+static void test_manifest_limits(void **state)
+{
+	struct erofs_manifest m;
+	struct erofs_fetch_catalog c;
+	const struct erofs_fetch_entry *e;
+	size_t len;
+	char *s;
+
+	/* the most blobs a device table holds: loads, every one is found */
+	s = many_blobs(EROFS_MANIFEST_MAX_BLOBS, &len);
+	assert_int_equal(erofs_manifest_parse(&m, s, len, "t", &tlog), 0);
+	free(s);
+	assert_int_equal(m.nr_blobs, EROFS_MANIFEST_MAX_BLOBS);
+	assert_int_equal(erofs_fetch_catalog_from_manifest(&m, NULL, &tlog, &c),
+			 0);
+	assert_int_equal(c.nr, EROFS_MANIFEST_MAX_BLOBS + 1);
+	for (unsigned int i = 0; i < EROFS_MANIFEST_MAX_BLOBS; i += 997) {
+		char tag[16];
+
+		snprintf(tag, sizeof(tag), "t%u", i);
+		e = erofs_fetch_catalog_find(&c, tag);
+		assert_non_null(e);
+		assert_int_equal(atoi(e->path + 1), i);
+	}
+	assert_non_null(erofs_fetch_catalog_find(&c, "fs"));
+	assert_null(erofs_fetch_catalog_find(&c, "t65535"));
+	erofs_fetch_catalog_free(&c);
+	/* a duplicate tag among many is still found */
+	strcpy(m.blobs[40000].tag, "t12");
+	assert_int_equal(erofs_fetch_catalog_from_manifest(&m, NULL, &tlog, &c),
+			 -EINVAL);
+	erofs_manifest_free(&m);
+
+	/* one more: refused */
+	s = many_blobs(EROFS_MANIFEST_MAX_BLOBS + 1, &len);
+	assert_int_equal(erofs_manifest_parse(&m, s, len, "t", &tlog), -E2BIG);
+	free(s);
+
+	/* 10^6 objects are refused before json-c builds any of them */
+	s = malloc(1000000 * 3 + 64);
+	assert_non_null(s);
+	len = sprintf(s, "{\"blobs\":[{}");
+	for (unsigned int i = 1; i < 1000000; i++)
+		len += sprintf(s + len, ",{}");
+	len += sprintf(s + len, "]}");
+	assert_int_equal(erofs_manifest_parse(&m, s, len, "t", &tlog), -E2BIG);
+	free(s);
+}
+
+static void test_manifest_file(void **state)
+{
+	struct erofs_manifest m;
+	struct tmpdir t;
+	char p[128];
+	char *s;
+	int fd;
+
+	tmpdir_make(&t);
+	/* a FIFO is refused at once, not waited on */
+	snprintf(p, sizeof(p), "%s/fifo", t.path);
+	assert_int_equal(mkfifo(p, 0600), 0);
+	assert_int_equal(erofs_manifest_load(&m, p, &tlog), -EINVAL);
+	assert_int_equal(erofs_manifest_load(&m, t.path, &tlog), -EINVAL);
+	/* a file over the limit is refused by its size alone */
+	snprintf(p, sizeof(p), "%s/big.json", t.path);
+	fd = open(p, O_WRONLY | O_CREAT, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, EROFS_MANIFEST_MAX_BYTES + 1), 0);
+	close(fd);
+	assert_int_equal(erofs_manifest_load(&m, p, &tlog), -EFBIG);
+	/* a good one round-trips through save */
+	s = manifest_text("8192", "12288", "\n");
+	snprintf(p, sizeof(p), "%s/m.json", t.path);
+	fd = open(p, O_WRONLY | O_CREAT, 0644);
+	assert_int_equal(erofs_write_all(fd, s, strlen(s)), 0);
+	close(fd);
+	free(s);
+	assert_int_equal(erofs_manifest_load(&m, p, &tlog), 0);
+	assert_int_equal(m.bootstrap_size, 8192);
+	assert_int_equal(m.blobs[0].blocks, 3);
+	assert_int_equal(erofs_manifest_save(&m, p, &tlog), 0);
+	erofs_manifest_free(&m);
+	assert_int_equal(erofs_manifest_load(&m, p, &tlog), 0);
+	assert_int_equal(m.blobs[0].size, 12288);
+	erofs_manifest_free(&m);
+	tmpdir_rm(&t);
+}
+
 static void test_bad_config(void **state)
 {
 	struct erofs_fetch_config cfg = {.unit = 3000, .log = &tlog};
@@ -683,6 +992,12 @@ int main(void)
 	    cmocka_unit_test(test_percentiles),
 	    cmocka_unit_test(test_catalog),
 	    cmocka_unit_test(test_bad_config),
+	    cmocka_unit_test(test_size_limits),
+	    cmocka_unit_test(test_fifo_source),
+	    cmocka_unit_test(test_manifest_sizes),
+	    cmocka_unit_test(test_manifest_syntax),
+	    cmocka_unit_test(test_manifest_limits),
+	    cmocka_unit_test(test_manifest_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
