@@ -3,8 +3,9 @@
 # Integration test of erofs-cookies: table and JSON output checked against an
 # independent Python re-implementation of the kernel's hashing and naming,
 # seeding a cache directory (layout, xattrs, data, no holes), check on full,
-# copied, holed and stale caches, refusal of a busy cache directory, and
-# clear exit-2 failures on malformed bootstraps.
+# copied, holed and stale caches, refusal of a busy cache directory, of
+# symlinks inside the cache, of a FIFO and of blobs the device table
+# contradicts, and clear exit-2 failures on malformed bootstraps.
 #   BUILD=/path/to/build tests/integration/cookies.sh
 set -u
 
@@ -268,6 +269,44 @@ check "re-seeded cache is complete again" test $? = 0
 check "seed with a missing blob exits 2" test $? = 2
 check "seed with a missing blob writes nothing" test ! -e "$T/c2"
 
+# ---- symlinks inside the cache are never followed ----
+mkdir -p "$T/outside"
+C3=$T/c3
+"$EC" seed --cache-dir="$C3" --blob-dir="$T/blobs" --fsid=$FSID "$BOOT" \
+	>/dev/null 2>&1
+fan=$(jq -r '.cookies[1].fanout' "$J")
+rm -rf "$C3/cache/Ierofs,$FSID/$fan"
+ln -s "$T/outside" "$C3/cache/Ierofs,$FSID/$fan"
+out=$("$EC" seed --cache-dir="$C3" --blob-dir="$T/blobs" --fsid=$FSID \
+	"$BOOT" 2>&1)
+rc=$?
+check "seed refuses a symlinked fan-out dir (exit $rc)" \
+	test $rc = 1 -a -n "$(echo "$out" | grep 'symbolic link')"
+check "seed wrote nothing through the symlinked fan-out" \
+	test -z "$(ls -A "$T/outside")"
+"$EC" check --cache-dir="$C3" --blob-dir="$T/blobs" --fsid=$FSID "$BOOT" \
+	>/dev/null 2>"$T/c3check.log"
+check "check refuses a symlinked fan-out dir (exit 2)" \
+	test $? = 2 -a -n "$(grep 'symbolic link' "$T/c3check.log")"
+C4=$T/c4
+mkdir -p "$C4/cache"
+ln -s "$T/outside" "$C4/cache/Ierofs,$FSID"
+out=$("$EC" seed --cache-dir="$C4" --blob-dir="$T/blobs" --fsid=$FSID \
+	"$BOOT" 2>&1)
+rc=$?
+check "seed refuses a symlinked volume dir, as a symlink (exit $rc)" \
+	test $rc = 1 -a -n "$(echo "$out" | grep 'symbolic link')" \
+	-a -z "$(echo "$out" | grep -i xattr)"
+check "seed wrote nothing through the symlinked volume dir" \
+	test -z "$(ls -A "$T/outside")"
+
+# ---- a FIFO is refused, never waited on ----
+mkfifo "$T/fifo.img"
+timeout 20 "$EC" --fsid=x "$T/fifo.img" >/dev/null 2>"$T/fifo.log"
+rc=$?
+check "a FIFO bootstrap is refused at once (exit $rc)" \
+	test $rc = 2 -a -n "$(grep 'not a regular file' "$T/fifo.log")"
+
 # a directory the kernel will not let go of: a mount point gives the same
 # EBUSY from rmdir as a bound cache's S_KERNEL_FILE mark
 if [ "$(id -u)" = 0 ] && mkdir -p "$T/busy/cache" &&
@@ -330,6 +369,22 @@ if [ -x "$OURMKFS" ] && "$OURMKFS" --chunksize=4096 --blobdev="$T/our-blob" \
 		b=$(jq -c '[.cookies.cookies[]|[.device_id,.cookie_key,.object_size,.fanout,.cache_path]]' "$T/our.json")
 		check "our mkfs: manifest cookie table = erofs-cookies" \
 			test "$a" = "$b"
+		# a blob the device table contradicts: never seeded
+		head -c 100 "$T/our-blob" >"$T/ourblobs/$otag"
+		out=$("$EC" seed --cache-dir="$T/c5" --blob-dir="$T/ourblobs" \
+			--fsid=ours "$T/our.img" 2>&1)
+		rc=$?
+		check "seed refuses a blob shorter than its device (exit $rc)" \
+			test $rc = 2 -a -n "$(echo "$out" | grep 'device table')"
+		check "refused seed left no cache" test ! -e "$T/c5"
+		"$EC" check --cache-dir="$T/copied" --blob-dir="$T/ourblobs" \
+			--fsid=ours "$T/our.img" >/dev/null 2>&1
+		check "check refuses a blob shorter than its device (exit 2)" \
+			test $? = 2
+		cp "$T/our-blob" "$T/ourblobs/$otag"
+		"$EC" seed --cache-dir="$T/c5" --blob-dir="$T/ourblobs" \
+			--fsid=ours "$T/our.img" >/dev/null 2>&1
+		check "seed of the right blob works (exit $?)" test $? = 0
 	else
 		skip "our mkfs manifest cookie table" "no cookie table in manifest"
 	fi
