@@ -99,10 +99,10 @@ int erofs_http_parse_content_range(const char *line, size_t len,
 	if (len < nl || strncasecmp(line, name, nl))
 		return 0;
 	p = nl;
+	len = trim_end(line, len);
 	/* "Content-Range-Foo:" is another header */
 	if (p < len && line[p] != ':' && !is_ows(line[p]))
 		return 0;
-	len = trim_end(line, len);
 	while (p < len && is_ows(line[p]))
 		p++;
 	if (p >= len || line[p] != ':')
