@@ -57,8 +57,7 @@ static int open_dir_at(int dfd, const char *name, const char *shown,
 	if (create && mkdirat(dfd, name, 0700) < 0 && errno != EEXIST)
 		return erofs_err(log, -errno, "cannot create directory %s",
 				 shown);
-	fd = openat(dfd, name,
-		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd >= 0)
 		return fd;
 	e = errno;
@@ -649,7 +648,8 @@ static int seed_object(const char *root, int vfd,
 		close(sfd);
 		return erofs_err(log, -EINVAL,
 				 "%s: %" PRIu64 " bytes, but the device table "
-				 "gives device %u %" PRIu32 " blocks of %" PRIu32,
+				 "gives device %u %" PRIu32
+				 " blocks of %" PRIu32,
 				 src, ck->object_size, ck->device_id,
 				 ck->device_blocks, t->blksz);
 	}

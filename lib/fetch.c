@@ -28,7 +28,7 @@ struct fetch_job {
 	erofs_fetch_done_fn done;
 	void *arg;
 	bool prefetch;
-	uint64_t cursor; /* prefetch: next unit index */
+	uint64_t cursor;	 /* prefetch: next unit index */
 	unsigned int seed_waits; /* prefetch: waits for the cache file */
 	struct timespec t0;
 };
@@ -45,8 +45,9 @@ struct erofs_fetch_obj {
 	uint64_t npages; /* round_up(size, 4096) / 4096 */
 	uint64_t nunits;
 	uint64_t missing;
-	bool seeded;		/* filled[] reflects the cache file */ /* pages not yet written */
-	uint64_t *filled; /* one bit per page */
+	bool seeded;
+	    /* filled[] reflects the cache file */ /* pages not yet written */
+	uint64_t *filled;			   /* one bit per page */
 	uint64_t *busy;	  /* one bit per unit being fetched */
 	uint64_t *failed; /* one bit per unit whose last fetch
 			   * failed */
@@ -204,7 +205,8 @@ void erofs_fetch_widen(uint64_t off, uint64_t len, uint64_t unit, uint64_t size,
 	uint64_t req_end = len > UINT64_MAX - off ? UINT64_MAX : off + len;
 	uint64_t limit;
 
-	req_end = req_end > top ? top : erofs_round_up(req_end, EROFS_FETCH_PAGE);
+	req_end =
+	    req_end > top ? top : erofs_round_up(req_end, EROFS_FETCH_PAGE);
 	limit = size > top ? top : erofs_round_up(size, EROFS_FETCH_PAGE);
 	*start = off & ~(unit - 1);
 	*end = req_end > top - unit ? top : erofs_round_up(req_end, unit);

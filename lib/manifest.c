@@ -56,7 +56,8 @@ int erofs_manifest_to_json(const struct erofs_manifest *m,
 
 		json_object_object_add(o, "device_id",
 				       json_object_new_int(b->device_id));
-		json_object_object_add(o, "tag", json_object_new_string(b->tag));
+		json_object_object_add(o, "tag",
+				       json_object_new_string(b->tag));
 		json_object_object_add(o, "size", u64_obj(b->size));
 		json_object_object_add(o, "blocks", u64_obj(b->blocks));
 		json_object_object_add(o, "sha256",
@@ -93,10 +94,9 @@ int erofs_manifest_to_json(const struct erofs_manifest *m,
 			sizes[i] = m->blobs[i].size;
 		}
 		if (!err)
-			err = erofs_cookie_table_json(m->fsid, m->domain_id,
-						      m->bootstrap_size,
-						      m->nr_blobs, tags, sizes,
-						      &ck, log);
+			err = erofs_cookie_table_json(
+			    m->fsid, m->domain_id, m->bootstrap_size,
+			    m->nr_blobs, tags, sizes, &ck, log);
 		free(tags);
 		free(sizes);
 		if (err) {
@@ -107,8 +107,8 @@ int erofs_manifest_to_json(const struct erofs_manifest *m,
 				       json_object_new_string(m->fsid));
 		if (m->domain_id)
 			json_object_object_add(
-				ck, "domain_id",
-				json_object_new_string(m->domain_id));
+			    ck, "domain_id",
+			    json_object_new_string(m->domain_id));
 		json_object_object_add(root, "cookies", ck);
 	}
 	*out = root;
@@ -126,9 +126,9 @@ int erofs_manifest_save(const struct erofs_manifest *m, const char *path,
 	err = erofs_manifest_to_json(m, &root, log);
 	if (err)
 		return err;
-	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-						    JSON_C_TO_STRING_SPACED |
-						    JSON_C_TO_STRING_NOSLASHESCAPE);
+	text = json_object_to_json_string_ext(
+	    root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+		      JSON_C_TO_STRING_NOSLASHESCAPE);
 	err = erofs_outfile_open(&of, path, log);
 	if (!err) {
 		err = erofs_write_all(of.fd, text, strlen(text));
@@ -160,21 +160,19 @@ static int get_u64(struct json_object *o, const char *key, uint64_t *v,
 	    !json_object_is_type(f, json_type_int) ||
 	    json_object_get_int64(f) < 0)
 		return erofs_fail(log, -EINVAL,
-				 "%s: \"%s\" is missing or not a size", path,
-				 key);
+				  "%s: \"%s\" is missing or not a size", path,
+				  key);
 	x = json_object_get_uint64(f);
 	if (x > max)
-		return erofs_fail(log, -ERANGE,
-				 "%s: \"%s\" %llu is larger than %llu", path,
-				 key, (unsigned long long)x,
-				 (unsigned long long)max);
+		return erofs_fail(
+		    log, -ERANGE, "%s: \"%s\" %llu is larger than %llu", path,
+		    key, (unsigned long long)x, (unsigned long long)max);
 	*v = x;
 	return 0;
 }
 
 static int get_str(struct json_object *o, const char *key, const char **v,
-		   bool optional, const char *path,
-		   const struct erofs_log *log)
+		   bool optional, const char *path, const struct erofs_log *log)
 {
 	struct json_object *f;
 
@@ -184,11 +182,11 @@ static int get_str(struct json_object *o, const char *key, const char **v,
 			return 0;
 		}
 		return erofs_fail(log, -EINVAL, "%s: \"%s\" is missing", path,
-				 key);
+				  key);
 	}
 	if (!json_object_is_type(f, json_type_string))
 		return erofs_fail(log, -EINVAL, "%s: \"%s\" is not a string",
-				 path, key);
+				  path, key);
 	*v = json_object_get_string(f);
 	return 0;
 }
@@ -204,7 +202,7 @@ static int get_hex(struct json_object *o, const char *key, char *out,
 		return err;
 	if (erofs_unhex(raw, s, EROFS_SHA256_LEN))
 		return erofs_fail(log, -EINVAL,
-				 "%s: \"%s\" is not a hex SHA-256", path, key);
+				  "%s: \"%s\" is not a hex SHA-256", path, key);
 	erofs_hex(out, raw, EROFS_SHA256_LEN);
 	return 0;
 }
@@ -240,11 +238,11 @@ static int prescan(const char *text, size_t len, const char *path,
 	if (containers > EROFS_MANIFEST_MAX_CONTAINERS ||
 	    values > EROFS_MANIFEST_MAX_VALUES)
 		return erofs_fail(log, -E2BIG,
-				 "%s: more than %u JSON objects or %u values; "
-				 "a manifest describes at most %u blobs",
-				 path, EROFS_MANIFEST_MAX_CONTAINERS,
-				 EROFS_MANIFEST_MAX_VALUES,
-				 EROFS_MANIFEST_MAX_BLOBS);
+				  "%s: more than %u JSON objects or %u values; "
+				  "a manifest describes at most %u blobs",
+				  path, EROFS_MANIFEST_MAX_CONTAINERS,
+				  EROFS_MANIFEST_MAX_VALUES,
+				  EROFS_MANIFEST_MAX_BLOBS);
 	return 0;
 }
 
@@ -296,9 +294,8 @@ static struct json_object *parse_json(const char *text, size_t len,
 	return root;
 }
 
-int erofs_manifest_parse(struct erofs_manifest *m, const char *text,
-			 size_t len, const char *path,
-			 const struct erofs_log *log)
+int erofs_manifest_parse(struct erofs_manifest *m, const char *text, size_t len,
+			 const char *path, const struct erofs_log *log)
 {
 	struct json_object *root, *bs, *blobs, *cookies, *f;
 	const char *s;
@@ -309,8 +306,8 @@ int erofs_manifest_parse(struct erofs_manifest *m, const char *text,
 	memset(m, 0, sizeof(*m));
 	if (len > EROFS_MANIFEST_MAX_BYTES)
 		return erofs_fail(log, -EFBIG,
-				 "%s: %zu bytes; a manifest is at most %u",
-				 path, len, EROFS_MANIFEST_MAX_BYTES);
+				  "%s: %zu bytes; a manifest is at most %u",
+				  path, len, EROFS_MANIFEST_MAX_BYTES);
 	err = prescan(text, len, path, log);
 	if (err)
 		return err;
@@ -322,14 +319,14 @@ int erofs_manifest_parse(struct erofs_manifest *m, const char *text,
 		goto out;
 	if (strcmp(s, EROFS_MANIFEST_FORMAT)) {
 		erofs_fail(log, -EINVAL, "%s: not an erofs-ondemand manifest",
-			  path);
+			   path);
 		goto out;
 	}
 	if (get_u64(root, "block_size", &v, 65536, path, log))
 		goto out;
 	if (v < 512 || !erofs_is_pow2(v)) {
 		erofs_fail(log, -EINVAL, "%s: bad block_size %llu", path,
-			  (unsigned long long)v);
+			   (unsigned long long)v);
 		goto out;
 	}
 	m->block_size = v;
@@ -339,10 +336,10 @@ int erofs_manifest_parse(struct erofs_manifest *m, const char *text,
 	if (get_u64(root, "chunk_size", &m->chunk_size,
 		    (uint64_t)m->block_size << 31, path, log))
 		goto out;
-	if (m->chunk_size && (!erofs_is_pow2(m->chunk_size) ||
-			      m->chunk_size < m->block_size)) {
+	if (m->chunk_size &&
+	    (!erofs_is_pow2(m->chunk_size) || m->chunk_size < m->block_size)) {
 		erofs_fail(log, -EINVAL, "%s: bad chunk_size %llu", path,
-			  (unsigned long long)m->chunk_size);
+			   (unsigned long long)m->chunk_size);
 		goto out;
 	}
 	if (!json_object_object_get_ex(root, "bootstrap", &bs) ||
@@ -366,8 +363,8 @@ int erofs_manifest_parse(struct erofs_manifest *m, const char *text,
 	}
 	n = json_object_array_length(blobs);
 	if (n > EROFS_MANIFEST_MAX_BLOBS) {
-		err = erofs_fail(log, -E2BIG, "%s: %zu blobs; at most %u",
-				 path, n, EROFS_MANIFEST_MAX_BLOBS);
+		err = erofs_fail(log, -E2BIG, "%s: %zu blobs; at most %u", path,
+				 n, EROFS_MANIFEST_MAX_BLOBS);
 		goto out;
 	}
 	m->nr_blobs = n;
@@ -383,7 +380,7 @@ int erofs_manifest_parse(struct erofs_manifest *m, const char *text,
 
 		if (!json_object_is_type(o, json_type_object)) {
 			erofs_fail(log, -EINVAL, "%s: blob %u is not an object",
-				  path, i);
+				   path, i);
 			goto out;
 		}
 		b->device_id = i + 1;
@@ -395,7 +392,7 @@ int erofs_manifest_parse(struct erofs_manifest *m, const char *text,
 		if (!*tag || strlen(tag) > EROFS_SHA256_HEX_LEN ||
 		    strchr(tag, '/')) {
 			erofs_fail(log, -EINVAL, "%s: blob %u has a bad tag",
-				  path, i);
+				   path, i);
 			goto out;
 		}
 		strcpy(b->tag, tag);
@@ -405,9 +402,9 @@ int erofs_manifest_parse(struct erofs_manifest *m, const char *text,
 		    (get_u64(o, "blocks", &v, UINT32_MAX, path, log) ||
 		     (v != b->blocks && v != b->size / m->block_size))) {
 			erofs_fail(log, -EINVAL,
-				  "%s: blob %u: \"blocks\" does not match "
-				  "its size %llu",
-				  path, i, (unsigned long long)b->size);
+				   "%s: blob %u: \"blocks\" does not match "
+				   "its size %llu",
+				   path, i, (unsigned long long)b->size);
 			goto out;
 		}
 		b->path = strdup(s);
@@ -462,14 +459,14 @@ int erofs_manifest_load(struct erofs_manifest *m, const char *path,
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
 		return erofs_fail(log, -EINVAL,
-				 "manifest %s is not a regular file", path);
+				  "manifest %s is not a regular file", path);
 	}
 	if ((uint64_t)st.st_size > EROFS_MANIFEST_MAX_BYTES) {
 		close(fd);
 		return erofs_fail(log, -EFBIG,
-				 "%s: %llu bytes; a manifest is at most %u",
-				 path, (unsigned long long)st.st_size,
-				 EROFS_MANIFEST_MAX_BYTES);
+				  "%s: %llu bytes; a manifest is at most %u",
+				  path, (unsigned long long)st.st_size,
+				  EROFS_MANIFEST_MAX_BYTES);
 	}
 	text = malloc(st.st_size + 1);
 	if (!text) {
@@ -480,8 +477,8 @@ int erofs_manifest_load(struct erofs_manifest *m, const char *path,
 	close(fd);
 	if (n != st.st_size) {
 		free(text);
-		return erofs_fail(log, n < 0 ? (int)n : -EIO,
-				 "%s: cannot read", path);
+		return erofs_fail(log, n < 0 ? (int)n : -EIO, "%s: cannot read",
+				  path);
 	}
 	text[n] = '\0';
 	err = erofs_manifest_parse(m, text, n, path, log);

@@ -23,8 +23,7 @@ struct source_dir {
  * would hang the open, and a read of it would wait forever); anything
  * else is refused naming it.  The fd, or -errno.
  */
-static int dir_open(struct erofs_source *src, const char *path,
-		    uint64_t *size)
+static int dir_open(struct erofs_source *src, const char *path, uint64_t *size)
 {
 	struct source_dir *sd = src->priv;
 	struct stat st;
@@ -45,8 +44,8 @@ static int dir_open(struct erofs_source *src, const char *path,
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		return erofs_err(src->log, -EINVAL,
-				 "%s/%s: not a regular file", src->desc, path);
+		return erofs_err(src->log, -EINVAL, "%s/%s: not a regular file",
+				 src->desc, path);
 	}
 	*size = st.st_size;
 	return fd;

@@ -36,10 +36,10 @@ struct xfer {
 	uint64_t off;
 	bool head;
 	struct erofs_http_resp resp;
-	bool checked;	     /* the final response's headers were judged */
-	bool stopped;	     /* we ended a 200 after the first len bytes */
-	bool ignores_range;  /* a 200 to a request not starting at 0 */
-	const char *bad;     /* why the 206 cannot be trusted */
+	bool checked;	    /* the final response's headers were judged */
+	bool stopped;	    /* we ended a 200 after the first len bytes */
+	bool ignores_range; /* a 200 to a request not starting at 0 */
+	const char *bad;    /* why the 206 cannot be trusted */
 };
 void erofs_http_opts_default(struct erofs_http_opts *opts)
 {
@@ -271,8 +271,9 @@ static int http_once(struct erofs_source *src, CURL *c, const char *url,
 				 "everything before it",
 				 url, off, len, off);
 	if (x.bad)
-		return erofs_err(src->log, -EPROTO, "%s: [%" PRIu64 ", +%zu): %s",
-				 url, off, len, x.bad);
+		return erofs_err(src->log, -EPROTO,
+				 "%s: [%" PRIu64 ", +%zu): %s", url, off, len,
+				 x.bad);
 	if (rc == CURLE_WRITE_ERROR && x.stopped && x.got == len)
 		rc = CURLE_OK; /* we stopped a full-body 200 ourselves */
 	if (rc != CURLE_OK) {
@@ -345,8 +346,8 @@ static int http_do(struct erofs_source *src, const char *path, bool head,
 			backoff(delay);
 			delay = delay * 2 > 5000 ? 5000 : delay * 2;
 		}
-		err = http_once(src, c, url, head, off, len, buf, size,
-				&status);
+		err =
+		    http_once(src, c, url, head, off, len, buf, size, &status);
 		if (!err || !transient(err, status))
 			break;
 	}

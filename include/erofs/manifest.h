@@ -15,8 +15,8 @@
 
 struct json_object;
 
-#define EROFS_MANIFEST_FORMAT	"erofs-ondemand-manifest"
-#define EROFS_MANIFEST_VERSION	1
+#define EROFS_MANIFEST_FORMAT  "erofs-ondemand-manifest"
+#define EROFS_MANIFEST_VERSION 1
 
 /*
  * Limits of what a reader accepts (erofs-fetchd(1) documents them): blobs
@@ -30,7 +30,7 @@ struct json_object;
 #define EROFS_MANIFEST_MAX_VALUES     (32u * (EROFS_MANIFEST_MAX_BLOBS + 1))
 
 struct erofs_manifest_blob {
-	unsigned int device_id;		/* 1-based slot order */
+	unsigned int device_id; /* 1-based slot order */
 	char tag[EROFS_SHA256_HEX_LEN + 1];
 	uint64_t size;
 	uint64_t blocks;
@@ -56,8 +56,8 @@ struct erofs_manifest {
 	char bootstrap_sha256[EROFS_SHA256_HEX_LEN + 1];
 	unsigned int block_size;
 	uint64_t chunk_size;
-	char *fsid;		/* optional */
-	char *domain_id;	/* optional */
+	char *fsid;	 /* optional */
+	char *domain_id; /* optional */
 	unsigned int nr_blobs;
 	struct erofs_manifest_blob *blobs;
 	struct erofs_manifest_counts counts;
@@ -81,9 +81,8 @@ int erofs_manifest_save(const struct erofs_manifest *m, const char *path,
 int erofs_manifest_load(struct erofs_manifest *m, const char *path,
 			const struct erofs_log *log);
 /* the same over @len bytes of text; @path names it in messages */
-int erofs_manifest_parse(struct erofs_manifest *m, const char *text,
-			 size_t len, const char *path,
-			 const struct erofs_log *log);
+int erofs_manifest_parse(struct erofs_manifest *m, const char *text, size_t len,
+			 const char *path, const struct erofs_log *log);
 
 void erofs_manifest_free(struct erofs_manifest *m);
 

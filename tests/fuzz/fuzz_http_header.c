@@ -50,8 +50,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (ret > 0 && (status < 100 || status > 999))
 			abort();
 		ret = erofs_http_parse_content_range(line, n, &r);
-		if (ret > 0 && (r.first > r.last ||
-				(r.total_known && r.last >= r.total)))
+		if (ret > 0 &&
+		    (r.first > r.last || (r.total_known && r.last >= r.total)))
 			abort();
 		erofs_http_resp_line(&resp, line, n);
 		free(line);

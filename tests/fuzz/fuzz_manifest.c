@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// fuzz-sources: lib/manifest.c lib/fetch.c lib/source_dir.c lib/source_http.c lib/http_header.c lib/cookie.c lib/log.c lib/util.c
+// fuzz-sources: lib/manifest.c lib/fetch.c lib/source_dir.c lib/source_http.c
+// lib/http_header.c lib/cookie.c lib/log.c lib/util.c
 /*
  * libFuzzer target over the manifest loader: limits and pre-count, JSON
  * syntax (trailing data), every field's validation, then what a consumer
@@ -24,8 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct erofs_fetch_catalog c;
 	struct json_object *j;
 
-	if (erofs_manifest_parse(&m, (const char *)data, size, "fuzz",
-				 &quiet))
+	if (erofs_manifest_parse(&m, (const char *)data, size, "fuzz", &quiet))
 		return 0;
 	/* what the loader promises */
 	if (m.nr_blobs > EROFS_MANIFEST_MAX_BLOBS || m.block_size < 512 ||

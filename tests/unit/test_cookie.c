@@ -510,8 +510,8 @@ static void take_msgs(FILE *f)
 static void test_seed_refuses_symlinks(void **state)
 {
 	FILE *mf = tmpfile();
-	struct erofs_log klog = {.prog = "test", .level = EROFS_LOG_ERR,
-				 .out = mf};
+	struct erofs_log klog = {
+	    .prog = "test", .level = EROFS_LOG_ERR, .out = mf};
 	struct erofs_cache_report rep;
 	struct seedenv e;
 	char p[1024];
@@ -523,8 +523,8 @@ static void test_seed_refuses_symlinks(void **state)
 		seedenv_free(&e);
 		skip();
 	}
-	snprintf(p, sizeof(p), "rm -rf '%s/cache/%s/%s'", e.cache,
-		 e.t.vol.dir, e.t.cookies[1].fanout);
+	snprintf(p, sizeof(p), "rm -rf '%s/cache/%s/%s'", e.cache, e.t.vol.dir,
+		 e.t.cookies[1].fanout);
 	assert_int_equal(system(p), 0);
 	snprintf(p, sizeof(p), "%s/cache/%s/%s", e.cache, e.t.vol.dir,
 		 e.t.cookies[1].fanout);
@@ -570,8 +570,7 @@ static void test_seed_refuses_fifo(void **state)
 	/* O_NONBLOCK: refused at once, not blocked in open() */
 	assert_int_equal(erofs_cache_seed(e.cache, &e.t, e.srcs, &quiet_log),
 			 -EINVAL);
-	assert_int_equal(erofs_cache_check(e.cache, &e.t, &rep, &quiet_log),
-			 0);
+	assert_int_equal(erofs_cache_check(e.cache, &e.t, &rep, &quiet_log), 0);
 	assert_false(rep.complete);
 	erofs_cache_report_free(&rep);
 	seedenv_free(&e);
@@ -604,13 +603,11 @@ static void test_device_table_size(void **state)
 		skip();
 	}
 	e.t.cookies[1].object_size = EROFS_COOKIE_SIZE_UNKNOWN;
-	assert_int_equal(erofs_cache_check(e.cache, &e.t, &rep, &quiet_log),
-			 0);
+	assert_int_equal(erofs_cache_check(e.cache, &e.t, &rep, &quiet_log), 0);
 	assert_true(rep.complete);
 	erofs_cache_report_free(&rep);
 	e.t.cookies[1].device_blocks = 4;
-	assert_int_equal(erofs_cache_check(e.cache, &e.t, &rep, &quiet_log),
-			 0);
+	assert_int_equal(erofs_cache_check(e.cache, &e.t, &rep, &quiet_log), 0);
 	assert_false(rep.complete);
 	assert_int_equal(rep.st[1].xattr, EROFS_CACHE_XATTR_SIZE_MISMATCH);
 	erofs_cache_report_free(&rep);

@@ -37,20 +37,16 @@ static void test_status(void **state)
 						 29, &st),
 			 1);
 	assert_int_equal(st, 206);
-	assert_int_equal(erofs_http_parse_status("HTTP/2 200\r\n", 12, &st),
-			 1);
+	assert_int_equal(erofs_http_parse_status("HTTP/2 200\r\n", 12, &st), 1);
 	assert_int_equal(st, 200);
-	assert_int_equal(erofs_http_parse_status("HTTP/1.0 404\n", 13, &st),
-			 1);
+	assert_int_equal(erofs_http_parse_status("HTTP/1.0 404\n", 13, &st), 1);
 	assert_int_equal(st, 404);
-	assert_int_equal(erofs_http_parse_status("Content-Length: 3\r\n", 19,
-						 &st),
-			 0);
+	assert_int_equal(
+	    erofs_http_parse_status("Content-Length: 3\r\n", 19, &st), 0);
 	assert_int_equal(erofs_http_parse_status("HTTP/", 5, &st), -EINVAL);
 	assert_int_equal(erofs_http_parse_status("HTTP/1.1 20\r\n", 13, &st),
 			 -EINVAL);
-	assert_int_equal(erofs_http_parse_status("HTTP/1.1 2000\r\n", 15,
-						 &st),
+	assert_int_equal(erofs_http_parse_status("HTTP/1.1 2000\r\n", 15, &st),
 			 -EINVAL);
 	assert_int_equal(erofs_http_parse_status("HTTP/1.1 099\r\n", 14, &st),
 			 -EINVAL);
@@ -83,9 +79,9 @@ static void test_content_range(void **state)
 			    &r),
 			 1);
 	assert_int_equal(r.last, UINT64_MAX - 1);
-	assert_int_equal(cr("Content-Range: bytes 0-18446744073709551616/*\r\n",
-			    &r),
-			 -EINVAL);
+	assert_int_equal(
+	    cr("Content-Range: bytes 0-18446744073709551616/*\r\n", &r),
+	    -EINVAL);
 	assert_int_equal(cr("Content-Range: bytes "
 			    "00000000000000000000000000000000000001-2/3\r\n",
 			    &r),
@@ -99,35 +95,31 @@ static void test_content_range(void **state)
 
 	/* malformed, unsatisfied, other units */
 	assert_int_equal(cr("Content-Range: bytes */1000\r\n", &r), -EINVAL);
-	assert_int_equal(cr("Content-Range: items 0-99/1000\r\n", &r),
-			 -EINVAL);
-	assert_int_equal(cr("Content-Range: bytes=0-99/1000\r\n", &r),
-			 -EINVAL);
+	assert_int_equal(cr("Content-Range: items 0-99/1000\r\n", &r), -EINVAL);
+	assert_int_equal(cr("Content-Range: bytes=0-99/1000\r\n", &r), -EINVAL);
 	assert_int_equal(cr("Content-Range: 0-99/1000\r\n", &r), -EINVAL);
 	assert_int_equal(cr("Content-Range: bytes 0-99\r\n", &r), -EINVAL);
 	assert_int_equal(cr("Content-Range: bytes 0-/1000\r\n", &r), -EINVAL);
 	assert_int_equal(cr("Content-Range: bytes -99/1000\r\n", &r), -EINVAL);
-	assert_int_equal(cr("Content-Range: bytes 99-0/1000\r\n", &r),
-			 -EINVAL);
+	assert_int_equal(cr("Content-Range: bytes 99-0/1000\r\n", &r), -EINVAL);
 	assert_int_equal(cr("Content-Range: bytes 0-1000/1000\r\n", &r),
 			 -EINVAL);
 	assert_int_equal(cr("Content-Range: bytes 0-99/1000x\r\n", &r),
 			 -EINVAL);
-	assert_int_equal(cr("Content-Range: bytes 0-99/1000, 5-6/1000\r\n",
-			    &r),
+	assert_int_equal(cr("Content-Range: bytes 0-99/1000, 5-6/1000\r\n", &r),
 			 -EINVAL);
 	assert_int_equal(cr("Content-Range: bytes +1-2/3\r\n", &r), -EINVAL);
 	assert_int_equal(cr("Content-Range\r\n", &r), -EINVAL);
 	assert_int_equal(cr("Content-Range: \r\n", &r), -EINVAL);
 
 	/* a line of 256 bytes and more is parsed like any other */
-	snprintf(line, sizeof(line), "Content-Range: bytes 4096-8191/9000%*s\r\n",
-		 400, "");
+	snprintf(line, sizeof(line),
+		 "Content-Range: bytes 4096-8191/9000%*s\r\n", 400, "");
 	assert_true(strlen(line) > 400);
 	assert_int_equal(cr(line, &r), 1);
 	assert_int_equal(r.first, 4096);
-	snprintf(line, sizeof(line), "Content-Range: bytes 4096-8191/9000%*sx\r\n",
-		 400, "");
+	snprintf(line, sizeof(line),
+		 "Content-Range: bytes 4096-8191/9000%*sx\r\n", 400, "");
 	assert_int_equal(cr(line, &r), -EINVAL);
 }
 
@@ -146,8 +138,7 @@ static void test_response_state(void **state)
 	feed(&resp, "HTTP/1.1 206 Partial Content\r\n");
 	assert_int_equal(resp.status, 206);
 	assert_int_equal(resp.range_state, EROFS_HTTP_RANGE_NONE);
-	assert_int_equal(erofs_http_resp_check_range(&resp, 0, 10, &why),
-			 -EIO);
+	assert_int_equal(erofs_http_resp_check_range(&resp, 0, 10, &why), -EIO);
 	assert_non_null(strstr(why, "without Content-Range"));
 	feed(&resp, "Content-Range: bytes 4096-8191/100000\r\n");
 	assert_int_equal(erofs_http_resp_check_range(&resp, 4096, 4096, &why),
