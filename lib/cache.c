@@ -389,6 +389,11 @@ static int probe_kernel_mark(const char *root, const char *name,
 			return 0;
 		return erofs_err(log, -errno, "%s", path);
 	}
+	if (S_ISLNK(sb.st_mode))
+		return erofs_err(log, -ELOOP,
+				 "%s is a symbolic link; refusing to follow it "
+				 "out of the cache directory",
+				 path);
 	if (!S_ISDIR(sb.st_mode))
 		return erofs_err(log, -ENOTDIR,
 				 "%s exists and is not a directory", path);

@@ -300,6 +300,16 @@ check "seed refuses a symlinked volume dir, as a symlink (exit $rc)" \
 check "seed wrote nothing through the symlinked volume dir" \
 	test -z "$(ls -A "$T/outside")"
 
+C6=$T/c6
+mkdir -p "$C6"
+ln -s "$T/outside" "$C6/cache"
+out=$("$EC" seed --cache-dir="$C6" --blob-dir="$T/blobs" --fsid=$FSID \
+	"$BOOT" 2>&1)
+rc=$?
+check "seed refuses a symlinked cache/ (exit $rc)" \
+	test $rc = 1 -a -n "$(echo "$out" | grep 'symbolic link')" \
+	-a -z "$(ls -A "$T/outside")"
+
 # ---- a FIFO is refused, never waited on ----
 mkfifo "$T/fifo.img"
 timeout 20 "$EC" --fsid=x "$T/fifo.img" >/dev/null 2>"$T/fifo.log"
