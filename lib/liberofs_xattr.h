@@ -101,7 +101,7 @@ size_t erofs_xattr_full_name(const struct erofs_xattr_item *it, char *buf,
  * the inode already carries gets the new value (the last one wins, once).
  * -EOPNOTSUPP for an unsupported namespace, -E2BIG for a too long name or
  * value or when the inode's xattrs would exceed what the format holds
- * (i_xattr_icount is 16 bits), -EINVAL for a malformed POSIX ACL; @what
+ * (i_xattr_icount is 16 bits), -EBADMSG for a malformed POSIX ACL; @what
  * names the entry in messages.
  */
 int erofs_xattr_add(struct erofs_xattr_table *tbl, struct erofs_inode *inode,

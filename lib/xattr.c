@@ -322,7 +322,7 @@ int erofs_xattr_add(struct erofs_xattr_table *tbl, struct erofs_inode *inode,
 	if ((base == EROFS_XATTR_INDEX_POSIX_ACL_ACCESS ||
 	     base == EROFS_XATTR_INDEX_POSIX_ACL_DEFAULT) &&
 	    erofs_xattr_check_acl(value, len))
-		return erofs_fail(tbl->log, -EINVAL,
+		return erofs_fail(tbl->log, -EBADMSG,
 				 "%s: xattr %s is not a valid POSIX ACL", what,
 				 fullname);
 	/* a name set twice keeps the last value, once */

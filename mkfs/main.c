@@ -293,8 +293,8 @@ static void show_progress(void *arg, const struct erofs_build_progress *p)
 	double t = seconds_since(&st->start);
 	double mib = p->bytes_in / 1048576.0;
 
-	/* only long builds, and at most a few updates a second */
-	if (!p->done && (t < 1.0 || t - st->last < 0.25))
+	/* at most a few updates a second; a short build shows one or two */
+	if (!p->done && st->shown && t - st->last < 0.25)
 		return;
 	if (p->done && !st->shown)
 		return;
