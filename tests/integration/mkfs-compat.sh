@@ -63,6 +63,7 @@ cleanup() {
 		while read -r m; do umount -l "$m" 2>/dev/null; done
 	rm -rf "$WORK"
 }
+[ -n "${KEEP:-}" ] && cleanup() { echo "# kept $WORK"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 echo "# mkfs: $MKFS"
@@ -586,12 +587,13 @@ for rel in sorted(set(A) | set(B)):
     elif stat.S_ISREG(a.st_mode):
         if open(A[rel], 'rb').read() != open(B[rel], 'rb').read():
             say(rel, 'content', a.st_size, b.st_size)
-# hard-link groups
+# hard-link groups (overlayfs without xino: inode numbers of each layer)
 ga, gb = {}, {}
 for rel in A:
     if rel in B and not os.path.isdir(A[rel]):
-        ga.setdefault(os.lstat(A[rel]).st_ino, set()).add(rel)
-        gb.setdefault(os.lstat(B[rel]).st_ino, set()).add(rel)
+        a, b = os.lstat(A[rel]), os.lstat(B[rel])
+        ga.setdefault((a.st_dev, a.st_ino), set()).add(rel)
+        gb.setdefault((b.st_dev, b.st_ino), set()).add(rel)
 if sorted(map(sorted, ga.values())) != sorted(map(sorted, gb.values())):
     say('', 'hard-link groups', sorted(map(sorted, ga.values())),
         sorted(map(sorted, gb.values())))
