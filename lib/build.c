@@ -108,6 +108,24 @@ static int split_hard_links(struct build *b)
 			c->src_path = o->src_path ? strdup(o->src_path) : NULL;
 			c->link_target = NULL;
 			c->xattrs = NULL;
+			c->inline_data = NULL;
+			c->chunks = NULL;
+			/* data an importer already stored is shared, not copied */
+			if (o->chunks) {
+				c->chunks = malloc(o->nr_chunks *
+						   sizeof(*c->chunks));
+				if (!c->chunks)
+					return -ENOMEM;
+				memcpy(c->chunks, o->chunks,
+				       o->nr_chunks * sizeof(*c->chunks));
+			}
+			if (o->inline_data) {
+				c->inline_data = malloc(o->inline_size);
+				if (!c->inline_data)
+					return -ENOMEM;
+				memcpy(c->inline_data, o->inline_data,
+				       o->inline_size);
+			}
 			if (o->link_target) {
 				c->link_target = malloc(o->size + 1);
 				if (c->link_target)
