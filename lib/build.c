@@ -110,7 +110,7 @@ static int split_hard_links(struct build *b)
 			c->xattrs = NULL;
 			c->inline_data = NULL;
 			c->chunks = NULL;
-			/* data an importer already stored is shared, not copied */
+			/* stored data is shared by the copies, not copied */
 			if (o->chunks) {
 				c->chunks = malloc(o->nr_chunks *
 						   sizeof(*c->chunks));

@@ -37,9 +37,9 @@ struct erofs_image_opts {
 
 	/* erofs-utils compatible choices (mkfs.erofs -E, --ignore-mtime) */
 	int inode_form;		/* enum erofs_inode_form */
-	bool ignore_mtime;	/* compact inodes even where the mtime differs */
+	bool ignore_mtime;	/* compact even where the mtime differs */
 	bool no_inline_data;	/* no inline tails for regular files */
-	bool chunk_blockmap;	/* 4-byte block map instead of chunk indexes */
+	bool chunk_blockmap;	/* 4-byte block map, not chunk indexes */
 	bool no_sbcrc;		/* no superblock checksum */
 };
 
@@ -50,7 +50,7 @@ struct erofs_image_writer {
 	const struct erofs_log *log;
 
 	struct erofs_devslot *devices;	/* nr_devices slots, tags set later */
-	uint64_t prefix_start;	/* byte offset of the long xattr prefixes */
+	uint64_t prefix_start;	/* byte offset of long xattr prefixes */
 	uint64_t meta_start;	/* byte offset of the root inode */
 	uint64_t meta_end;
 	uint32_t xattr_blkaddr;

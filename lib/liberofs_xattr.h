@@ -31,7 +31,7 @@ struct erofs_xattr_long_prefix {
 };
 
 struct erofs_xattr_item {
-	uint8_t index;		/* on disk: EROFS_XATTR_INDEX_* or 0x80 | p */
+	uint8_t index;		/* on disk: EROFS_XATTR_INDEX_*, 0x80 | p */
 	uint8_t base_index;	/* the short prefix's index */
 	uint8_t filter_bit;	/* bloom-filter bit of the full name */
 	uint8_t name_len;	/* suffix length */

@@ -195,7 +195,8 @@ int erofs_xattr_check_acl(const void *value, size_t len)
 		if ((next > 1 && state < 1) || (next > 3 && state < 3))
 			return -EINVAL;
 		if (next == 2 || next == 4) {
-			if (id == UINT32_MAX)	/* (uid_t)-1 maps to nobody */
+			/* (uid_t)-1 is no valid id */
+			if (id == UINT32_MAX)
 				return -EINVAL;
 			named++;
 		}

@@ -216,8 +216,8 @@ static int parse_extended(const struct erofs_log *log, const char *arg,
 			ret = 2;
 			break;
 		}
-		if (!strcmp(k, "noinline_data") && !clear) {
-			o->no_inline_data = true;
+		if (!strcmp(k, "noinline_data")) {
+			o->no_inline_data = !clear;
 		} else if (!strcmp(k, "inline_data")) {
 			o->no_inline_data = clear;
 		} else if (!strcmp(k, "force-inode-compact") && !clear) {

@@ -242,7 +242,8 @@ static void test_acl(void **state)
 		{ 4, 4, -1u }, { 8, 4, 50 }, { 0x10, 7, -1u },
 		{ 0x20, 0, -1u } };
 	static const unsigned int no_mask[][3] = {
-		{ 1, 6, -1u }, { 2, 7, 1000 }, { 4, 4, -1u }, { 0x20, 4, -1u } };
+		{ 1, 6, -1u }, { 2, 7, 1000 }, { 4, 4, -1u },
+		{ 0x20, 4, -1u } };
 	static const unsigned int disorder[][3] = {
 		{ 4, 4, -1u }, { 1, 6, -1u }, { 0x20, 4, -1u } };
 	static const unsigned int twice[][3] = {
