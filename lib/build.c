@@ -85,12 +85,100 @@ struct build {
 	uint64_t flat_stored;	/* ... written to the image */
 };
 
-/* -T, SOURCE_DATE_EPOCH, --all-root, --force-uid/gid */
-static void apply_overrides(struct build *b, uint64_t build_time)
+/* --hard-dereference: every extra link of a file becomes a copy of it */
+static int split_hard_links(struct build *b)
+{
+	uint64_t n = b->tree.nr_all;
+
+	for (uint64_t i = 0; i < n; i++) {
+		struct erofs_inode *dir = b->tree.all[i];
+
+		if (!S_ISDIR(dir->mode))
+			continue;
+		for (unsigned int k = 0; k < dir->nr_children; k++) {
+			struct erofs_inode *o = dir->children[k].inode, *c;
+
+			if (S_ISDIR(o->mode) || o->nlink < 2)
+				continue;
+			c = erofs_tree_new_inode(&b->tree);
+			if (!c)
+				return -ENOMEM;
+			*c = *o;
+			c->nlink = 1;
+			c->src_path = o->src_path ? strdup(o->src_path) : NULL;
+			c->link_target = NULL;
+			c->xattrs = NULL;
+			c->inline_data = NULL;
+			c->chunks = NULL;
+			/* stored data is shared by the copies, not copied */
+			if (o->chunks) {
+				c->chunks = malloc(o->nr_chunks *
+						   sizeof(*c->chunks));
+				if (!c->chunks)
+					return -ENOMEM;
+				memcpy(c->chunks, o->chunks,
+				       o->nr_chunks * sizeof(*c->chunks));
+			}
+			if (o->inline_data) {
+				c->inline_data = malloc(o->inline_size);
+				if (!c->inline_data)
+					return -ENOMEM;
+				memcpy(c->inline_data, o->inline_data,
+				       o->inline_size);
+			}
+			if (o->link_target) {
+				c->link_target = malloc(o->size + 1);
+				if (c->link_target)
+					memcpy(c->link_target, o->link_target,
+					       o->size + 1);
+			}
+			if (o->nr_xattrs)
+				c->xattrs = malloc(o->nr_xattrs *
+						   sizeof(*c->xattrs));
+			if ((o->src_path && !c->src_path) ||
+			    (o->link_target && !c->link_target) ||
+			    (o->nr_xattrs && !c->xattrs))
+				return -ENOMEM;
+			for (unsigned int x = 0; x < o->nr_xattrs; x++) {
+				c->xattrs[x] = o->xattrs[x];
+				c->xattrs[x]->refcount++;
+			}
+			o->nlink--;
+			dir->children[k].inode = c;
+		}
+	}
+	return 0;
+}
+
+/* adds a --uid-offset/--gid-offset to an id; -ERANGE outside 32 bits */
+static int offset_id(struct build *b, struct erofs_inode *inode, uint32_t *id,
+		     int64_t off, const char *what)
+{
+	int64_t v = (int64_t)*id + off;
+
+	if (v < 0 || v > UINT32_MAX) {
+		char path[512];
+
+		return erofs_fail(b->log, -ERANGE,
+				  "%s: %s %u%+lld is outside 0..4294967295",
+				  erofs_image_inode_path(&b->tree, inode, path,
+							 sizeof(path)),
+				  what, *id, (long long)off);
+	}
+	*id = v;
+	return 0;
+}
+
+/*
+ * -T, SOURCE_DATE_EPOCH, --all-root, --force-uid/gid, --uid/gid-offset,
+ * --hard-dereference
+ */
+static int apply_overrides(struct build *b, uint64_t build_time)
 {
 	const struct erofs_build_opts *o = b->o;
+	int err = o->hard_dereference ? split_hard_links(b) : 0;
 
-	for (uint64_t i = 0; i < b->tree.nr_all; i++) {
+	for (uint64_t i = 0; i < b->tree.nr_all && !err; i++) {
 		struct erofs_inode *inode = b->tree.all[i];
 
 		if (o->all_root)
@@ -99,6 +187,12 @@ static void apply_overrides(struct build *b, uint64_t build_time)
 			inode->uid = o->force_uid;
 		if (o->force_gid >= 0)
 			inode->gid = o->force_gid;
+		if (o->uid_offset)
+			err = offset_id(b, inode, &inode->uid, o->uid_offset,
+					"uid");
+		if (o->gid_offset && !err)
+			err = offset_id(b, inode, &inode->gid, o->gid_offset,
+					"gid");
 		if (o->mkfs_time_only)
 			continue;
 		if (o->fixed_time) {
@@ -111,6 +205,22 @@ static void apply_overrides(struct build *b, uint64_t build_time)
 			inode->mtime_nsec = 0;
 		}
 	}
+	return err;
+}
+
+/* the progress callback: entries and bytes so far */
+static void report(struct build *b, bool done)
+{
+	struct erofs_build_progress p = {
+		.entries = b->tree.nr_all,
+		.bytes_in = b->cs.st.bytes_in + b->flat_bytes,
+		.bytes_stored = b->cs.st.bytes_stored + b->flat_stored,
+		.source = 1,
+		.done = done,
+	};
+
+	if (b->o->progress)
+		b->o->progress(b->o->progress_arg, &p);
 }
 
 static int choose_uuid(const struct erofs_build_opts *o, uint8_t uuid[16])
@@ -279,6 +389,7 @@ static int data_pass_spool(struct build *b)
 		if (!S_ISREG(inode->mode))
 			continue;
 		b->regular_files++;
+		report(b, false);
 		if (!inode->size)
 			continue;
 		free(shown);
@@ -324,6 +435,7 @@ static int data_pass(struct build *b)
 		if (!S_ISREG(inode->mode))
 			continue;
 		b->regular_files++;
+		report(b, false);
 		if (!inode->size)
 			continue;
 		/* messages name the file as the user knows it */
@@ -603,6 +715,10 @@ int erofs_build(const char *dest, const char *srcdir,
 	b.blksz = 1u << o->blkszbits;
 	erofs_tree_init(&b.tree, log);
 	erofs_xattr_table_init(&b.xt, log);
+	err = erofs_xattr_set_prefixes(&b.xt, o->xattr_prefixes,
+				       o->nr_xattr_prefixes);
+	if (err)
+		goto out;
 
 	/* pass 1 */
 	err = import_source(&b, dest);
@@ -610,6 +726,7 @@ int erofs_build(const char *dest, const char *srcdir,
 		goto out;
 	erofs_info(log, "%s: read %llu entries", srcdir,
 		   (unsigned long long)b.tree.nr_all);
+	report(&b, false);
 	clock_gettime(CLOCK_REALTIME, &now);
 	imo.blkszbits = o->blkszbits;
 	imo.chunksize = o->chunksize;
@@ -627,8 +744,14 @@ int erofs_build(const char *dest, const char *srcdir,
 		goto out;
 	memcpy(imo.volume_name, o->label, sizeof(imo.volume_name));
 	imo.nr_devices = o->blobdev ? 1 : 0;
-	apply_overrides(&b, imo.build_time);
-	err = erofs_tree_finalize(&b.tree);
+	imo.inode_form = o->inode_form;
+	imo.ignore_mtime = o->ignore_mtime;
+	imo.no_inline_data = o->no_inline_data;
+	imo.chunk_blockmap = o->force_blockmap;
+	imo.no_sbcrc = o->no_sbcrc;
+	err = apply_overrides(&b, imo.build_time);
+	if (!err)
+		err = erofs_tree_finalize(&b.tree);
 	if (!err)
 		err = erofs_xattr_select_shared(&b.xt, o->xattr_tolerance);
 	if (!err)
@@ -731,6 +854,8 @@ int erofs_build(const char *dest, const char *srcdir,
 	boot_open = false;
 	if (err && o->blobdev)
 		unlink(o->blobdev);
+	if (!err)
+		report(&b, true);
 out:
 	if (err && manifest_saved)
 		unlink(o->manifest);

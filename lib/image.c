@@ -7,11 +7,18 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "erofs/build.h"
 #include "liberofs_dir.h"
 #include "liberofs_image.h"
 #include "erofs/util.h"
 
 #define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((uint64_t)(a) - 1))
+
+/* newer erofs-utils mark prefixes stored outside any inode; 6.12 ignores it */
+#define COMPAT_PLAIN_XATTR_PFX	0x00000010u
+/* i_u.rdev = minor[7:0] | major << 8 | minor[19:8] << 20 */
+#define RDEV_MAJOR_MAX		0xfffu
+#define RDEV_MINOR_MAX		0xfffffu
 
 int erofs_image_init(struct erofs_image_writer *img, struct erofs_tree *t,
 		     struct erofs_xattr_table *xt,
@@ -23,6 +30,9 @@ int erofs_image_init(struct erofs_image_writer *img, struct erofs_tree *t,
 	img->xt = xt;
 	img->opts = *opts;
 	img->log = log;
+	if (opts->chunk_blockmap && opts->nr_devices)
+		return erofs_fail(log, -EINVAL,
+				 "a chunk block map cannot address blob devices");
 	if (opts->nr_devices) {
 		img->devices = calloc(opts->nr_devices, sizeof(*img->devices));
 		if (!img->devices)
@@ -42,8 +52,106 @@ static bool needs_extended(const struct erofs_image_writer *img,
 {
 	return inode->uid > UINT16_MAX || inode->gid > UINT16_MAX ||
 	       inode->nlink > UINT16_MAX || inode->size > UINT32_MAX ||
-	       (uint64_t)inode->mtime != img->opts.build_time ||
-	       inode->mtime_nsec != img->opts.build_time_nsec;
+	       (!img->opts.ignore_mtime &&
+		((uint64_t)inode->mtime != img->opts.build_time ||
+		 inode->mtime_nsec != img->opts.build_time_nsec));
+}
+
+const char *erofs_image_inode_path(const struct erofs_tree *t,
+				   const struct erofs_inode *inode, char *buf,
+				   size_t size)
+{
+	const struct erofs_inode *cur = inode;
+	size_t pos = size - 1;
+
+	if (!size)
+		return buf;
+	buf[pos] = '\0';
+	while (cur != t->root) {
+		const struct erofs_dentry *d = NULL;
+		const struct erofs_inode *dir = NULL;
+
+		/* the directory holding @cur */
+		for (uint64_t i = 0; i < t->nr_all && !d; i++) {
+			const struct erofs_inode *c = t->all[i];
+
+			if (!S_ISDIR(c->mode) ||
+			    (S_ISDIR(cur->mode) && c != cur->parent))
+				continue;
+			for (unsigned int k = 0; k < c->nr_children; k++)
+				if (c->children[k].inode == cur) {
+					d = &c->children[k];
+					dir = c;
+					break;
+				}
+		}
+		if (!d || d->namelen + 1 > pos)
+			break;
+		pos -= d->namelen;
+		memcpy(buf + pos, d->name, d->namelen);
+		buf[--pos] = '/';
+		cur = dir;
+	}
+	if (pos == size - 1)
+		buf[--pos] = '/';
+	return buf + pos;
+}
+
+/* compact or extended, as -E force-inode-* and --ignore-mtime ask */
+static int choose_form(struct erofs_image_writer *img,
+		       struct erofs_inode *inode)
+{
+	char path[512];
+
+	switch (img->opts.inode_form) {
+	case EROFS_FORM_EXTENDED:
+		inode->extended = true;
+		return 0;
+	case EROFS_FORM_COMPACT:
+		inode->extended = false;
+		if (!needs_extended(img, inode))
+			return 0;
+		return erofs_fail(img->log, -EINVAL,
+				 "%s: cannot be a compact inode (owner, group, link count or size too large)",
+				 erofs_image_inode_path(img->tree, inode, path,
+							sizeof(path)));
+	default:
+		inode->extended = needs_extended(img, inode);
+		return 0;
+	}
+}
+
+/*
+ * What the format cannot hold is refused, naming the file: xattrs beyond
+ * the 16-bit count, device numbers beyond 12-bit major / 20-bit minor.
+ */
+static int check_encodable(struct erofs_image_writer *img,
+			   struct erofs_inode *inode)
+{
+	char path[512];
+
+	if (erofs_xattr_size_inode(inode))
+		return erofs_fail(img->log, -E2BIG,
+				 "%s: extended attributes exceed what an EROFS inode holds",
+				 erofs_image_inode_path(img->tree, inode, path,
+							sizeof(path)));
+	if ((S_ISCHR(inode->mode) || S_ISBLK(inode->mode)) &&
+	    (inode->rdev_major > RDEV_MAJOR_MAX ||
+	     inode->rdev_minor > RDEV_MINOR_MAX))
+		return erofs_fail(img->log, -ERANGE,
+				 "%s: device number %u:%u does not fit EROFS (major up to %u, minor up to %u)",
+				 erofs_image_inode_path(img->tree, inode, path,
+							sizeof(path)),
+				 inode->rdev_major, inode->rdev_minor,
+				 RDEV_MAJOR_MAX, RDEV_MINOR_MAX);
+	return 0;
+}
+
+/* bytes of one chunk table entry: 8-byte indexes or a 4-byte block map */
+static unsigned int chunk_unit(const struct erofs_image_writer *img)
+{
+	return img->opts.chunk_blockmap ? EROFS_BLOCK_MAP_ENTRY_SIZE :
+					  EROFS_CHUNK_INDEX_SIZE;
 }
 
 /*
@@ -51,7 +159,7 @@ static bool needs_extended(const struct erofs_image_writer *img,
  * a tail that goes inline when it fits next to the inode in one block.
  */
 static void plan_flat(struct erofs_inode *inode, uint64_t size,
-		      unsigned int blksz, uint64_t *pos)
+		      unsigned int blksz, bool may_inline, uint64_t *pos)
 {
 	unsigned int isize = erofs_inode_core_size(inode->extended) +
 			     inode->xattr_isize;
@@ -60,7 +168,9 @@ static void plan_flat(struct erofs_inode *inode, uint64_t size,
 	inode->nr_blocks = size / blksz;
 	inode->inline_size = 0;
 	inode->datalayout = EROFS_INODE_FLAT_PLAIN;
-	if (tail) {
+	if (tail && !may_inline) {
+		inode->nr_blocks++;
+	} else if (tail) {
 		uint64_t need = isize + tail;
 
 		if ((*pos % blksz) + need <= blksz) {
@@ -84,6 +194,8 @@ int erofs_image_layout(struct erofs_image_writer *img)
 
 	pos = EROFS_SUPER_OFFSET + EROFS_SB_SIZE +
 	      (uint64_t)img->opts.nr_devices * EROFS_DEVT_SLOT_SIZE;
+	img->prefix_start = pos;
+	pos += erofs_xattr_prefix_table_size(img->xt);
 	pos = ALIGN_UP(pos, EROFS_SLOT_SIZE);
 	img->meta_start = pos;
 	if (pos / EROFS_SLOT_SIZE > UINT16_MAX)
@@ -94,13 +206,18 @@ int erofs_image_layout(struct erofs_image_writer *img)
 		struct erofs_inode *inode = t->inodes[i];
 		unsigned int isize;
 
-		erofs_xattr_size_inode(inode);
+		int err = check_encodable(img, inode);
+
+		if (err)
+			return err;
 		if (S_ISDIR(inode->mode)) {
 			inode->size = erofs_dir_size(inode, blksz);
 			if (!inode->size)
 				return -ENOMEM;
 		}
-		inode->extended = needs_extended(img, inode);
+		err = choose_form(img, inode);
+		if (err)
+			return err;
 		isize = erofs_inode_core_size(inode->extended) +
 			inode->xattr_isize;
 		inode->nr_chunks = 0;
@@ -118,7 +235,10 @@ int erofs_image_layout(struct erofs_image_writer *img)
 			img->has_chunks = true;
 		} else if (S_ISREG(inode->mode) || S_ISDIR(inode->mode) ||
 			   S_ISLNK(inode->mode)) {
-			plan_flat(inode, inode->size, blksz, &pos);
+			plan_flat(inode, inode->size, blksz,
+				  !(img->opts.no_inline_data &&
+				    S_ISREG(inode->mode)),
+				  &pos);
 		} else {
 			inode->datalayout = EROFS_INODE_FLAT_PLAIN;
 			inode->nr_blocks = 0;
@@ -127,8 +247,8 @@ int erofs_image_layout(struct erofs_image_writer *img)
 		inode->meta_off = pos;
 		inode->nid = pos / EROFS_SLOT_SIZE;
 		if (inode->datalayout == EROFS_INODE_CHUNK_BASED)
-			pos += ALIGN_UP(isize, EROFS_CHUNK_INDEX_SIZE) +
-			       inode->nr_chunks * EROFS_CHUNK_INDEX_SIZE;
+			pos += ALIGN_UP(isize, chunk_unit(img)) +
+			       inode->nr_chunks * chunk_unit(img);
 		else
 			pos += isize + inode->inline_size;
 		pos = ALIGN_UP(pos, EROFS_SLOT_SIZE);
@@ -230,7 +350,8 @@ static uint32_t inode_i_u(const struct erofs_image_writer *img,
 		return 0;
 	}
 	if (inode->datalayout == EROFS_INODE_CHUNK_BASED)
-		return EROFS_CHUNK_FORMAT_INDEXES |
+		return (img->opts.chunk_blockmap ? 0 :
+						   EROFS_CHUNK_FORMAT_INDEXES) |
 		       (erofs_ilog2(img->opts.chunksize) -
 			img->opts.blkszbits);
 	return inode->raw_blkaddr;
@@ -262,13 +383,17 @@ static void encode_inode(const struct erofs_image_writer *img,
 	if (inode->inline_size)
 		memcpy(p + isize, inode->inline_data, inode->inline_size);
 	if (inode->datalayout == EROFS_INODE_CHUNK_BASED) {
-		uint8_t *tab = p + ALIGN_UP(isize, EROFS_CHUNK_INDEX_SIZE);
+		uint8_t *tab = p + ALIGN_UP(isize, chunk_unit(img));
 
 		for (uint64_t c = 0; c < inode->nr_chunks; c++)
-			erofs_chunk_index_encode(
-				tab + c * EROFS_CHUNK_INDEX_SIZE,
-				inode->chunks[c].device_id,
-				inode->chunks[c].blkaddr);
+			if (img->opts.chunk_blockmap)
+				erofs_put_le32(tab + c * 4,
+					       inode->chunks[c].blkaddr);
+			else
+				erofs_chunk_index_encode(
+					tab + c * EROFS_CHUNK_INDEX_SIZE,
+					inode->chunks[c].device_id,
+					inode->chunks[c].blkaddr);
 	}
 }
 
@@ -298,9 +423,17 @@ int erofs_image_write_meta(struct erofs_image_writer *img, int fd)
 		erofs_devslot_encode(&img->devices[d],
 				     meta + EROFS_SUPER_OFFSET + EROFS_SB_SIZE +
 					     d * EROFS_DEVT_SLOT_SIZE);
+	if (img->xt->nr_prefixes) {
+		erofs_xattr_encode_prefixes(img->xt, meta + img->prefix_start);
+		sb.feature_incompat |= EROFS_FEATURE_INCOMPAT_XATTR_PREFIXES;
+		sb.feature_compat |= COMPAT_PLAIN_XATTR_PFX;
+		sb.xattr_prefix_count = img->xt->nr_prefixes;
+		sb.xattr_prefix_start = img->prefix_start / 4;
+	}
 
-	sb.feature_compat = EROFS_FEATURE_COMPAT_SB_CHKSUM |
-			    EROFS_FEATURE_COMPAT_MTIME;
+	sb.feature_compat |= EROFS_FEATURE_COMPAT_MTIME;
+	if (!img->opts.no_sbcrc)
+		sb.feature_compat |= EROFS_FEATURE_COMPAT_SB_CHKSUM;
 	if (img->opts.xattr_filter)
 		sb.feature_compat |= EROFS_FEATURE_COMPAT_XATTR_FILTER;
 	if (img->has_chunks)
@@ -323,8 +456,9 @@ int erofs_image_write_meta(struct erofs_image_writer *img, int fd)
 	memcpy(sb.volume_name, img->opts.volume_name, EROFS_VOLNAME_LEN);
 	erofs_sb_encode(&sb, meta + EROFS_SUPER_OFFSET);
 	/* last: the checksum covers everything else in block 0 */
-	erofs_put_le32(meta + EROFS_SUPER_OFFSET + 4,
-		       erofs_sb_checksum(meta, img->opts.blkszbits));
+	if (!img->opts.no_sbcrc)
+		erofs_put_le32(meta + EROFS_SUPER_OFFSET + 4,
+			       erofs_sb_checksum(meta, img->opts.blkszbits));
 
 	err = erofs_pwrite_all(fd, meta, len, 0);
 	free(meta);

@@ -8,6 +8,7 @@
  *   [0, 1024)            zeros
  *   1024                 superblock (128 bytes)
  *   1152                 device table (128 bytes a slot)
+ *   after it             long xattr name prefixes (--xattr-prefix)
  *   after it             inodes in tree order, 32-byte slots (meta_blkaddr 0)
  *   next block           shared xattr area (xattr_blkaddr)
  *   next block           data blocks: directories, symlinks, flat files
@@ -33,6 +34,13 @@ struct erofs_image_opts {
 	uint8_t uuid[16];
 	char volume_name[EROFS_VOLNAME_LEN];
 	unsigned int nr_devices;	/* extra (blob) devices */
+
+	/* erofs-utils compatible choices (mkfs.erofs -E, --ignore-mtime) */
+	int inode_form;		/* enum erofs_inode_form */
+	bool ignore_mtime;	/* compact even where the mtime differs */
+	bool no_inline_data;	/* no inline tails for regular files */
+	bool chunk_blockmap;	/* 4-byte block map, not chunk indexes */
+	bool no_sbcrc;		/* no superblock checksum */
 };
 
 struct erofs_image_writer {
@@ -42,6 +50,7 @@ struct erofs_image_writer {
 	const struct erofs_log *log;
 
 	struct erofs_devslot *devices;	/* nr_devices slots, tags set later */
+	uint64_t prefix_start;	/* byte offset of long xattr prefixes */
 	uint64_t meta_start;	/* byte offset of the root inode */
 	uint64_t meta_end;
 	uint32_t xattr_blkaddr;
@@ -63,6 +72,14 @@ void erofs_image_free(struct erofs_image_writer *img);
  * selected.
  */
 int erofs_image_layout(struct erofs_image_writer *img);
+
+/*
+ * The path of @inode inside the tree ("/" for the root) into @buf, for
+ * messages; slow (scans the directories), use it on error paths only.
+ */
+const char *erofs_image_inode_path(const struct erofs_tree *t,
+				   const struct erofs_inode *inode, char *buf,
+				   size_t size);
 
 /* writes directory and symlink data blocks at their addresses */
 int erofs_image_write_dir_data(struct erofs_image_writer *img, int fd);
