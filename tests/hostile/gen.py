@@ -155,6 +155,15 @@ def archives(d):
     write(f'{d}/dup-xattr.tar', finish(
         pax([('SCHILY.xattr.user.a', '1'), ('SCHILY.xattr.user.a', '2')])
         + entry('dupx', b'x\n')))
+    write(f'{d}/control-chars.tar', finish(
+        header('evil\x1b]0;owned\x07\x1b[2J', typeflag=b'1',
+               link='missing-esc-target')))
+    # a 1 TiB entry (base-256 size) followed by 1 KiB of data
+    h = bytearray(header('absurd-size-file'))
+    h[124:136] = _base256(1 << 40, 12)
+    h[148:156] = b' ' * 8
+    h[148:156] = b'%06o\0 ' % sum(h)
+    write(f'{d}/absurd-size.tar', bytes(h) + b'\0' * 1024)
     whole = finish(entry('cut-short-file', rand_bytes(100000, 1)))
     write(f'{d}/truncated.tar', whole[:50000])
     write(f'{d}/truncated-header.tar', whole[:300])

@@ -81,7 +81,8 @@ run_case() {
 		"$dir/notes" "$T/log"
 	local env=(env "PATH=$T/bin:$PATH" "IN=$IN" "OUT=$dir/out"
 		"CASE=$dir" "NOTES=$dir/notes" "URL=$URL" "SRVLOG=$T/server.log"
-		"HOSTILE=$HOSTILE" "TESTLIB=$HOSTILE/../lib" "TMPDIR=$dir/tmp")
+		"HOSTILE=$HOSTILE" "TESTLIB=$HOSTILE/../lib" "TMPDIR=$dir/tmp"
+		"RUNLOG=$log")
 	for s in "${c_setup[@]}"; do
 		if ! (cd "$dir/cwd" && "${env[@]}" bash -c "$s") \
 			>>"$log.setup" 2>&1; then
