@@ -1,10 +1,26 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Generates a benchmark tree: many small files plus large ones, with a
-given share of duplicate 64 KiB-aligned chunks.  Deterministic per seed."""
+given share of duplicate 64 KiB-aligned chunks; or, with --tiny N, N tiny
+files (0-64 bytes) in directories of 1000, for the per-entry cost.
+Deterministic per seed."""
 import argparse
 import os
 import random
+
+
+def tiny(dest, n, r):
+    d = None
+    for i in range(n):
+        if i % 1000 == 0:
+            d = os.path.join(dest, "%03d" % (i // 1000000),
+                             "%03d" % (i // 1000 % 1000))
+            os.makedirs(d)
+        fd = os.open(os.path.join(d, "f%06d" % i),
+                     os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.write(fd, r.randbytes(r.randrange(65)))
+        os.close(fd)
+    print("generated %d tiny files" % n)
 
 
 def main():
@@ -14,9 +30,14 @@ def main():
     ap.add_argument("--large-mib", type=int, default=860)
     ap.add_argument("--dup", type=float, default=0.35)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--tiny", type=int, default=0,
+                    help="only N tiny files, 1000 per directory")
     a = ap.parse_args()
     r = random.Random(a.seed)
     os.makedirs(a.dest, exist_ok=True)
+    if a.tiny:
+        tiny(a.dest, a.tiny, r)
+        return
     total = 0
     # small files in a two-level fan-out, some of them copies
     pool = []

@@ -2,7 +2,7 @@
 /*
  * Cookie layout of a 6.12 kernel: volume and cookie keys, fscache hashing,
  * fan-out directories, cooked file names and the cachefiles xattrs.  See
- * include/erofs/cookie.h and the spec, sections 2.2 and 3.
+ * include/erofs/cookie.h and docs/kernel-facts.md §24-§28.
  */
 #include <errno.h>
 #include <inttypes.h>

@@ -4,6 +4,8 @@
  * inodes, directories and chunk tables reachable from the root, and the
  * cookie table built from the device tags.  Built by run-fuzz.sh.
  */
+// fuzz-sources: lib/reader.c lib/cookie.c lib/ondisk.c lib/log.c lib/util.c
+// fuzz-options: -max_len=65536
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -63,7 +63,7 @@ def cookie(vkey, key):
     return fan, 'cache/I%s/%s/D%s' % (vkey, fan, key)
 
 if sys.argv[1] == 'selftest':
-    # spec 3.5 and the public paths
+    # docs/kernel-facts.md §28 and the public paths
     assert volume_hash('erofs,test') == 0x6c5d5056
     assert cookie('erofs,test', 'test.img')[1] == 'cache/Ierofs,test/@73/Dtest.img'
     assert cookie('erofs,styxtest9dbeb96981e633e3', '_slab_0')[0] == '@0e'
@@ -105,7 +105,7 @@ elif sys.argv[1] == 'holes':
     print(end - data)
 EOF
 ref() { python3 "$T/ref.py" "$@"; }
-check "python reference reproduces the spec vectors" \
+check "python reference reproduces the kernel-facts vectors" \
 	sh -c "python3 '$T/ref.py' selftest >/dev/null"
 
 # ---- images ----

@@ -11,7 +11,7 @@
 # failures (bad input, vanishing entries, full disk), the superblock
 # checksum, manifests.
 #
-# Environment: BUILD (default /work/main/build), MKFS (default
+# Environment: BUILD (default build/ at the top of the tree), MKFS (default
 # $BUILD/mkfs/mkfs.erofs; /usr/bin/mkfs.erofs selects erofs-utils 1.5
 # compatibility mode), FSCK (default /usr/bin/fsck.erofs), ONLY (a regex of
 # configuration names to run), TMPDIR.

@@ -5,7 +5,7 @@
     punch-holes.py IMAGE NID...
 
 erofs-utils 1.5 (Debian 12) never writes chunk holes: it maps every all-zero
-chunk to one shared zero block.  The kernel test for trap 22 (a hole followed
+chunk to one shared zero block.  The kernel test for docs/kernel-facts.md §22 (a hole followed
 by data in one readahead window reads back as zeros in 6.12's fscache mode)
 needs real holes, so this rewrites the chunk table entries of the given
 inodes (nids as printed by dump.erofs --path) in place and recomputes the

@@ -112,7 +112,7 @@ for n in eio-blob fd-blob http-blob sv-blob; do
 	cp "$data/blobs/od-blob" "$data/blobs/$n"
 done
 
-# trap 22: holes made by punch-holes.py (erofs-utils 1.5 writes none)
+# docs/kernel-facts.md §22: holes made by punch-holes.py (erofs-utils 1.5 writes none)
 t=$scratch/src/t22
 { head -c 65536 /dev/zero; head -c 165536 /dev/urandom; } > "$t/holefirst"
 truncate -s 1M "$t/sparse" && printf abc >> "$t/sparse"

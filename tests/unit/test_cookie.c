@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Unit tests of the cookie layout: the spec's worked example (3.5) and the
+ * Unit tests of the cookie layout: docs/kernel-facts.md §28's example, the
  * three public paths, all four file-name encodings, key and volume-key
  * length limits, name validation, xattrs, the manifest table, and a
  * seed/check round trip in a scratch directory.
@@ -27,7 +27,7 @@
 static struct erofs_log quiet_log = {.prog = "test", .level = -1};
 
 /*
- * Reference fscache_hash written from the spec's prose (3.2), word by word
+ * Reference fscache_hash written from docs/kernel-facts.md §25, word by word
  * with explicit byte assembly, to cross-check the library on many keys.
  */
 static uint32_t ref_hash(uint32_t salt, const uint8_t *d, size_t len)
@@ -63,7 +63,7 @@ static void test_spec_worked_example(void **state)
 	assert_string_equal(vol.key, "erofs,test");
 	assert_string_equal(vol.dir, "Ierofs,test");
 	assert_string_equal(vol.mount_options, "fsid=test");
-	/* the 12-byte volume key buffer of the spec */
+	/* the 12-byte volume key buffer of docs/kernel-facts.md §28 */
 	assert_int_equal(erofs_fscache_hash(0, vbuf, sizeof(vbuf)),
 			 0x6c5d5056u);
 	assert_int_equal(vol.hash, 0x6c5d5056u);

@@ -4,7 +4,7 @@
 # an erofs-utils chunked image (bootstrap "od-boot" + blob device "od-blob",
 # empty tag, so the blob's cookie key comes from device=) mounted in fscache
 # mode, content checked, READ accounting, cache reuse on re-mount, EIO on a
-# failing source, shared domains, and the mount conflicts of trap 16.
+# failing source, shared domains, and the mount conflicts of docs/kernel-facts.md §16.
 
 DATA=/data/blobs
 t_cache_setup || return 1
@@ -47,7 +47,7 @@ t_mark
 if err=$(t_od_mount /mnt/od od-boot device=od-blob); then
 	t_sha256 remount-content /mnt/od /data/od.sha256
 	t_eq remount-zero-reads 0 "$(t_reads_since)"
-	# no domain: the same fsid twice is EBUSY (trap 16)
+	# no domain: the same fsid twice is EBUSY (docs/kernel-facts.md §16)
 	t_check_fails same-fsid-twice-busy mount -t erofs \
 		-o fsid=od-boot,device=od-blob none /mnt/od2
 	t_umount /mnt/od

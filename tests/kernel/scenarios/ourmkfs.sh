@@ -4,7 +4,7 @@
 # mkfs.erofs (bootstrap "ours-boot", blob named by its tag, all-zero chunks,
 # a sparse file, a file whose first chunk is zeros) served by erofs-fetchd.
 # Runs on the patched and the unpatched kernel: our mkfs must not write the
-# chunk holes that trip 6.12's fscache read path (trap 22).  Then
+# chunk holes that trip 6.12's fscache read path (docs/kernel-facts.md §22).  Then
 # erofs-cookies checks, against the cache the real kernel wrote, that it
 # predicts the cache file paths (and finds them complete).
 

@@ -25,7 +25,7 @@ else
 	t_fail cachefiles-open "cannot open /dev/cachefiles"
 fi
 
-# The cache directory cannot be tmpfs (no sync_fs) -- trap 21.  The device
+# The cache directory cannot be tmpfs (no sync_fs) -- docs/kernel-facts.md §21.  The device
 # is free again once the previous opener closed it and the cache unbound.
 mkdir -p /tmp/notacache
 i=0

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# Trap 22: a chunk hole (EROFS_NULL_ADDR) followed by mapped data within one
+# Kernel fact §22 (docs/kernel-facts.md): a chunk hole followed by mapped data in one
 # readahead window.  6.12's erofs_fscache_data_read_slice zero-fills the rest
 # of the whole request at the hole, so the data after it reads back as zeros.
 # kernel/patches/0001-* bounds the zeroing to the hole.  The image "t22" (one
@@ -32,7 +32,7 @@ patched)
 unpatched)
 	if echo "$out" | grep -q -E '^(holefirst|sparse): FAILED'; then
 		t_ok bug-shows-on-unpatched-kernel
-		echo "guest: trap 22 on the unpatched kernel: $bad"
+		echo "guest: kernel fact §22 (hole zeroing) on the unpatched kernel: $bad"
 	else
 		t_fail bug-shows-on-unpatched-kernel "hole files read back right: $out"
 	fi
