@@ -19,13 +19,13 @@
 #include <archive_entry.h>
 #include <xxhash.h>
 
+#include "liberofs_decompress.h"
 #include "liberofs_import.h"
 #include "erofs/ondisk.h"
 #include "erofs/util.h"
 
 /* spooled files start block-aligned, so holes stay holes */
 #define SPOOL_ALIGN		4096u
-#define READ_BLOCK_SIZE		(1u << 16)
 #define SYMLINK_MAX		4095u
 #define ACL_MAX_ENTRIES		1024u
 
@@ -134,6 +134,7 @@ struct tar {
 	const char *src;	/* the archive, for messages */
 	const char *name;	/* the entry as the archive spells it */
 	struct archive *a;
+	struct erofs_dstream *ds;
 	int spool_fd;
 	uint64_t spool_end;
 	bool implicit_root;	/* created here: takes the first mtime */
@@ -762,10 +763,12 @@ static int do_entry(struct tar *c, struct archive_entry *e, char *path)
 	return place(c, n, parent, base, inode);
 }
 
-/* the formats: libarchive's "all" minus mtree (it reads host files) and raw */
+/*
+ * The formats: libarchive's "all" minus mtree (it reads host files) and
+ * raw.  No filters: the stream arrives decompressed (decompress.c).
+ */
 static void support_formats(struct archive *a)
 {
-	archive_read_support_filter_all(a);
 	archive_read_support_format_tar(a);
 	archive_read_support_format_gnutar(a);
 	archive_read_support_format_cpio(a);
@@ -799,18 +802,24 @@ static int read_all(struct tar *c)
 		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
 			const char *msg = archive_error_string(c->a);
 
-			if (!nr)
+			if (erofs_dstream_error(c->ds))
+				msg = erofs_dstream_error(c->ds);
+			if (!nr && !erofs_dstream_error(c->ds))
 				return erofs_fail(c->log, -EINVAL,
 						  "%s: not %sa readable archive: %s",
 						  c->src,
 						  c->opts->could_be_dir ?
 							  "a directory or " : "",
 						  msg ? msg : "unknown format");
-			err = erofs_fail(c->log, -EINVAL,
-					 "%s: damaged archive after entry \"%s\" (%llu entries): %s",
-					 c->src, path ? path : "",
-					 (unsigned long long)nr,
-					 msg ? msg : "truncated or corrupt");
+			if (!nr)
+				err = erofs_fail(c->log, -EINVAL, "%s: %s",
+						 c->src, msg);
+			else
+				err = erofs_fail(c->log, -EINVAL,
+						 "%s: damaged archive after entry \"%s\" (%llu entries): %s",
+						 c->src, path ? path : "",
+						 (unsigned long long)nr,
+						 msg ? msg : "truncated or corrupt");
 			free(path);
 			return err;
 		}
@@ -878,6 +887,21 @@ static int read_all(struct tar *c)
 	return err;
 }
 
+/* libarchive's input: the decompressed blocks */
+static la_ssize_t tar_read(struct archive *a, void *arg, const void **buf)
+{
+	struct tar *c = arg;
+	ssize_t n = erofs_dstream_read(c->ds, buf);
+
+	if (n < 0) {
+		const char *msg = erofs_dstream_error(c->ds);
+
+		archive_set_error(a, (int)-n, "%s", msg ? msg : "read error");
+		return -1;
+	}
+	return n;
+}
+
 int erofs_import_tar(struct erofs_tree *t, struct erofs_xattr_table *xt,
 		     const char *path, int spool_fd,
 		     const struct erofs_import_tar_opts *opts)
@@ -921,16 +945,27 @@ int erofs_import_tar(struct erofs_tree *t, struct erofs_xattr_table *xt,
 	utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
 	if (utf8)
 		old = uselocale(utf8);
-	if (archive_read_open_fd(c.a, fd, READ_BLOCK_SIZE) != ARCHIVE_OK) {
+	err = erofs_dstream_open(&c.ds, fd, path, t->log);
+	if (err)
+		goto out_locale;
+	if (archive_read_open(c.a, &c, NULL, tar_read, NULL) != ARCHIVE_OK) {
 		const char *msg = archive_error_string(c.a);
 
-		err = erofs_fail(t->log, -EINVAL,
+		if (erofs_dstream_error(c.ds))
+			err = erofs_fail(t->log, -EINVAL, "%s: %s", path,
+					 erofs_dstream_error(c.ds));
+		else
+			err = erofs_fail(t->log, -EINVAL,
 				 "%s: not %sa readable archive: %s", path,
 				 opts->could_be_dir ? "a directory or " : "",
 				 msg ? msg : "cannot open");
 	} else {
 		err = read_all(&c);
 	}
+	/* the whole stream: trailers and checksums after the end marker */
+	if (!err)
+		err = erofs_dstream_drain(c.ds);
+out_locale:
 	if (utf8) {
 		uselocale(old);
 		freelocale(utf8);
@@ -947,6 +982,7 @@ int erofs_import_tar(struct erofs_tree *t, struct erofs_xattr_table *xt,
 out:
 	if (c.a)
 		archive_read_free(c.a);
+	erofs_dstream_close(c.ds);
 	map_free(&c);
 out_fd:
 	if (opts->fd < 0)
