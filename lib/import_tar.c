@@ -28,6 +28,11 @@
 #define SPOOL_ALIGN		4096u
 #define SYMLINK_MAX		4095u
 #define ACL_MAX_ENTRIES		1024u
+/* what erofs_rdev_encode() can hold: 12 bits of major, 20 of minor */
+#define RDEV_MAJOR_MAX		0xfffu
+#define RDEV_MINOR_MAX		0xfffffu
+/* how much of a name messages show (escaped) */
+#define SHOWN_MAX		1024u
 
 int erofs_tar_path_normalize(char *path)
 {
@@ -132,7 +137,8 @@ struct tar {
 	const struct erofs_import_tar_opts *opts;
 	const struct erofs_log *log;
 	const char *src;	/* the archive, for messages */
-	const char *name;	/* the entry as the archive spells it */
+	const char *name;	/* the entry for messages (escaped) */
+	char shown[SHOWN_MAX];	/* the last entry's name, escaped */
 	struct archive *a;
 	struct erofs_dstream *ds;
 	int spool_fd;
@@ -273,6 +279,8 @@ static void set_meta(struct erofs_inode *inode, struct archive_entry *e,
 	}
 }
 
+static mode_t entry_type(struct archive_entry *e);
+
 static int check_meta(struct tar *c, struct archive_entry *e)
 {
 	int64_t uid = archive_entry_uid(e), gid = archive_entry_gid(e);
@@ -282,6 +290,18 @@ static int check_meta(struct tar *c, struct archive_entry *e)
 	if (archive_entry_mtime_nsec(e) < 0 ||
 	    archive_entry_mtime_nsec(e) > 999999999)
 		return bad_entry(c, -EINVAL, "bad nanoseconds of mtime");
+	if ((entry_type(e) == S_IFCHR || entry_type(e) == S_IFBLK) &&
+	    !archive_entry_hardlink(e) &&
+	    (archive_entry_rdevmajor(e) > RDEV_MAJOR_MAX ||
+	     archive_entry_rdevminor(e) > RDEV_MINOR_MAX)) {
+		erofs_fail(c->log, -EOVERFLOW,
+			   "%s: entry \"%s\": device number %llu:%llu does not fit EROFS (major up to %u, minor up to %u)",
+			   c->src, c->name,
+			   (unsigned long long)archive_entry_rdevmajor(e),
+			   (unsigned long long)archive_entry_rdevminor(e),
+			   RDEV_MAJOR_MAX, RDEV_MINOR_MAX);
+		return -EOVERFLOW;
+	}
 	return 0;
 }
 
@@ -290,6 +310,7 @@ static int encode_acl(struct tar *c, struct archive_entry *e, int type,
 		      uint32_t *mode, uint8_t *out, size_t outsz)
 {
 	struct erofs_acl_entry ents[ACL_MAX_ENTRIES];
+	char shown[SHOWN_MAX];
 	unsigned int n = 0;
 	bool named = false;
 	int etype, perm, tag, id, len;
@@ -328,7 +349,8 @@ static int encode_acl(struct tar *c, struct archive_entry *e, int type,
 					   c->src, c->name,
 					   tag == ARCHIVE_ENTRY_ACL_USER ?
 						   "user" : "group",
-					   name ? name : "?");
+					   erofs_escape(shown, sizeof(shown),
+							name ? name : "?"));
 				return -EINVAL;
 			}
 			a->id = id;
@@ -399,6 +421,130 @@ static int add_xattr(struct tar *c, struct erofs_inode *inode,
 	return err;
 }
 
+struct raw_xattr {
+	const char *name;
+	const void *value;
+	size_t len;
+	size_t seq;
+};
+
+static int raw_xattr_cmp(const void *a, const void *b)
+{
+	const struct raw_xattr *x = a, *y = b;
+	int r = strcmp(x->name, y->name);
+
+	if (r)
+		return r;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * A raw system.posix_acl_* value (SCHILY.xattr.system.posix_acl_access):
+ * checked and stored as the kernel keeps it, like a parsed ACL.
+ */
+static int raw_acl(struct tar *c, const char *name, const uint8_t *v,
+		   size_t len, uint8_t *out, size_t outsz)
+{
+	struct erofs_acl_entry *ents;
+	size_t n = len >= 4 ? (len - 4) / 8 : 0;
+	int ret;
+
+	if (len < 4 || (len - 4) % 8 || n > ACL_MAX_ENTRIES ||
+	    erofs_get_le32(v) != EROFS_ACL_XATTR_VERSION) {
+		erofs_fail(c->log, -EINVAL,
+			   "%s: entry \"%s\": xattr %s is not a POSIX ACL (%zu bytes)",
+			   c->src, c->name, name, len);
+		return -EINVAL;
+	}
+	ents = calloc(n ? n : 1, sizeof(*ents));
+	if (!ents)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		ents[i].tag = erofs_get_le16(v + 4 + 8 * i);
+		ents[i].perm = erofs_get_le16(v + 6 + 8 * i);
+		ents[i].id = erofs_get_le32(v + 8 + 8 * i);
+	}
+	ret = erofs_acl_encode(ents, n, out, outsz);
+	free(ents);
+	if (ret < 0) {
+		erofs_fail(c->log, -EINVAL,
+			   "%s: entry \"%s\": xattr %s holds an invalid POSIX ACL",
+			   c->src, c->name, name);
+		return -EINVAL;
+	}
+	return ret;
+}
+
+/*
+ * The entry's xattrs (pax SCHILY.xattr.*, LIBARCHIVE.xattr.*): a name
+ * given twice counts once, with its last value.
+ */
+static int add_raw_xattrs(struct tar *c, struct erofs_inode *inode,
+			  struct archive_entry *e, bool have_access,
+			  bool have_default)
+{
+	size_t n = 0, cap = archive_entry_xattr_reset(e);
+	struct raw_xattr *x;
+	const char *name;
+	const void *value;
+	size_t len;
+	uint8_t *acl = NULL;
+	int err = 0;
+
+	if (!cap)
+		return 0;
+	x = calloc(cap, sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	while (n < cap &&
+	       archive_entry_xattr_next(e, &name, &value, &len) == ARCHIVE_OK) {
+		if (!name || !*name)
+			continue;
+		x[n] = (struct raw_xattr){ name, value ? value : "", len, n };
+		n++;
+	}
+	qsort(x, n, sizeof(*x), raw_xattr_cmp);
+	for (size_t i = 0; i < n && !err; i++) {
+		bool is_access, is_default;
+
+		/*
+		 * libarchive lists an entry's xattrs newest first: the first
+		 * of a name (the archive's last) wins
+		 */
+		if (i && !strcmp(x[i].name, x[i - 1].name))
+			continue;
+		is_access = !strcmp(x[i].name, "system.posix_acl_access");
+		is_default = !strcmp(x[i].name, "system.posix_acl_default");
+		/* the parsed ACL (e.g. SCHILY.acl.*) wins over a raw copy */
+		if ((is_access && have_access) || (is_default && have_default))
+			continue;
+		if (c->opts->ovlfs_strip &&
+		    !strncmp(x[i].name, "trusted.overlay.", 16))
+			continue;
+		if (is_access || is_default) {
+			static const size_t acl_max = 4 + 8 * ACL_MAX_ENTRIES;
+			int alen;
+
+			if (!acl && !(acl = malloc(acl_max))) {
+				err = -ENOMEM;
+				break;
+			}
+			alen = raw_acl(c, x[i].name, x[i].value, x[i].len, acl,
+				       acl_max);
+			if (alen < 0) {
+				err = alen;
+				break;
+			}
+			err = add_xattr(c, inode, x[i].name, acl, alen);
+			continue;
+		}
+		err = add_xattr(c, inode, x[i].name, x[i].value, x[i].len);
+	}
+	free(acl);
+	free(x);
+	return err;
+}
+
 /* xattrs and POSIX ACLs of @e; replaces whatever @inode carried */
 static int set_xattrs(struct tar *c, struct erofs_inode *inode,
 		      struct archive_entry *e)
@@ -406,9 +552,6 @@ static int set_xattrs(struct tar *c, struct erofs_inode *inode,
 	static const size_t acl_max = 4 + 8 * ACL_MAX_ENTRIES;
 	uint8_t *acl;
 	int access_len, default_len, err = 0;
-	const char *name;
-	const void *value;
-	size_t len;
 
 	erofs_xattr_drop_inode(inode);
 	if (c->opts->no_xattrs)
@@ -441,17 +584,9 @@ static int set_xattrs(struct tar *c, struct erofs_inode *inode,
 	if (!err && default_len)
 		err = add_xattr(c, inode, "system.posix_acl_default",
 				acl + acl_max, default_len);
-	archive_entry_xattr_reset(e);
-	while (!err &&
-	       archive_entry_xattr_next(e, &name, &value, &len) == ARCHIVE_OK) {
-		if (!name || !*name)
-			continue;
-		/* the parsed ACL (e.g. SCHILY.acl.*) wins over a raw copy */
-		if ((access_len && !strcmp(name, "system.posix_acl_access")) ||
-		    (default_len && !strcmp(name, "system.posix_acl_default")))
-			continue;
-		err = add_xattr(c, inode, name, value ? value : "", len);
-	}
+	if (!err)
+		err = add_raw_xattrs(c, inode, e, access_len > 0,
+				     default_len > 0);
 out:
 	free(acl);
 	return err;
@@ -580,9 +715,13 @@ static int parent_dir(struct tar *c, const char *path, size_t len,
 		if (!n)
 			return -ENOMEM;
 		if (n->inode && n->parent && !S_ISDIR(n->inode->mode)) {
+			char shown[SHOWN_MAX];
+
+			/* never followed, even when it is a symlink */
 			erofs_fail(c->log, -ENOTDIR,
 				   "%s: entry \"%s\": \"%s\" is not a directory",
-				   c->src, c->name, n->path);
+				   c->src, c->name,
+				   erofs_escape(shown, sizeof(shown), n->path));
 			return -ENOTDIR;
 		}
 		if (!n->inode || !n->parent) {
@@ -634,13 +773,14 @@ static int do_hardlink(struct tar *c, struct archive_entry *e,
 		       struct pnode *n, struct erofs_inode *parent,
 		       const char *base)
 {
-	const char *raw = archive_entry_hardlink(e);
-	char *target = strdup(raw);
+	char raw[SHOWN_MAX];
+	char *target = strdup(archive_entry_hardlink(e));
 	struct pnode *tn;
 	int err;
 
 	if (!target)
 		return -ENOMEM;
+	erofs_escape(raw, sizeof(raw), target);
 	err = erofs_tar_path_normalize(target);
 	if (err) {
 		erofs_fail(c->log, err,
@@ -817,7 +957,7 @@ static int read_all(struct tar *c)
 			else
 				err = erofs_fail(c->log, -EINVAL,
 						 "%s: damaged archive after entry \"%s\" (%llu entries): %s",
-						 c->src, path ? path : "",
+						 c->src, c->shown,
 						 (unsigned long long)nr,
 						 msg ? msg : "truncated or corrupt");
 			free(path);
@@ -833,12 +973,12 @@ static int read_all(struct tar *c)
 					  "%s: entry %llu has no name", c->src,
 					  (unsigned long long)nr);
 		}
-		c->name = raw;
+		c->name = erofs_escape(c->shown, sizeof(c->shown), raw);
 		if (r == ARCHIVE_WARN) {
 			const char *msg = archive_error_string(c->a);
 
-			erofs_warn(c->log, "%s: entry \"%s\": %s", c->src, raw,
-				   msg ? msg : "libarchive warning");
+			erofs_warn(c->log, "%s: entry \"%s\": %s", c->src,
+				   c->name, msg ? msg : "libarchive warning");
 		}
 		free(path);
 		path = strdup(raw);

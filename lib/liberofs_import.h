@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "erofs/build.h"
+#include "erofs/builder.h"
 #include "erofs/log.h"
 #include "liberofs_tree.h"
 #include "liberofs_xattr.h"
@@ -36,6 +37,10 @@ struct erofs_import_tar_opts {
 	int fd;			/* >= 0: read the archive from it, not @path */
 	/* failing to recognise the archive says "not a directory or ..." */
 	bool could_be_dir;
+	/* layer semantics: .wh.* entries (erofs/builder.h) */
+	enum erofs_whiteout_mode whiteouts;
+	/* drop overlayfs whiteouts and trusted.overlay.* xattrs */
+	bool ovlfs_strip;
 };
 
 /*

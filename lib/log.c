@@ -81,3 +81,41 @@ int erofs_fail(const struct erofs_log *log, int err, const char *fmt, ...)
 	va_end(ap);
 	return err;
 }
+
+char *erofs_escape(char *out, size_t size, const char *in)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+
+	if (!size)
+		return out;
+	for (; *in; in++) {
+		unsigned char ch = *in;
+		char esc[5];
+		size_t len = 0;
+
+		if (ch < 0x20 || ch == 0x7f) {
+			esc[len++] = '\\';
+			esc[len++] = 'x';
+			esc[len++] = hex[ch >> 4];
+			esc[len++] = hex[ch & 15];
+		} else if (ch == '\\' || ch == '"') {
+			esc[len++] = '\\';
+			esc[len++] = ch;
+		} else {
+			esc[len++] = ch;
+		}
+		/* room for this, and for "..." should more follow */
+		if (n + len + (in[1] ? 3 : 0) >= size) {
+			if (n + 3 < size) {
+				memcpy(out + n, "...", 3);
+				n += 3;
+			}
+			break;
+		}
+		memcpy(out + n, esc, len);
+		n += len;
+	}
+	out[n] = '\0';
+	return out;
+}
