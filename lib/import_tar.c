@@ -129,6 +129,9 @@ struct pnode {
 	char *path;
 	struct erofs_inode *inode;
 	struct erofs_inode *parent;	/* NULL: excluded, kept for links */
+	bool lower;		/* found in the tree from an earlier source */
+	bool opaque;		/* --aufs: ".wh..wh..opq" seen inside */
+	bool whiteouts;		/* --aufs: holds overlayfs whiteouts */
 };
 
 struct tar {
@@ -144,6 +147,8 @@ struct tar {
 	int spool_fd;
 	uint64_t spool_end;
 	bool implicit_root;	/* created here: takes the first mtime */
+	bool lower;		/* the tree held entries before this import */
+	bool root_opaque, root_whiteouts;
 
 	struct pnode *map;
 	uint64_t map_cap;
@@ -208,6 +213,7 @@ static struct pnode *map_get(struct tar *c, const char *path, size_t len)
 			return NULL;
 		n->inode = NULL;
 		n->parent = NULL;
+		n->lower = n->opaque = n->whiteouts = false;
 		c->map_used++;
 	}
 	return n;
@@ -652,6 +658,74 @@ static unsigned int dentry_of(struct erofs_inode *dir,
 	return i;
 }
 
+/* the entry @name of @dir in the tree, or NULL; *@idx its index */
+static struct erofs_inode *tree_child(struct erofs_inode *dir,
+				      const char *name, size_t len,
+				      unsigned int *idx)
+{
+	for (unsigned int i = 0; i < dir->nr_children; i++) {
+		struct erofs_dentry *d = &dir->children[i];
+
+		if (d->namelen == len && !memcmp(d->name, name, len)) {
+			if (idx)
+				*idx = i;
+			return d->inode;
+		}
+	}
+	return NULL;
+}
+
+/* an inode leaving the tree, with everything below it */
+static void unlink_subtree(struct erofs_inode *inode)
+{
+	inode->nlink--;
+	if (!S_ISDIR(inode->mode))
+		return;
+	for (unsigned int i = 0; i < inode->nr_children; i++) {
+		unlink_subtree(inode->children[i].inode);
+		free(inode->children[i].name);
+	}
+	inode->nr_children = 0;
+}
+
+/* removes entry @idx of @dir and its subtree from the tree */
+static void remove_child(struct erofs_inode *dir, unsigned int idx)
+{
+	struct erofs_dentry *d = &dir->children[idx];
+
+	unlink_subtree(d->inode);
+	free(d->name);
+	*d = dir->children[--dir->nr_children];
+}
+
+/*
+ * Node @n (named @base in @parent) not seen in this archive yet: when an
+ * earlier source put an entry there, the node takes it over, so this
+ * archive's entry replaces or (a directory) updates it.  A lower
+ * directory about to be replaced by a non-directory goes with its subtree
+ * (a layer replaces what lies below it).
+ */
+static void resolve_lower(struct tar *c, struct pnode *n,
+			  struct erofs_inode *parent, const char *base,
+			  mode_t type)
+{
+	struct erofs_inode *old;
+	unsigned int idx;
+
+	if (!c->lower || n->inode || !parent)
+		return;
+	old = tree_child(parent, base, strlen(base), &idx);
+	if (!old)
+		return;
+	if (S_ISDIR(old->mode) && type && !S_ISDIR(type)) {
+		remove_child(parent, idx);
+		return;
+	}
+	n->inode = old;
+	n->parent = parent;
+	n->lower = true;
+}
+
 /* puts @inode at node @n (a path below @parent named @base) */
 static int place(struct tar *c, struct pnode *n, struct erofs_inode *parent,
 		 const char *base, struct erofs_inode *inode)
@@ -714,6 +788,11 @@ static int parent_dir(struct tar *c, const char *path, size_t len,
 
 		if (!n)
 			return -ENOMEM;
+		if (!n->inode) {
+			const char *b = strrchr(n->path, '/');
+
+			resolve_lower(c, n, dir, b ? b + 1 : n->path, 0);
+		}
 		if (n->inode && n->parent && !S_ISDIR(n->inode->mode)) {
 			char shown[SHOWN_MAX];
 
@@ -821,6 +900,143 @@ out:
 	return err;
 }
 
+/* the node of the directory holding @path (root: NULL) */
+static struct pnode *dir_node(struct tar *c, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? map_find(c, path, slash - path) : NULL;
+}
+
+/*
+ * ".wh.NAME" and ".wh..wh..opq" of a layer (@name: what follows ".wh."),
+ * in @parent: overlayfs metadata (--aufs), nothing (--ovlfs-strip), or
+ * applied to the entries earlier sources left in the tree.
+ */
+static int do_whiteout(struct tar *c, struct archive_entry *e, char *path,
+		       struct erofs_inode *parent, const char *name)
+{
+	bool opq = !strcmp(name, ".wh..opq");
+	enum erofs_whiteout_mode mode = c->opts->whiteouts;
+	struct pnode *dn = dir_node(c, path), *n;
+	struct erofs_inode *inode;
+	char *slash = strrchr(path, '/');
+	size_t dlen = slash ? (size_t)(slash - path) + 1 : 0;
+	char *target;
+	int err;
+
+	if (archive_read_data_skip(c->a) != ARCHIVE_OK)
+		return archive_failure(c, "cannot skip");
+	if (!opq && (!*name || !strcmp(name, ".") || !strcmp(name, "..") ||
+		     strlen(name) > EROFS_NAME_LEN))
+		return bad_entry(c, -EINVAL, "whiteout of an invalid name");
+	if (mode == EROFS_WHITEOUT_OVERLAY && c->opts->ovlfs_strip)
+		return 0;
+	if (mode == EROFS_WHITEOUT_OVERLAY && opq) {
+		if (dn)
+			dn->opaque = true;
+		else
+			c->root_opaque = true;
+		return 0;
+	}
+	if (mode == EROFS_WHITEOUT_APPLY && opq) {
+		/* every entry of an earlier source in this directory goes */
+		for (unsigned int i = 0; i < parent->nr_children;) {
+			struct erofs_dentry *d = &parent->children[i];
+			char *p;
+			struct pnode *cn;
+
+			if (asprintf(&p, "%.*s%s", (int)dlen, path, d->name) < 0)
+				return -ENOMEM;
+			cn = map_find(c, p, strlen(p));
+			free(p);
+			if (cn && cn->parent == parent && !cn->lower) {
+				i++;
+				continue;
+			}
+			if (cn) {
+				cn->inode = NULL;
+				cn->parent = NULL;
+				cn->lower = false;
+			}
+			remove_child(parent, i);
+		}
+		return 0;
+	}
+	if (asprintf(&target, "%.*s%s", (int)dlen, path, name) < 0)
+		return -ENOMEM;
+	n = map_get(c, target, strlen(target));
+	free(target);
+	if (!n)
+		return -ENOMEM;
+	if (mode == EROFS_WHITEOUT_APPLY) {
+		unsigned int idx;
+
+		/* only what earlier sources left: this layer's own stays */
+		if (n->inode && n->parent && !n->lower)
+			return 0;
+		if (n->inode && n->parent == parent &&
+		    tree_child(parent, name, strlen(name), &idx) == n->inode)
+			remove_child(parent, idx);
+		else if (!n->inode &&
+			 tree_child(parent, name, strlen(name), &idx))
+			remove_child(parent, idx);
+		n->inode = NULL;
+		n->parent = NULL;
+		n->lower = false;
+		return 0;
+	}
+	/* --aufs: a character device 0:0 named NAME */
+	resolve_lower(c, n, parent, name, S_IFCHR);
+	inode = erofs_tree_new_inode(c->t);
+	if (!inode)
+		return -ENOMEM;
+	set_meta(inode, e, S_IFCHR);
+	inode->rdev_major = inode->rdev_minor = 0;
+	err = place(c, n, parent, name, inode);
+	if (err)
+		return err;
+	if (dn)
+		dn->whiteouts = true;
+	else
+		c->root_whiteouts = true;
+	return 0;
+}
+
+/*
+ * --aufs, at the end of the archive (a directory entry after its marker
+ * would have dropped them): trusted.overlay.opaque="y" on opaque
+ * directories; an empty trusted.overlay.origin on directories holding
+ * whiteouts, so overlayfs filters them even from a single lower layer
+ * (no direct iteration for such directories, Linux commit b79e05aaa166).
+ */
+static int overlay_marks(struct tar *c)
+{
+	int err = 0;
+
+	for (uint64_t i = 0; i <= c->map_cap && !err; i++) {
+		struct pnode *n = i < c->map_cap ? &c->map[i] : NULL;
+		bool opaque = n ? n->opaque : c->root_opaque;
+		bool wh = n ? n->whiteouts : c->root_whiteouts;
+		struct erofs_inode *dir = n ? n->inode : c->t->root;
+		char what[SHOWN_MAX + 64];
+
+		if ((!opaque && !wh) || !dir || (n && !n->parent) ||
+		    !S_ISDIR(dir->mode))
+			continue;
+		snprintf(what, sizeof(what), "%s: directory \"%s\"", c->src,
+			 n ? erofs_escape(c->shown, sizeof(c->shown), n->path) :
+			     "/");
+		if (opaque)
+			err = erofs_xattr_add(c->xt, dir, "trusted.overlay.opaque",
+					      "y", 1, what);
+		if (wh && !err)
+			err = erofs_xattr_add(c->xt, dir, "trusted.overlay.origin",
+					      "", 0, what);
+	}
+	return err;
+}
+
 static int do_entry(struct tar *c, struct archive_entry *e, char *path)
 {
 	char *slash = strrchr(path, '/');
@@ -853,9 +1069,18 @@ static int do_entry(struct tar *c, struct archive_entry *e, char *path)
 		if (err)
 			return err;
 	}
+	if (!skip && c->opts->whiteouts != EROFS_WHITEOUT_KEEP &&
+	    !strncmp(base, ".wh.", 4))
+		return do_whiteout(c, e, path, parent, base + 4);
+	if (!skip && c->opts->ovlfs_strip && S_ISCHR(type) &&
+	    !archive_entry_rdevmajor(e) && !archive_entry_rdevminor(e)) {
+		/* an overlayfs whiteout, dropped by --ovlfs-strip */
+		return 0;
+	}
 	n = map_get(c, path, strlen(path));
 	if (!n)
 		return -ENOMEM;
+	resolve_lower(c, n, parent, base, type);
 	if (!type)
 		return do_hardlink(c, e, n, parent, base);
 
@@ -1071,6 +1296,8 @@ int erofs_import_tar(struct erofs_tree *t, struct erofs_xattr_table *xt,
 		}
 		t->root->mode = S_IFDIR | 0755;
 		c.implicit_root = true;
+	} else {
+		c.lower = t->root->nr_children > 0;
 	}
 	c.a = archive_read_new();
 	if (!c.a || map_grow(&c)) {
@@ -1105,6 +1332,9 @@ int erofs_import_tar(struct erofs_tree *t, struct erofs_xattr_table *xt,
 	/* the whole stream: trailers and checksums after the end marker */
 	if (!err)
 		err = erofs_dstream_drain(c.ds);
+	if (!err && opts->whiteouts == EROFS_WHITEOUT_OVERLAY &&
+	    !opts->ovlfs_strip)
+		err = overlay_marks(&c);
 out_locale:
 	if (utf8) {
 		uselocale(old);
