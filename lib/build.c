@@ -548,6 +548,7 @@ static int import_source(struct build *b, const char *dest)
 		.whiteouts = o->aufs ? EROFS_WHITEOUT_OVERLAY :
 				       EROFS_WHITEOUT_KEEP,
 		.ovlfs_strip = o->ovlfs_strip,
+		.chunksize = o->chunksize,
 	};
 	struct erofs_import_dir_opts io = {
 		.no_xattrs = o->xattr_tolerance < 0,

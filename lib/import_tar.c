@@ -148,6 +148,7 @@ struct tar {
 	uint64_t spool_end;
 	bool implicit_root;	/* created here: takes the first mtime */
 	bool lower;		/* the tree held entries before this import */
+	uint64_t chunk_indexes;	/* claimed by regular files so far */
 	bool root_opaque, root_whiteouts;
 
 	struct pnode *map;
@@ -1037,6 +1038,27 @@ static int overlay_marks(struct tar *c)
 	return err;
 }
 
+/* the chunk indexes the entry's size needs count against the limit */
+static int claim_chunks(struct tar *c, struct archive_entry *e)
+{
+	uint64_t cs = c->opts->chunksize, size, n;
+
+	if (!cs || !archive_entry_size_is_set(e) || archive_entry_size(e) <= 0)
+		return 0;
+	size = archive_entry_size(e);
+	n = size / cs + !!(size % cs);
+	if (n > EROFS_TAR_MAX_CHUNK_INDEXES - c->chunk_indexes) {
+		erofs_fail(c->log, -EFBIG,
+			   "%s: entry \"%s\": %llu bytes take the image over %llu chunk indexes (the limit; use a larger --chunksize than %llu)",
+			   c->src, c->name, (unsigned long long)size,
+			   (unsigned long long)EROFS_TAR_MAX_CHUNK_INDEXES,
+			   (unsigned long long)cs);
+		return -EFBIG;
+	}
+	c->chunk_indexes += n;
+	return 0;
+}
+
 static int do_entry(struct tar *c, struct archive_entry *e, char *path)
 {
 	char *slash = strrchr(path, '/');
@@ -1099,6 +1121,9 @@ static int do_entry(struct tar *c, struct archive_entry *e, char *path)
 		return err;
 	switch (type) {
 	case S_IFREG:
+		err = claim_chunks(c, e);
+		if (err)
+			return err;
 		err = spool_data(c, e, &inode->src_off, &inode->size);
 		if (err)
 			return err;

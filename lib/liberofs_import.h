@@ -41,7 +41,16 @@ struct erofs_import_tar_opts {
 	enum erofs_whiteout_mode whiteouts;
 	/* drop overlayfs whiteouts and trusted.overlay.* xattrs */
 	bool ovlfs_strip;
+	/*
+	 * chunk size of the image (0: flat files): regular files may claim
+	 * at most EROFS_TAR_MAX_CHUNK_INDEXES chunks in all, so a small
+	 * sparse archive cannot demand gigabytes of chunk tables
+	 */
+	uint64_t chunksize;
 };
+
+/* 256 MiB of chunk indexes: 128 GiB of files at 4 KiB chunks, 32 TiB at 1 MiB */
+#define EROFS_TAR_MAX_CHUNK_INDEXES	(1ull << 25)
 
 /*
  * Reads the archive @path (any format and compression libarchive knows,
