@@ -146,6 +146,10 @@ struct tar {
 	struct erofs_dstream *ds;
 	int spool_fd;
 	uint64_t spool_end;
+	const struct erofs_tar_sink *sink;
+	struct erofs_tar_sink spool_sink;
+	struct erofs_inode *sp_inode;
+	uint64_t sp_start, sp_pos;
 	bool implicit_root;	/* created here: takes the first mtime */
 	bool lower;		/* the tree held entries before this import */
 	uint64_t chunk_indexes;	/* claimed by regular files so far */
@@ -599,50 +603,119 @@ out:
 	return err;
 }
 
-/*
- * Copies the entry's data to the spool at a new aligned offset; sparse
- * entries keep their holes.  *@size is the entry's size (updated when the
- * archive does not record it).
- */
-static int spool_data(struct tar *c, struct archive_entry *e, uint64_t *base,
-		      uint64_t *size)
+/* the spool sink: data copied to the spool file, holes left as holes */
+static int spool_begin(void *arg, struct erofs_inode *inode, const char *what)
 {
-	bool known = archive_entry_size_is_set(e);
-	uint64_t start = erofs_round_up(c->spool_end, SPOOL_ALIGN);
-	uint64_t end = 0;
-	int64_t decl = archive_entry_size(e);
+	struct tar *c = arg;
 
-	if (known && decl < 0)
+	(void)what;
+	c->sp_inode = inode;
+	c->sp_start = erofs_round_up(c->spool_end, SPOOL_ALIGN);
+	c->sp_pos = 0;
+	return 0;
+}
+
+static int spool_write(void *arg, const void *buf, size_t len)
+{
+	struct tar *c = arg;
+	int err = erofs_pwrite_all(c->spool_fd, buf, len,
+				   c->sp_start + c->sp_pos);
+
+	if (err)
+		return erofs_err(c->log, err,
+				 "%s: entry \"%s\": cannot write the spool file",
+				 c->src, c->name);
+	c->sp_pos += len;
+	return 0;
+}
+
+static int spool_hole(void *arg, uint64_t len)
+{
+	struct tar *c = arg;
+
+	c->sp_pos += len;
+	return 0;
+}
+
+static int spool_finish(void *arg)
+{
+	struct tar *c = arg;
+
+	c->sp_inode->src_off = c->sp_start;
+	c->sp_inode->src_spooled = true;
+	if (c->sp_start + c->sp_pos > c->spool_end)
+		c->spool_end = c->sp_start + c->sp_pos;
+	return 0;
+}
+
+/*
+ * Streams the entry's data to the sink in order (holes of sparse entries
+ * as holes), or with --tar=i hands over where it lies in the archive.
+ * inode->size is set from the header first.
+ */
+static int stream_data(struct tar *c, struct archive_entry *e,
+		       struct erofs_inode *inode)
+{
+	const struct erofs_tar_sink *sk = c->sink;
+	int64_t decl = archive_entry_size(e);
+	uint64_t pos = 0;
+	char *what;
+	int err;
+
+	if (!archive_entry_size_is_set(e))
+		return bad_entry(c, -EINVAL,
+				 "the size is not recorded before the data");
+	if (decl < 0)
 		return bad_entry(c, -EINVAL, "negative size");
-	for (;;) {
+	inode->size = decl;
+	if (c->opts->tar_mode == EROFS_TAR_INDEX && sk->external) {
+		int64_t off = archive_filter_bytes(c->a, 0);
+
+		if (archive_entry_sparse_count(e) > 0)
+			return bad_entry(c, -EOPNOTSUPP,
+					 "a sparse entry cannot stay in the archive (--tar=i)");
+		if (off < 0 || off % 512)
+			return bad_entry(c, -EINVAL,
+					 "data not at a 512-byte boundary of the archive");
+		err = sk->external(sk->arg, inode, off);
+		if (err)
+			return err;
+		return archive_read_data_skip(c->a) == ARCHIVE_OK ?
+			       0 : archive_failure(c, "cannot read data");
+	}
+	if (asprintf(&what, "%s: entry \"%s\"", c->src, c->name) < 0)
+		return -ENOMEM;
+	err = sk->begin(sk->arg, inode, what);
+	while (!err) {
 		const void *buf;
 		size_t len;
 		la_int64_t off;
 		int r = archive_read_data_block(c->a, &buf, &len, &off);
-		int err;
 
 		if (r == ARCHIVE_EOF)
 			break;
-		if (r != ARCHIVE_OK)
-			return archive_failure(c, "cannot read data");
-		if (off < 0 || (known && (uint64_t)off + len > (uint64_t)decl))
-			return bad_entry(c, -EINVAL,
-					 "data beyond the entry's size");
-		if (!len)
-			continue;
-		err = erofs_pwrite_all(c->spool_fd, buf, len, start + off);
-		if (err)
-			return erofs_err(c->log, err,
-					 "%s: entry \"%s\": cannot write the spool file",
-					 c->src, c->name);
-		if ((uint64_t)off + len > end)
-			end = off + len;
+		if (r != ARCHIVE_OK) {
+			err = archive_failure(c, "cannot read data");
+			break;
+		}
+		if (off < 0 || (uint64_t)off < pos ||
+		    (uint64_t)off + len > (uint64_t)decl) {
+			err = bad_entry(c, -EINVAL,
+					"data beyond the entry's size or out of order");
+			break;
+		}
+		if ((uint64_t)off > pos)
+			err = sk->hole(sk->arg, off - pos);
+		if (!err && len)
+			err = sk->write(sk->arg, buf, len);
+		pos = off + len;
 	}
-	*size = known ? (uint64_t)decl : end;
-	*base = start;
-	if (start + *size > c->spool_end)
-		c->spool_end = start + *size;
-	return 0;
+	if (!err && pos < (uint64_t)decl)
+		err = sk->hole(sk->arg, decl - pos);
+	if (!err)
+		err = sk->end(sk->arg);
+	free(what);
+	return err;
 }
 
 /* the index of @child's dentry in @dir */
@@ -886,14 +959,9 @@ static int do_hardlink(struct tar *c, struct archive_entry *e,
 	/* some formats (cpio, pax) may carry the data with a later link */
 	if (S_ISREG(tn->inode->mode) && archive_entry_size_is_set(e) &&
 	    archive_entry_size(e) > 0) {
-		uint64_t off, size;
-
-		err = spool_data(c, e, &off, &size);
+		err = stream_data(c, e, tn->inode);
 		if (err)
 			goto out;
-		tn->inode->size = size;
-		tn->inode->src_off = off;
-		tn->inode->src_spooled = true;
 	}
 	err = place(c, n, parent, base, tn->inode);
 out:
@@ -1124,10 +1192,9 @@ static int do_entry(struct tar *c, struct archive_entry *e, char *path)
 		err = claim_chunks(c, e);
 		if (err)
 			return err;
-		err = spool_data(c, e, &inode->src_off, &inode->size);
+		err = stream_data(c, e, inode);
 		if (err)
 			return err;
-		inode->src_spooled = true;
 		inode->src_path = strdup(path);
 		if (!inode->src_path)
 			return -ENOMEM;
@@ -1304,9 +1371,24 @@ int erofs_import_tar(struct erofs_tree *t, struct erofs_xattr_table *xt,
 	struct stat st;
 	int fd = opts->fd, err;
 
-	if (fstat(spool_fd, &st) < 0)
-		return erofs_err(t->log, -errno, "%s: spool file", path);
-	c.spool_end = st.st_size;	/* append after earlier imports */
+	if (opts->tar_mode == EROFS_TAR_HEADERBALL)
+		return erofs_fail(t->log, -EOPNOTSUPP,
+				  "%s: --tar=headerball is not supported", path);
+	if (opts->tar_mode == EROFS_TAR_INDEX &&
+	    (!opts->sink || !opts->sink->external))
+		return erofs_fail(t->log, -EOPNOTSUPP,
+				  "%s: --tar=i needs the streaming builder", path);
+	c.spool_sink = (struct erofs_tar_sink){
+		.begin = spool_begin, .write = spool_write,
+		.hole = spool_hole, .end = spool_finish, .arg = &c,
+	};
+	c.sink = opts->sink ? opts->sink : &c.spool_sink;
+	if (!opts->sink) {
+		if (fstat(spool_fd, &st) < 0)
+			return erofs_err(t->log, -errno, "%s: spool file",
+					 path);
+		c.spool_end = st.st_size;  /* append after earlier imports */
+	}
 	if (fd < 0) {
 		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 		if (fd < 0)
@@ -1365,7 +1447,7 @@ out_locale:
 		uselocale(old);
 		freelocale(utf8);
 	}
-	if (!err && ftruncate(spool_fd, c.spool_end) < 0)
+	if (!err && !opts->sink && ftruncate(spool_fd, c.spool_end) < 0)
 		err = erofs_err(t->log, -errno, "%s: cannot size the spool file",
 				path);
 	if (!err) {

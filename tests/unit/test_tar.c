@@ -568,6 +568,118 @@ static void test_hostile_entries(void **state)
 	imp_free(&m);
 }
 
+/* a sink recording what the importer streams */
+struct rec {
+	char log[4096];
+	size_t len;
+	uint64_t off[8];
+	unsigned int nr_off;
+	uint64_t sum;
+};
+
+static int rec_begin(void *arg, struct erofs_inode *inode, const char *what)
+{
+	struct rec *r = arg;
+
+	(void)what;
+	r->len += snprintf(r->log + r->len, sizeof(r->log) - r->len, "B%llu ",
+			   (unsigned long long)inode->size);
+	return 0;
+}
+
+static int rec_write(void *arg, const void *buf, size_t len)
+{
+	struct rec *r = arg;
+
+	for (size_t i = 0; i < len; i++)
+		r->sum += ((const uint8_t *)buf)[i];
+	r->len += snprintf(r->log + r->len, sizeof(r->log) - r->len, "W%zu ",
+			   len);
+	return 0;
+}
+
+static int rec_hole(void *arg, uint64_t len)
+{
+	struct rec *r = arg;
+
+	r->len += snprintf(r->log + r->len, sizeof(r->log) - r->len, "H%llu ",
+			   (unsigned long long)len);
+	return 0;
+}
+
+static int rec_end(void *arg)
+{
+	struct rec *r = arg;
+
+	r->len += snprintf(r->log + r->len, sizeof(r->log) - r->len, "E ");
+	return 0;
+}
+
+static int rec_external(void *arg, struct erofs_inode *inode, uint64_t off)
+{
+	struct rec *r = arg;
+
+	(void)inode;
+	if (r->nr_off < 8)
+		r->off[r->nr_off++] = off;
+	return 0;
+}
+
+static void test_sink_stream_and_index(void **state)
+{
+	static const char *const longname[] = {
+		"path=a/very/long/name/that/needs/a/pax/record",
+	};
+	struct rec r = { .len = 0 };
+	struct erofs_tar_sink sk = {
+		rec_begin, rec_write, rec_hole, rec_end, rec_external, &r,
+	};
+	struct erofs_import_tar_opts o = { .sink = &sk };
+	struct imp m;
+	struct tw w;
+	uint64_t want[2];
+	int err;
+
+	(void)state;
+	/* --tar=f: begin, the bytes, end; an empty file streams nothing */
+	imp_init(&m);
+	tw_begin(&w);
+	tw_file(&w, "a", "hello");
+	tw_file(&w, "e", "");
+	tw_end(&w);
+	o.fd = w.fd;
+	err = erofs_import_tar(&m.t, &m.xt, "t.tar", -1, &o);
+	close(w.fd);
+	assert_int_equal(err, 0);
+	assert_string_equal(r.log, "B5 W5 E B0 E ");
+	assert_int_equal(r.sum, 'h' + 'e' + 'l' + 'l' + 'o');
+	imp_free(&m);
+
+	/* --tar=i: where the data lies, pax records and all */
+	imp_init(&m);
+	tw_begin(&w);
+	tw_file(&w, "first", "1234");
+	want[0] = 512;
+	tw_pax(&w, longname, 1);
+	tw_header(&w, "short", '0', 3, 0644, 0, 0, NULL);
+	want[1] = lseek(w.fd, 0, SEEK_CUR);
+	tw_data(&w, "xyz", 3);
+	tw_end(&w);
+	r.len = 0;
+	r.log[0] = '\0';
+	o.fd = w.fd;
+	o.tar_mode = EROFS_TAR_INDEX;
+	err = erofs_import_tar(&m.t, &m.xt, "t.tar", -1, &o);
+	close(w.fd);
+	assert_int_equal(err, 0);
+	assert_int_equal(r.nr_off, 2);
+	assert_int_equal(r.off[0], want[0]);
+	assert_int_equal(r.off[1], want[1]);
+	assert_string_equal(r.log, "");
+	assert_non_null(at(&m, "a/very/long/name/that/needs/a/pax/record"));
+	imp_free(&m);
+}
+
 static void test_escape(void **state)
 {
 	char out[32];
@@ -595,6 +707,7 @@ int main(void)
 		cmocka_unit_test(test_whiteouts_overlay),
 		cmocka_unit_test(test_whiteouts_apply),
 		cmocka_unit_test(test_hostile_entries),
+		cmocka_unit_test(test_sink_stream_and_index),
 		cmocka_unit_test(test_escape),
 	};
 
