@@ -657,6 +657,10 @@ static int import_source(struct build *b, const char *dest)
 		.exclude = &o->exclude,
 		.fd = -1,
 		.could_be_dir = true,
+		.whiteouts = o->aufs ? EROFS_WHITEOUT_OVERLAY :
+				       EROFS_WHITEOUT_KEEP,
+		.ovlfs_strip = o->ovlfs_strip,
+		.chunksize = o->chunksize,
 	};
 	struct erofs_import_dir_opts io = {
 		.no_xattrs = o->xattr_tolerance < 0,

@@ -19,15 +19,20 @@
 #include <archive_entry.h>
 #include <xxhash.h>
 
+#include "liberofs_decompress.h"
 #include "liberofs_import.h"
 #include "erofs/ondisk.h"
 #include "erofs/util.h"
 
 /* spooled files start block-aligned, so holes stay holes */
 #define SPOOL_ALIGN		4096u
-#define READ_BLOCK_SIZE		(1u << 16)
 #define SYMLINK_MAX		4095u
 #define ACL_MAX_ENTRIES		1024u
+/* what erofs_rdev_encode() can hold: 12 bits of major, 20 of minor */
+#define RDEV_MAJOR_MAX		0xfffu
+#define RDEV_MINOR_MAX		0xfffffu
+/* how much of a name messages show (escaped) */
+#define SHOWN_MAX		1024u
 
 int erofs_tar_path_normalize(char *path)
 {
@@ -124,6 +129,9 @@ struct pnode {
 	char *path;
 	struct erofs_inode *inode;
 	struct erofs_inode *parent;	/* NULL: excluded, kept for links */
+	bool lower;		/* found in the tree from an earlier source */
+	bool opaque;		/* --aufs: ".wh..wh..opq" seen inside */
+	bool whiteouts;		/* --aufs: holds overlayfs whiteouts */
 };
 
 struct tar {
@@ -132,11 +140,20 @@ struct tar {
 	const struct erofs_import_tar_opts *opts;
 	const struct erofs_log *log;
 	const char *src;	/* the archive, for messages */
-	const char *name;	/* the entry as the archive spells it */
+	const char *name;	/* the entry for messages (escaped) */
+	char shown[SHOWN_MAX];	/* the last entry's name, escaped */
 	struct archive *a;
+	struct erofs_dstream *ds;
 	int spool_fd;
 	uint64_t spool_end;
+	const struct erofs_tar_sink *sink;
+	struct erofs_tar_sink spool_sink;
+	struct erofs_inode *sp_inode;
+	uint64_t sp_start, sp_pos;
 	bool implicit_root;	/* created here: takes the first mtime */
+	bool lower;		/* the tree held entries before this import */
+	uint64_t chunk_indexes;	/* claimed by regular files so far */
+	bool root_opaque, root_whiteouts;
 
 	struct pnode *map;
 	uint64_t map_cap;
@@ -201,6 +218,7 @@ static struct pnode *map_get(struct tar *c, const char *path, size_t len)
 			return NULL;
 		n->inode = NULL;
 		n->parent = NULL;
+		n->lower = n->opaque = n->whiteouts = false;
 		c->map_used++;
 	}
 	return n;
@@ -272,6 +290,8 @@ static void set_meta(struct erofs_inode *inode, struct archive_entry *e,
 	}
 }
 
+static mode_t entry_type(struct archive_entry *e);
+
 static int check_meta(struct tar *c, struct archive_entry *e)
 {
 	int64_t uid = archive_entry_uid(e), gid = archive_entry_gid(e);
@@ -281,6 +301,18 @@ static int check_meta(struct tar *c, struct archive_entry *e)
 	if (archive_entry_mtime_nsec(e) < 0 ||
 	    archive_entry_mtime_nsec(e) > 999999999)
 		return bad_entry(c, -EINVAL, "bad nanoseconds of mtime");
+	if ((entry_type(e) == S_IFCHR || entry_type(e) == S_IFBLK) &&
+	    !archive_entry_hardlink(e) &&
+	    (archive_entry_rdevmajor(e) > RDEV_MAJOR_MAX ||
+	     archive_entry_rdevminor(e) > RDEV_MINOR_MAX)) {
+		erofs_fail(c->log, -EOVERFLOW,
+			   "%s: entry \"%s\": device number %llu:%llu does not fit EROFS (major up to %u, minor up to %u)",
+			   c->src, c->name,
+			   (unsigned long long)archive_entry_rdevmajor(e),
+			   (unsigned long long)archive_entry_rdevminor(e),
+			   RDEV_MAJOR_MAX, RDEV_MINOR_MAX);
+		return -EOVERFLOW;
+	}
 	return 0;
 }
 
@@ -289,6 +321,7 @@ static int encode_acl(struct tar *c, struct archive_entry *e, int type,
 		      uint32_t *mode, uint8_t *out, size_t outsz)
 {
 	struct erofs_acl_entry ents[ACL_MAX_ENTRIES];
+	char shown[SHOWN_MAX];
 	unsigned int n = 0;
 	bool named = false;
 	int etype, perm, tag, id, len;
@@ -327,7 +360,8 @@ static int encode_acl(struct tar *c, struct archive_entry *e, int type,
 					   c->src, c->name,
 					   tag == ARCHIVE_ENTRY_ACL_USER ?
 						   "user" : "group",
-					   name ? name : "?");
+					   erofs_escape(shown, sizeof(shown),
+							name ? name : "?"));
 				return -EINVAL;
 			}
 			a->id = id;
@@ -398,6 +432,130 @@ static int add_xattr(struct tar *c, struct erofs_inode *inode,
 	return err;
 }
 
+struct raw_xattr {
+	const char *name;
+	const void *value;
+	size_t len;
+	size_t seq;
+};
+
+static int raw_xattr_cmp(const void *a, const void *b)
+{
+	const struct raw_xattr *x = a, *y = b;
+	int r = strcmp(x->name, y->name);
+
+	if (r)
+		return r;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * A raw system.posix_acl_* value (SCHILY.xattr.system.posix_acl_access):
+ * checked and stored as the kernel keeps it, like a parsed ACL.
+ */
+static int raw_acl(struct tar *c, const char *name, const uint8_t *v,
+		   size_t len, uint8_t *out, size_t outsz)
+{
+	struct erofs_acl_entry *ents;
+	size_t n = len >= 4 ? (len - 4) / 8 : 0;
+	int ret;
+
+	if (len < 4 || (len - 4) % 8 || n > ACL_MAX_ENTRIES ||
+	    erofs_get_le32(v) != EROFS_ACL_XATTR_VERSION) {
+		erofs_fail(c->log, -EINVAL,
+			   "%s: entry \"%s\": xattr %s is not a POSIX ACL (%zu bytes)",
+			   c->src, c->name, name, len);
+		return -EINVAL;
+	}
+	ents = calloc(n ? n : 1, sizeof(*ents));
+	if (!ents)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		ents[i].tag = erofs_get_le16(v + 4 + 8 * i);
+		ents[i].perm = erofs_get_le16(v + 6 + 8 * i);
+		ents[i].id = erofs_get_le32(v + 8 + 8 * i);
+	}
+	ret = erofs_acl_encode(ents, n, out, outsz);
+	free(ents);
+	if (ret < 0) {
+		erofs_fail(c->log, -EINVAL,
+			   "%s: entry \"%s\": xattr %s holds an invalid POSIX ACL",
+			   c->src, c->name, name);
+		return -EINVAL;
+	}
+	return ret;
+}
+
+/*
+ * The entry's xattrs (pax SCHILY.xattr.*, LIBARCHIVE.xattr.*): a name
+ * given twice counts once, with its last value.
+ */
+static int add_raw_xattrs(struct tar *c, struct erofs_inode *inode,
+			  struct archive_entry *e, bool have_access,
+			  bool have_default)
+{
+	size_t n = 0, cap = archive_entry_xattr_reset(e);
+	struct raw_xattr *x;
+	const char *name;
+	const void *value;
+	size_t len;
+	uint8_t *acl = NULL;
+	int err = 0;
+
+	if (!cap)
+		return 0;
+	x = calloc(cap, sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	while (n < cap &&
+	       archive_entry_xattr_next(e, &name, &value, &len) == ARCHIVE_OK) {
+		if (!name || !*name)
+			continue;
+		x[n] = (struct raw_xattr){ name, value ? value : "", len, n };
+		n++;
+	}
+	qsort(x, n, sizeof(*x), raw_xattr_cmp);
+	for (size_t i = 0; i < n && !err; i++) {
+		bool is_access, is_default;
+
+		/*
+		 * libarchive lists an entry's xattrs newest first: the first
+		 * of a name (the archive's last) wins
+		 */
+		if (i && !strcmp(x[i].name, x[i - 1].name))
+			continue;
+		is_access = !strcmp(x[i].name, "system.posix_acl_access");
+		is_default = !strcmp(x[i].name, "system.posix_acl_default");
+		/* the parsed ACL (e.g. SCHILY.acl.*) wins over a raw copy */
+		if ((is_access && have_access) || (is_default && have_default))
+			continue;
+		if (c->opts->ovlfs_strip &&
+		    !strncmp(x[i].name, "trusted.overlay.", 16))
+			continue;
+		if (is_access || is_default) {
+			static const size_t acl_max = 4 + 8 * ACL_MAX_ENTRIES;
+			int alen;
+
+			if (!acl && !(acl = malloc(acl_max))) {
+				err = -ENOMEM;
+				break;
+			}
+			alen = raw_acl(c, x[i].name, x[i].value, x[i].len, acl,
+				       acl_max);
+			if (alen < 0) {
+				err = alen;
+				break;
+			}
+			err = add_xattr(c, inode, x[i].name, acl, alen);
+			continue;
+		}
+		err = add_xattr(c, inode, x[i].name, x[i].value, x[i].len);
+	}
+	free(acl);
+	free(x);
+	return err;
+}
+
 /* xattrs and POSIX ACLs of @e; replaces whatever @inode carried */
 static int set_xattrs(struct tar *c, struct erofs_inode *inode,
 		      struct archive_entry *e)
@@ -405,9 +563,6 @@ static int set_xattrs(struct tar *c, struct erofs_inode *inode,
 	static const size_t acl_max = 4 + 8 * ACL_MAX_ENTRIES;
 	uint8_t *acl;
 	int access_len, default_len, err = 0;
-	const char *name;
-	const void *value;
-	size_t len;
 
 	erofs_xattr_drop_inode(inode);
 	if (c->opts->no_xattrs)
@@ -440,66 +595,127 @@ static int set_xattrs(struct tar *c, struct erofs_inode *inode,
 	if (!err && default_len)
 		err = add_xattr(c, inode, "system.posix_acl_default",
 				acl + acl_max, default_len);
-	archive_entry_xattr_reset(e);
-	while (!err &&
-	       archive_entry_xattr_next(e, &name, &value, &len) == ARCHIVE_OK) {
-		if (!name || !*name)
-			continue;
-		/* the parsed ACL (e.g. SCHILY.acl.*) wins over a raw copy */
-		if ((access_len && !strcmp(name, "system.posix_acl_access")) ||
-		    (default_len && !strcmp(name, "system.posix_acl_default")))
-			continue;
-		err = add_xattr(c, inode, name, value ? value : "", len);
-	}
+	if (!err)
+		err = add_raw_xattrs(c, inode, e, access_len > 0,
+				     default_len > 0);
 out:
 	free(acl);
 	return err;
 }
 
-/*
- * Copies the entry's data to the spool at a new aligned offset; sparse
- * entries keep their holes.  *@size is the entry's size (updated when the
- * archive does not record it).
- */
-static int spool_data(struct tar *c, struct archive_entry *e, uint64_t *base,
-		      uint64_t *size)
+/* the spool sink: data copied to the spool file, holes left as holes */
+static int spool_begin(void *arg, struct erofs_inode *inode, const char *what)
 {
-	bool known = archive_entry_size_is_set(e);
-	uint64_t start = erofs_round_up(c->spool_end, SPOOL_ALIGN);
-	uint64_t end = 0;
-	int64_t decl = archive_entry_size(e);
+	struct tar *c = arg;
 
-	if (known && decl < 0)
+	(void)what;
+	c->sp_inode = inode;
+	c->sp_start = erofs_round_up(c->spool_end, SPOOL_ALIGN);
+	c->sp_pos = 0;
+	return 0;
+}
+
+static int spool_write(void *arg, const void *buf, size_t len)
+{
+	struct tar *c = arg;
+	int err = erofs_pwrite_all(c->spool_fd, buf, len,
+				   c->sp_start + c->sp_pos);
+
+	if (err)
+		return erofs_err(c->log, err,
+				 "%s: entry \"%s\": cannot write the spool file",
+				 c->src, c->name);
+	c->sp_pos += len;
+	return 0;
+}
+
+static int spool_hole(void *arg, uint64_t len)
+{
+	struct tar *c = arg;
+
+	c->sp_pos += len;
+	return 0;
+}
+
+static int spool_finish(void *arg)
+{
+	struct tar *c = arg;
+
+	c->sp_inode->src_off = c->sp_start;
+	c->sp_inode->src_spooled = true;
+	if (c->sp_start + c->sp_pos > c->spool_end)
+		c->spool_end = c->sp_start + c->sp_pos;
+	return 0;
+}
+
+/*
+ * Streams the entry's data to the sink in order (holes of sparse entries
+ * as holes), or with --tar=i hands over where it lies in the archive.
+ * inode->size is set from the header first.
+ */
+static int stream_data(struct tar *c, struct archive_entry *e,
+		       struct erofs_inode *inode)
+{
+	const struct erofs_tar_sink *sk = c->sink;
+	int64_t decl = archive_entry_size(e);
+	uint64_t pos = 0;
+	char *what;
+	int err;
+
+	if (!archive_entry_size_is_set(e))
+		return bad_entry(c, -EINVAL,
+				 "the size is not recorded before the data");
+	if (decl < 0)
 		return bad_entry(c, -EINVAL, "negative size");
-	for (;;) {
+	inode->size = decl;
+	if (c->opts->tar_mode == EROFS_TAR_INDEX && sk->external) {
+		int64_t off = archive_filter_bytes(c->a, 0);
+
+		if (archive_entry_sparse_count(e) > 0)
+			return bad_entry(c, -EOPNOTSUPP,
+					 "a sparse entry cannot stay in the archive (--tar=i)");
+		if (off < 0 || off % 512)
+			return bad_entry(c, -EINVAL,
+					 "data not at a 512-byte boundary of the archive");
+		err = sk->external(sk->arg, inode, off);
+		if (err)
+			return err;
+		return archive_read_data_skip(c->a) == ARCHIVE_OK ?
+			       0 : archive_failure(c, "cannot read data");
+	}
+	if (asprintf(&what, "%s: entry \"%s\"", c->src, c->name) < 0)
+		return -ENOMEM;
+	err = sk->begin(sk->arg, inode, what);
+	while (!err) {
 		const void *buf;
 		size_t len;
 		la_int64_t off;
 		int r = archive_read_data_block(c->a, &buf, &len, &off);
-		int err;
 
 		if (r == ARCHIVE_EOF)
 			break;
-		if (r != ARCHIVE_OK)
-			return archive_failure(c, "cannot read data");
-		if (off < 0 || (known && (uint64_t)off + len > (uint64_t)decl))
-			return bad_entry(c, -EINVAL,
-					 "data beyond the entry's size");
-		if (!len)
-			continue;
-		err = erofs_pwrite_all(c->spool_fd, buf, len, start + off);
-		if (err)
-			return erofs_err(c->log, err,
-					 "%s: entry \"%s\": cannot write the spool file",
-					 c->src, c->name);
-		if ((uint64_t)off + len > end)
-			end = off + len;
+		if (r != ARCHIVE_OK) {
+			err = archive_failure(c, "cannot read data");
+			break;
+		}
+		if (off < 0 || (uint64_t)off < pos ||
+		    (uint64_t)off + len > (uint64_t)decl) {
+			err = bad_entry(c, -EINVAL,
+					"data beyond the entry's size or out of order");
+			break;
+		}
+		if ((uint64_t)off > pos)
+			err = sk->hole(sk->arg, off - pos);
+		if (!err && len)
+			err = sk->write(sk->arg, buf, len);
+		pos = off + len;
 	}
-	*size = known ? (uint64_t)decl : end;
-	*base = start;
-	if (start + *size > c->spool_end)
-		c->spool_end = start + *size;
-	return 0;
+	if (!err && pos < (uint64_t)decl)
+		err = sk->hole(sk->arg, decl - pos);
+	if (!err)
+		err = sk->end(sk->arg);
+	free(what);
+	return err;
 }
 
 /* the index of @child's dentry in @dir */
@@ -514,6 +730,74 @@ static unsigned int dentry_of(struct erofs_inode *dir,
 		    !strcmp(dir->children[i].name, name))
 			break;
 	return i;
+}
+
+/* the entry @name of @dir in the tree, or NULL; *@idx its index */
+static struct erofs_inode *tree_child(struct erofs_inode *dir,
+				      const char *name, size_t len,
+				      unsigned int *idx)
+{
+	for (unsigned int i = 0; i < dir->nr_children; i++) {
+		struct erofs_dentry *d = &dir->children[i];
+
+		if (d->namelen == len && !memcmp(d->name, name, len)) {
+			if (idx)
+				*idx = i;
+			return d->inode;
+		}
+	}
+	return NULL;
+}
+
+/* an inode leaving the tree, with everything below it */
+static void unlink_subtree(struct erofs_inode *inode)
+{
+	inode->nlink--;
+	if (!S_ISDIR(inode->mode))
+		return;
+	for (unsigned int i = 0; i < inode->nr_children; i++) {
+		unlink_subtree(inode->children[i].inode);
+		free(inode->children[i].name);
+	}
+	inode->nr_children = 0;
+}
+
+/* removes entry @idx of @dir and its subtree from the tree */
+static void remove_child(struct erofs_inode *dir, unsigned int idx)
+{
+	struct erofs_dentry *d = &dir->children[idx];
+
+	unlink_subtree(d->inode);
+	free(d->name);
+	*d = dir->children[--dir->nr_children];
+}
+
+/*
+ * Node @n (named @base in @parent) not seen in this archive yet: when an
+ * earlier source put an entry there, the node takes it over, so this
+ * archive's entry replaces or (a directory) updates it.  A lower
+ * directory about to be replaced by a non-directory goes with its subtree
+ * (a layer replaces what lies below it).
+ */
+static void resolve_lower(struct tar *c, struct pnode *n,
+			  struct erofs_inode *parent, const char *base,
+			  mode_t type)
+{
+	struct erofs_inode *old;
+	unsigned int idx;
+
+	if (!c->lower || n->inode || !parent)
+		return;
+	old = tree_child(parent, base, strlen(base), &idx);
+	if (!old)
+		return;
+	if (S_ISDIR(old->mode) && type && !S_ISDIR(type)) {
+		remove_child(parent, idx);
+		return;
+	}
+	n->inode = old;
+	n->parent = parent;
+	n->lower = true;
 }
 
 /* puts @inode at node @n (a path below @parent named @base) */
@@ -578,10 +862,19 @@ static int parent_dir(struct tar *c, const char *path, size_t len,
 
 		if (!n)
 			return -ENOMEM;
+		if (!n->inode) {
+			const char *b = strrchr(n->path, '/');
+
+			resolve_lower(c, n, dir, b ? b + 1 : n->path, 0);
+		}
 		if (n->inode && n->parent && !S_ISDIR(n->inode->mode)) {
+			char shown[SHOWN_MAX];
+
+			/* never followed, even when it is a symlink */
 			erofs_fail(c->log, -ENOTDIR,
 				   "%s: entry \"%s\": \"%s\" is not a directory",
-				   c->src, c->name, n->path);
+				   c->src, c->name,
+				   erofs_escape(shown, sizeof(shown), n->path));
 			return -ENOTDIR;
 		}
 		if (!n->inode || !n->parent) {
@@ -633,13 +926,14 @@ static int do_hardlink(struct tar *c, struct archive_entry *e,
 		       struct pnode *n, struct erofs_inode *parent,
 		       const char *base)
 {
-	const char *raw = archive_entry_hardlink(e);
-	char *target = strdup(raw);
+	char raw[SHOWN_MAX];
+	char *target = strdup(archive_entry_hardlink(e));
 	struct pnode *tn;
 	int err;
 
 	if (!target)
 		return -ENOMEM;
+	erofs_escape(raw, sizeof(raw), target);
 	err = erofs_tar_path_normalize(target);
 	if (err) {
 		erofs_fail(c->log, err,
@@ -665,19 +959,172 @@ static int do_hardlink(struct tar *c, struct archive_entry *e,
 	/* some formats (cpio, pax) may carry the data with a later link */
 	if (S_ISREG(tn->inode->mode) && archive_entry_size_is_set(e) &&
 	    archive_entry_size(e) > 0) {
-		uint64_t off, size;
-
-		err = spool_data(c, e, &off, &size);
+		err = stream_data(c, e, tn->inode);
 		if (err)
 			goto out;
-		tn->inode->size = size;
-		tn->inode->src_off = off;
-		tn->inode->src_spooled = true;
 	}
 	err = place(c, n, parent, base, tn->inode);
 out:
 	free(target);
 	return err;
+}
+
+/* the node of the directory holding @path (root: NULL) */
+static struct pnode *dir_node(struct tar *c, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? map_find(c, path, slash - path) : NULL;
+}
+
+/*
+ * ".wh.NAME" and ".wh..wh..opq" of a layer (@name: what follows ".wh."),
+ * in @parent: overlayfs metadata (--aufs), nothing (--ovlfs-strip), or
+ * applied to the entries earlier sources left in the tree.
+ */
+static int do_whiteout(struct tar *c, struct archive_entry *e, char *path,
+		       struct erofs_inode *parent, const char *name)
+{
+	bool opq = !strcmp(name, ".wh..opq");
+	enum erofs_whiteout_mode mode = c->opts->whiteouts;
+	struct pnode *dn = dir_node(c, path), *n;
+	struct erofs_inode *inode;
+	char *slash = strrchr(path, '/');
+	size_t dlen = slash ? (size_t)(slash - path) + 1 : 0;
+	char *target;
+	int err;
+
+	if (archive_read_data_skip(c->a) != ARCHIVE_OK)
+		return archive_failure(c, "cannot skip");
+	if (!opq && (!*name || !strcmp(name, ".") || !strcmp(name, "..") ||
+		     strlen(name) > EROFS_NAME_LEN))
+		return bad_entry(c, -EINVAL, "whiteout of an invalid name");
+	if (mode == EROFS_WHITEOUT_OVERLAY && c->opts->ovlfs_strip)
+		return 0;
+	if (mode == EROFS_WHITEOUT_OVERLAY && opq) {
+		if (dn)
+			dn->opaque = true;
+		else
+			c->root_opaque = true;
+		return 0;
+	}
+	if (mode == EROFS_WHITEOUT_APPLY && opq) {
+		/* every entry of an earlier source in this directory goes */
+		for (unsigned int i = 0; i < parent->nr_children;) {
+			struct erofs_dentry *d = &parent->children[i];
+			char *p;
+			struct pnode *cn;
+
+			if (asprintf(&p, "%.*s%s", (int)dlen, path, d->name) < 0)
+				return -ENOMEM;
+			cn = map_find(c, p, strlen(p));
+			free(p);
+			if (cn && cn->parent == parent && !cn->lower) {
+				i++;
+				continue;
+			}
+			if (cn) {
+				cn->inode = NULL;
+				cn->parent = NULL;
+				cn->lower = false;
+			}
+			remove_child(parent, i);
+		}
+		return 0;
+	}
+	if (asprintf(&target, "%.*s%s", (int)dlen, path, name) < 0)
+		return -ENOMEM;
+	n = map_get(c, target, strlen(target));
+	free(target);
+	if (!n)
+		return -ENOMEM;
+	if (mode == EROFS_WHITEOUT_APPLY) {
+		unsigned int idx;
+
+		/* only what earlier sources left: this layer's own stays */
+		if (n->inode && n->parent && !n->lower)
+			return 0;
+		if (n->inode && n->parent == parent &&
+		    tree_child(parent, name, strlen(name), &idx) == n->inode)
+			remove_child(parent, idx);
+		else if (!n->inode &&
+			 tree_child(parent, name, strlen(name), &idx))
+			remove_child(parent, idx);
+		n->inode = NULL;
+		n->parent = NULL;
+		n->lower = false;
+		return 0;
+	}
+	/* --aufs: a character device 0:0 named NAME */
+	resolve_lower(c, n, parent, name, S_IFCHR);
+	inode = erofs_tree_new_inode(c->t);
+	if (!inode)
+		return -ENOMEM;
+	set_meta(inode, e, S_IFCHR);
+	inode->rdev_major = inode->rdev_minor = 0;
+	err = place(c, n, parent, name, inode);
+	if (err)
+		return err;
+	if (dn)
+		dn->whiteouts = true;
+	else
+		c->root_whiteouts = true;
+	return 0;
+}
+
+/*
+ * --aufs, at the end of the archive (a directory entry after its marker
+ * would have dropped them): trusted.overlay.opaque="y" on opaque
+ * directories; an empty trusted.overlay.origin on directories holding
+ * whiteouts, so overlayfs filters them even from a single lower layer
+ * (no direct iteration for such directories, Linux commit b79e05aaa166).
+ */
+static int overlay_marks(struct tar *c)
+{
+	int err = 0;
+
+	for (uint64_t i = 0; i <= c->map_cap && !err; i++) {
+		struct pnode *n = i < c->map_cap ? &c->map[i] : NULL;
+		bool opaque = n ? n->opaque : c->root_opaque;
+		bool wh = n ? n->whiteouts : c->root_whiteouts;
+		struct erofs_inode *dir = n ? n->inode : c->t->root;
+		char what[SHOWN_MAX + 64];
+
+		if ((!opaque && !wh) || !dir || (n && !n->parent) ||
+		    !S_ISDIR(dir->mode))
+			continue;
+		snprintf(what, sizeof(what), "%s: directory \"%s\"", c->src,
+			 n ? erofs_escape(c->shown, sizeof(c->shown), n->path) :
+			     "/");
+		if (opaque)
+			err = erofs_xattr_add(c->xt, dir, "trusted.overlay.opaque",
+					      "y", 1, what);
+		if (wh && !err)
+			err = erofs_xattr_add(c->xt, dir, "trusted.overlay.origin",
+					      "", 0, what);
+	}
+	return err;
+}
+
+/* the chunk indexes the entry's size needs count against the limit */
+static int claim_chunks(struct tar *c, struct archive_entry *e)
+{
+	uint64_t cs = c->opts->chunksize, size, n;
+
+	if (!cs || !archive_entry_size_is_set(e) || archive_entry_size(e) <= 0)
+		return 0;
+	size = archive_entry_size(e);
+	n = size / cs + !!(size % cs);
+	if (n > EROFS_TAR_MAX_CHUNK_INDEXES - c->chunk_indexes) {
+		erofs_fail(c->log, -EFBIG,
+			   "%s: entry \"%s\": %llu bytes take the image over %llu chunk indexes (the limit; use a larger --chunksize than %llu)",
+			   c->src, c->name, (unsigned long long)size,
+			   (unsigned long long)EROFS_TAR_MAX_CHUNK_INDEXES,
+			   (unsigned long long)cs);
+		return -EFBIG;
+	}
+	c->chunk_indexes += n;
+	return 0;
 }
 
 static int do_entry(struct tar *c, struct archive_entry *e, char *path)
@@ -712,9 +1159,18 @@ static int do_entry(struct tar *c, struct archive_entry *e, char *path)
 		if (err)
 			return err;
 	}
+	if (!skip && c->opts->whiteouts != EROFS_WHITEOUT_KEEP &&
+	    !strncmp(base, ".wh.", 4))
+		return do_whiteout(c, e, path, parent, base + 4);
+	if (!skip && c->opts->ovlfs_strip && S_ISCHR(type) &&
+	    !archive_entry_rdevmajor(e) && !archive_entry_rdevminor(e)) {
+		/* an overlayfs whiteout, dropped by --ovlfs-strip */
+		return 0;
+	}
 	n = map_get(c, path, strlen(path));
 	if (!n)
 		return -ENOMEM;
+	resolve_lower(c, n, parent, base, type);
 	if (!type)
 		return do_hardlink(c, e, n, parent, base);
 
@@ -733,10 +1189,12 @@ static int do_entry(struct tar *c, struct archive_entry *e, char *path)
 		return err;
 	switch (type) {
 	case S_IFREG:
-		err = spool_data(c, e, &inode->src_off, &inode->size);
+		err = claim_chunks(c, e);
 		if (err)
 			return err;
-		inode->src_spooled = true;
+		err = stream_data(c, e, inode);
+		if (err)
+			return err;
 		inode->src_path = strdup(path);
 		if (!inode->src_path)
 			return -ENOMEM;
@@ -762,10 +1220,12 @@ static int do_entry(struct tar *c, struct archive_entry *e, char *path)
 	return place(c, n, parent, base, inode);
 }
 
-/* the formats: libarchive's "all" minus mtree (it reads host files) and raw */
+/*
+ * The formats: libarchive's "all" minus mtree (it reads host files) and
+ * raw.  No filters: the stream arrives decompressed (decompress.c).
+ */
 static void support_formats(struct archive *a)
 {
-	archive_read_support_filter_all(a);
 	archive_read_support_format_tar(a);
 	archive_read_support_format_gnutar(a);
 	archive_read_support_format_cpio(a);
@@ -799,18 +1259,24 @@ static int read_all(struct tar *c)
 		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
 			const char *msg = archive_error_string(c->a);
 
-			if (!nr)
+			if (erofs_dstream_error(c->ds))
+				msg = erofs_dstream_error(c->ds);
+			if (!nr && !erofs_dstream_error(c->ds))
 				return erofs_fail(c->log, -EINVAL,
 						  "%s: not %sa readable archive: %s",
 						  c->src,
 						  c->opts->could_be_dir ?
 							  "a directory or " : "",
 						  msg ? msg : "unknown format");
-			err = erofs_fail(c->log, -EINVAL,
-					 "%s: damaged archive after entry \"%s\" (%llu entries): %s",
-					 c->src, path ? path : "",
-					 (unsigned long long)nr,
-					 msg ? msg : "truncated or corrupt");
+			if (!nr)
+				err = erofs_fail(c->log, -EINVAL, "%s: %s",
+						 c->src, msg);
+			else
+				err = erofs_fail(c->log, -EINVAL,
+						 "%s: damaged archive after entry \"%s\" (%llu entries): %s",
+						 c->src, c->shown,
+						 (unsigned long long)nr,
+						 msg ? msg : "truncated or corrupt");
 			free(path);
 			return err;
 		}
@@ -824,12 +1290,12 @@ static int read_all(struct tar *c)
 					  "%s: entry %llu has no name", c->src,
 					  (unsigned long long)nr);
 		}
-		c->name = raw;
+		c->name = erofs_escape(c->shown, sizeof(c->shown), raw);
 		if (r == ARCHIVE_WARN) {
 			const char *msg = archive_error_string(c->a);
 
-			erofs_warn(c->log, "%s: entry \"%s\": %s", c->src, raw,
-				   msg ? msg : "libarchive warning");
+			erofs_warn(c->log, "%s: entry \"%s\": %s", c->src,
+				   c->name, msg ? msg : "libarchive warning");
 		}
 		free(path);
 		path = strdup(raw);
@@ -878,6 +1344,21 @@ static int read_all(struct tar *c)
 	return err;
 }
 
+/* libarchive's input: the decompressed blocks */
+static la_ssize_t tar_read(struct archive *a, void *arg, const void **buf)
+{
+	struct tar *c = arg;
+	ssize_t n = erofs_dstream_read(c->ds, buf);
+
+	if (n < 0) {
+		const char *msg = erofs_dstream_error(c->ds);
+
+		archive_set_error(a, (int)-n, "%s", msg ? msg : "read error");
+		return -1;
+	}
+	return n;
+}
+
 int erofs_import_tar(struct erofs_tree *t, struct erofs_xattr_table *xt,
 		     const char *path, int spool_fd,
 		     const struct erofs_import_tar_opts *opts)
@@ -890,9 +1371,24 @@ int erofs_import_tar(struct erofs_tree *t, struct erofs_xattr_table *xt,
 	struct stat st;
 	int fd = opts->fd, err;
 
-	if (fstat(spool_fd, &st) < 0)
-		return erofs_err(t->log, -errno, "%s: spool file", path);
-	c.spool_end = st.st_size;	/* append after earlier imports */
+	if (opts->tar_mode == EROFS_TAR_HEADERBALL)
+		return erofs_fail(t->log, -EOPNOTSUPP,
+				  "%s: --tar=headerball is not supported", path);
+	if (opts->tar_mode == EROFS_TAR_INDEX &&
+	    (!opts->sink || !opts->sink->external))
+		return erofs_fail(t->log, -EOPNOTSUPP,
+				  "%s: --tar=i needs the streaming builder", path);
+	c.spool_sink = (struct erofs_tar_sink){
+		.begin = spool_begin, .write = spool_write,
+		.hole = spool_hole, .end = spool_finish, .arg = &c,
+	};
+	c.sink = opts->sink ? opts->sink : &c.spool_sink;
+	if (!opts->sink) {
+		if (fstat(spool_fd, &st) < 0)
+			return erofs_err(t->log, -errno, "%s: spool file",
+					 path);
+		c.spool_end = st.st_size;  /* append after earlier imports */
+	}
 	if (fd < 0) {
 		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 		if (fd < 0)
@@ -907,6 +1403,8 @@ int erofs_import_tar(struct erofs_tree *t, struct erofs_xattr_table *xt,
 		}
 		t->root->mode = S_IFDIR | 0755;
 		c.implicit_root = true;
+	} else {
+		c.lower = t->root->nr_children > 0;
 	}
 	c.a = archive_read_new();
 	if (!c.a || map_grow(&c)) {
@@ -921,21 +1419,35 @@ int erofs_import_tar(struct erofs_tree *t, struct erofs_xattr_table *xt,
 	utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
 	if (utf8)
 		old = uselocale(utf8);
-	if (archive_read_open_fd(c.a, fd, READ_BLOCK_SIZE) != ARCHIVE_OK) {
+	err = erofs_dstream_open(&c.ds, fd, path, t->log);
+	if (err)
+		goto out_locale;
+	if (archive_read_open(c.a, &c, NULL, tar_read, NULL) != ARCHIVE_OK) {
 		const char *msg = archive_error_string(c.a);
 
-		err = erofs_fail(t->log, -EINVAL,
+		if (erofs_dstream_error(c.ds))
+			err = erofs_fail(t->log, -EINVAL, "%s: %s", path,
+					 erofs_dstream_error(c.ds));
+		else
+			err = erofs_fail(t->log, -EINVAL,
 				 "%s: not %sa readable archive: %s", path,
 				 opts->could_be_dir ? "a directory or " : "",
 				 msg ? msg : "cannot open");
 	} else {
 		err = read_all(&c);
 	}
+	/* the whole stream: trailers and checksums after the end marker */
+	if (!err)
+		err = erofs_dstream_drain(c.ds);
+	if (!err && opts->whiteouts == EROFS_WHITEOUT_OVERLAY &&
+	    !opts->ovlfs_strip)
+		err = overlay_marks(&c);
+out_locale:
 	if (utf8) {
 		uselocale(old);
 		freelocale(utf8);
 	}
-	if (!err && ftruncate(spool_fd, c.spool_end) < 0)
+	if (!err && !opts->sink && ftruncate(spool_fd, c.spool_end) < 0)
 		err = erofs_err(t->log, -errno, "%s: cannot size the spool file",
 				path);
 	if (!err) {
@@ -947,6 +1459,7 @@ int erofs_import_tar(struct erofs_tree *t, struct erofs_xattr_table *xt,
 out:
 	if (c.a)
 		archive_read_free(c.a);
+	erofs_dstream_close(c.ds);
 	map_free(&c);
 out_fd:
 	if (opts->fd < 0)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "erofs/build.h"
+#include "erofs/builder.h"
 #include "erofs/log.h"
 #include "liberofs_tree.h"
 #include "liberofs_xattr.h"
@@ -30,13 +31,46 @@ int erofs_import_dir(struct erofs_tree *t, struct erofs_xattr_table *xt,
 		     const char *srcdir,
 		     const struct erofs_import_dir_opts *opts);
 
+/*
+ * Where the archive importer sends regular file data: the contract of
+ * erofs_builder_data_begin/_write/_hole/_end (liberofs_builder.h), called
+ * in order while the archive is read; external() for --tar=i, whose data
+ * stays in the archive at byte @off of the decompressed stream (a multiple
+ * of 512).
+ */
+struct erofs_tar_sink {
+	int (*begin)(void *arg, struct erofs_inode *inode, const char *what);
+	int (*write)(void *arg, const void *buf, size_t len);
+	int (*hole)(void *arg, uint64_t len);
+	int (*end)(void *arg);
+	int (*external)(void *arg, struct erofs_inode *inode, uint64_t off);
+	void *arg;
+};
+
 struct erofs_import_tar_opts {
 	bool no_xattrs;
 	const struct erofs_exclude *exclude;
 	int fd;			/* >= 0: read the archive from it, not @path */
 	/* failing to recognise the archive says "not a directory or ..." */
 	bool could_be_dir;
+	/* layer semantics: .wh.* entries (erofs/builder.h) */
+	enum erofs_whiteout_mode whiteouts;
+	/* drop overlayfs whiteouts and trusted.overlay.* xattrs */
+	bool ovlfs_strip;
+	/*
+	 * chunk size of the image (0: flat files): regular files may claim
+	 * at most EROFS_TAR_MAX_CHUNK_INDEXES chunks in all, so a small
+	 * sparse archive cannot demand gigabytes of chunk tables
+	 */
+	uint64_t chunksize;
+	/* --tar=f (or AUTO), --tar=i (needs sink->external) */
+	enum erofs_tar_mode tar_mode;
+	/* NULL: data is copied to @spool_fd (src_spooled, src_off) */
+	const struct erofs_tar_sink *sink;
 };
+
+/* 256 MiB of chunk indexes: 128 GiB of files at 4 KiB chunks, 32 TiB at 1 MiB */
+#define EROFS_TAR_MAX_CHUNK_INDEXES	(1ull << 25)
 
 /*
  * Reads the archive @path (any format and compression libarchive knows,

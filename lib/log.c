@@ -81,3 +81,51 @@ int erofs_fail(const struct erofs_log *log, int err, const char *fmt, ...)
 	va_end(ap);
 	return err;
 }
+
+/* the escaped form of @ch in @esc; its length */
+static size_t escape_char(unsigned char ch, char esc[4])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (ch < 0x20 || ch == 0x7f) {
+		esc[0] = '\\';
+		esc[1] = 'x';
+		esc[2] = hex[ch >> 4];
+		esc[3] = hex[ch & 15];
+		return 4;
+	}
+	if (ch == '\\' || ch == '"') {
+		esc[0] = '\\';
+		esc[1] = ch;
+		return 2;
+	}
+	esc[0] = ch;
+	return 1;
+}
+
+char *erofs_escape(char *out, size_t size, const char *in)
+{
+	size_t total = 0, n = 0, limit;
+	char esc[4];
+
+	if (!size)
+		return out;
+	for (const char *p = in; *p; p++)
+		total += escape_char(*p, esc);
+	/* all of it, or as much as leaves room for "..." */
+	limit = total < size ? total : (size > 3 ? size - 4 : 0);
+	for (; *in; in++) {
+		size_t len = escape_char(*in, esc);
+
+		if (n + len > limit)
+			break;
+		memcpy(out + n, esc, len);
+		n += len;
+	}
+	if (total >= size && n + 3 < size) {
+		memcpy(out + n, "...", 3);
+		n += 3;
+	}
+	out[n] = '\0';
+	return out;
+}

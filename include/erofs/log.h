@@ -9,6 +9,7 @@
 #define EROFS_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 
 enum erofs_log_level {
@@ -48,6 +49,14 @@ erofs_err(const struct erofs_log *log, int err, const char *fmt, ...);
  */
 __attribute__((format(printf, 3, 4))) int
 erofs_fail(const struct erofs_log *log, int err, const char *fmt, ...);
+
+/*
+ * Copies @in into @out (@size bytes, NUL included) for a message: control
+ * characters, DEL, '\\' and '"' become \xNN, \\ and \" escapes, so a
+ * hostile name cannot drive the terminal or fake a line.  A name that does
+ * not fit ends in "...".  Returns @out.
+ */
+char *erofs_escape(char *out, size_t size, const char *in);
 
 #define erofs_warn(log, ...) erofs_msg(log, EROFS_LOG_WARN, 0, __VA_ARGS__)
 #define erofs_info(log, ...) erofs_msg(log, EROFS_LOG_INFO, 0, __VA_ARGS__)

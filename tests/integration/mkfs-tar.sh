@@ -9,7 +9,10 @@
 # byte-identical (bootstrap and blob); the image built from the archive is
 # checked with fsck.erofs, mounted with mount(2) and compared with the
 # directory field by field (tests/lib/treecmp.py).  Then: compressed
-# archives (gzip, zstd, xz, bzip2) and stdin give the same bytes; crafted
+# archives (gzip, zstd, xz, bzip2, lz4) and stdin give the same bytes;
+# archives of GNU tar, bsdtar and Python's tarfile in every format each
+# writes equal GNU tar's extraction when mounted, and erofs-utils 1.9.3's
+# fsck.erofs --extract accepts them; crafted
 # archives check tar semantics (later entries win, implicit parents,
 # hard links, path normalisation) on the mounted image; sparse entries stay
 # holes in the spool (DEST on a small tmpfs); bad input fails cleanly with
@@ -183,7 +186,7 @@ comp() {
 		return
 	fi
 	local z
-	for z in gzip zstd xz bzip2; do
+	for z in gzip zstd xz bzip2 lz4; do
 		if ! command -v $z >/dev/null; then
 			skip "compressed: $z" "no $z program to make the archive"
 			continue
@@ -206,6 +209,122 @@ comp() {
 	rm -rf "$C"
 }
 comp
+
+# ------------------------------------------------------------ tools x formats
+# Archives of one small tree made by GNU tar, bsdtar and Python's tarfile in
+# every format each writes; each image mounted with mount(2) must equal what
+# GNU tar extracts from the same archive as root, and erofs-utils 1.9.3's
+# fsck.erofs --extract must accept it and extract the same contents.
+FSCK19=
+P19=$(/work/shared/peers/build-erofs-utils.sh 2>/dev/null) &&
+	FSCK19=$P19/fsck/fsck.erofs
+matrix_tree() {	# matrix_tree DIR FULL(0|1)
+	local d=$1
+	mkdir -p "$d/dir/sub" "$d/empty-dir"
+	printf 'hello\n' >"$d/dir/f"
+	head -c 70000 /dev/urandom >"$d/big"
+	: >"$d/empty"
+	chmod 4755 "$d/big"
+	chmod 0640 "$d/dir/f"
+	ln -s dir/f "$d/sym"
+	ln "$d/dir/f" "$d/hard"
+	chown 1234:5678 "$d/dir/f"
+	if [ "$2" = 1 ]; then
+		mkfifo "$d/fifo"
+		mknod "$d/chr" c 1 3
+		mknod "$d/blk" b 7 200
+		printf 'x' >"$d/dir/$(printf 'L%.0s' $(seq 1 150))"
+		printf 'u' >"$d/dir/caf$(printf '\303\251')"
+		setfattr -n user.k -v value "$d/dir/f"
+	fi
+	find "$d" -exec touch -h -d @1500000000.123456789 {} +
+}
+matrix_one() {	# matrix_one NAME ARCHIVE
+	local name=$1 a=$2 X=$WORK/matrix
+	local ex=$X/ex m=$X/m img=$X/img log=$X/log rc
+	rm -rf "$ex" "$X/fx" "$img"
+	mkdir -p "$ex" "$m"
+	if ! tar --xattrs "--xattrs-include=*" --numeric-owner \
+		--delay-directory-restore -xpf "$a" \
+		-C "$ex" >"$log" 2>&1; then
+		notok "formats: $name: GNU tar cannot extract it: $(oneline <"$log")"
+		return
+	fi
+	if ! "$MKFS" --quiet -U "$UUID" "$img" "$a" >"$log" 2>&1; then
+		notok "formats: $name: build: $(oneline <"$log")"
+		return
+	fi
+	if ! $PY "$LIB/erofs_mount.py" mount "$img" "$m" >"$log" 2>&1; then
+		notok "formats: $name: mount(2): $(oneline <"$log")"
+		return
+	fi
+	$PY "$LIB/treecmp.py" "$ex" "$m" >"$log" 2>&1
+	check "formats: $name: the mounted image equals GNU tar's extraction" $? \
+		"$(grep -m 3 DIFF "$log" | oneline 400)"
+	$PY "$LIB/erofs_mount.py" umount "$m"
+	if [ -z "$FSCK19" ]; then
+		skip "formats: $name: fsck.erofs 1.9.3 --extract" "peer not built"
+		return
+	fi
+	"$FSCK19" --extract="$X/fx" --xattrs "$img" >"$log" 2>&1
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		notok "formats: $name: fsck.erofs 1.9.3 --extract: exit $rc: $(tail -n 3 "$log" | oneline)"
+		return
+	fi
+	diff -r --no-dereference "$ex" "$X/fx" 2>&1 |
+		grep -v -E '^File .* is a (fifo|character special file|block special file) while file .* is a (fifo|character special file|block special file)$' >"$log"
+	[ ! -s "$log" ]
+	check "formats: $name: fsck.erofs 1.9.3 --extract accepts it and extracts the same contents" $? \
+		"$(oneline <"$log")"
+}
+matrix() {
+	local X=$WORK/matrix f src
+	mkdir -p "$X"
+	matrix_tree "$X/full" 1
+	matrix_tree "$X/small" 0
+	for f in pax gnu ustar v7; do
+		src=$X/full
+		case $f in ustar | v7) src=$X/small ;; esac
+		if tar --format=$f --xattrs "--xattrs-include=*" --numeric-owner \
+			-C "$src" -cf "$X/gnu-$f.tar" . 2>"$X/log"; then
+			matrix_one "GNU tar --format=$f" "$X/gnu-$f.tar"
+		else
+			notok "formats: GNU tar --format=$f: $(oneline <"$X/log")"
+		fi
+	done
+	if command -v bsdtar >/dev/null; then
+		for f in pax gnutar ustar v7tar; do
+			src=$X/full
+			case $f in ustar | v7tar) src=$X/small ;; esac
+			if bsdtar --format $f --numeric-owner -C "$src" \
+				-cf "$X/bsd-$f.tar" . 2>"$X/log"; then
+				matrix_one "bsdtar --format $f" "$X/bsd-$f.tar"
+			else
+				notok "formats: bsdtar --format $f: $(oneline <"$X/log")"
+			fi
+		done
+	else
+		skip "formats: bsdtar" "no bsdtar (libarchive-tools)"
+	fi
+	for f in PAX GNU USTAR; do
+		src=$X/full
+		[ $f = USTAR ] && src=$X/small
+		if $PY - "$src" "$X/py-$f.tar" $f >"$X/log" 2>&1 <<'EOF'
+import sys, tarfile
+src, out, fmt = sys.argv[1:]
+with tarfile.open(out, 'w', format=getattr(tarfile, fmt + '_FORMAT')) as tf:
+    tf.add(src, arcname='.')
+EOF
+		then
+			matrix_one "Python tarfile $f" "$X/py-$f.tar"
+		else
+			notok "formats: Python tarfile $f: $(oneline <"$X/log")"
+		fi
+	done
+	rm -rf "$X"
+}
+matrix
 
 # ------------------------------------------------------------ tar semantics
 # crafted archives (Python's tarfile, pax)
@@ -276,6 +395,22 @@ elif case == 'long-name':
 elif case == 'parent-not-dir':
     add('f', data=b'1')
     add('f/g', data=b'2')
+elif case == 'symlink-on-path':
+    add('l', 'sym', target='/etc')
+    add('l/passwd', data=b'never written through the link')
+elif case == 'link-later':
+    add('h', 'link', target='later')
+    add('later', data=b'1')
+elif case == 'control-chars':
+    add('a\x1b[31m\nb/../../x', data=b'1')
+elif case == 'big-device':
+    ti = tarfile.TarInfo('dev')
+    ti.type = tarfile.CHRTYPE
+    ti.pax_headers = {'SCHILY.devmajor': '5000', 'SCHILY.devminor': '3000000'}
+    tf.addfile(ti)
+elif case == 'raw-acl':
+    add('f', data=b'1',
+        pax={'SCHILY.xattr.system.posix_acl_access': 'garbage'})
 tf.close()
 EOF
 }
@@ -439,7 +574,10 @@ failures() {
 	local c
 	for c in dotdot:../x dotdot-inside:a/../../etc/x \
 		over-nonempty-dir:'"d"' link-missing:nowhere link-to-dir:dd \
-		long-name:nnnnnnnn parent-not-dir:'"f"'; do
+		long-name:nnnnnnnn parent-not-dir:'"f"' \
+		symlink-on-path:'"l" is not a directory' link-later:'"later"' \
+		control-chars:'a\x1b[31m\x0ab' big-device:'device number 5000:3000000' \
+		raw-acl:'is not a POSIX ACL'; do
 		craft "${c%%:*}" "$X/${c%%:*}.tar"
 		expect_fail "crafted archive: ${c%%:*}" "${c#*:}" "$X/${c%%:*}.tar"
 	done
@@ -451,6 +589,38 @@ failures() {
 	expect_fail "archive truncated early" "$X/trunc-hdr.tar" "$X/trunc-hdr.tar"
 	gzip -c <"$WORK/dedup.tar" | head -c 500000 >"$X/trunc.tar.gz"
 	expect_fail "truncated gzip stream" "$X/trunc.tar.gz" "$X/trunc.tar.gz"
+	# compressed streams are checked to their very end
+	local sz
+	gzip -c <"$WORK/dedup.tar" >"$X/flip.tar.gz"
+	sz=$(stat -c %s "$X/flip.tar.gz")
+	printf '\x55' | dd of="$X/flip.tar.gz" bs=1 seek=$((sz - 100000)) \
+		conv=notrunc status=none
+	expect_fail "gzip with a byte flipped 100,000 bytes before its end" \
+		"$X/flip.tar.gz: " "$X/flip.tar.gz"
+	gzip -c <"$WORK/dedup.tar" | head -c -4 >"$X/cut.tar.gz"
+	expect_fail "gzip with its trailer cut" "inside the trailer" "$X/cut.tar.gz"
+	{ gzip -c <"$WORK/dedup.tar"; echo garbage; } >"$X/garbage.tar.gz"
+	expect_fail "gzip with garbage after its end" "garbage after member" \
+		"$X/garbage.tar.gz"
+	lz4 -c <"$WORK/dedup.tar" | head -c -4 >"$X/cut.tar.lz4"
+	expect_fail "lz4 missing its last 4 bytes" "lz4: truncated lz4 input" \
+		"$X/cut.tar.lz4"
+	mkdir -p "$X/b2048"
+	printf 'small' >"$X/b2048/f"
+	tar -b 2048 -C "$X/b2048" -cf "$X/b2048.tar" .
+	local z
+	for z in zstd xz; do
+		$z -c <"$X/b2048.tar" | head -c -4 >"$X/b2048.tar.$z"
+		expect_fail "$z of a tar -b 2048 archive, its checksum cut" \
+			"$X/b2048.tar.$z: $z" "$X/b2048.tar.$z"
+	done
+	# a few KiB claiming 1 TiB: refused before any table is built
+	mkdir -p "$X/huge"
+	truncate -s 1T "$X/huge/f"
+	tar --sparse -C "$X/huge" -cf "$X/huge.tar" .
+	rm -rf "$X/huge"
+	expect_fail "a sparse entry claiming 1 TiB at 4 KiB chunks" \
+		"chunk indexes (the limit" "$X/huge.tar"
 	cp "$WORK/dedup.tar" "$X/corrupt.tar"
 	# smash the second header's name and checksum
 	local off
