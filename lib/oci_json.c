@@ -780,6 +780,21 @@ int erofs_oci_parse_config(struct json_object *root, const char *what,
 	return 0;
 }
 
+/* "busybox:1" names "docker.io/library/busybox:1" too */
+static bool same_repo_tag(const char *tag, const char *ref)
+{
+	static const char *const prefixes[] = { "", "docker.io/",
+						"docker.io/library/" };
+
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		size_t n = strlen(prefixes[i]);
+
+		if (!strncmp(tag, prefixes[i], n) && !strcmp(tag + n, ref))
+			return true;
+	}
+	return false;
+}
+
 int erofs_oci_parse_docker_manifest(struct json_object *root,
 				    const char *ref, char **config,
 				    struct erofs_oci_image *img,
@@ -813,7 +828,7 @@ int erofs_oci_parse_docker_manifest(struct json_object *root,
 			struct json_object *s = json_object_array_get_idx(t, k);
 
 			if (json_object_is_type(s, json_type_string) &&
-			    !strcmp(json_object_get_string(s), ref)) {
+			    same_repo_tag(json_object_get_string(s), ref)) {
 				e = c;
 				break;
 			}
