@@ -354,11 +354,16 @@ static int convert_merged(struct conv *c)
 		free(boot);
 		return -ENOMEM;
 	}
+	/* by diff_id: the same layers compressed otherwise, same image */
 	fputs("erofs:merged/", ns);
 	for (unsigned int i = 0; i < c->img.nr_layers; i++) {
+		const struct erofs_oci_layer *l = &c->img.layers[i];
 		char id[EROFS_OCI_DIGEST_LEN + 1];
 
-		layer_id(&c->img.layers[i], id);
+		if (l->have_diff_id)
+			erofs_oci_digest_str(id, l->diff_id);
+		else
+			layer_id(l, id);
 		fprintf(ns, "%s%s", i ? "," : "", id);
 	}
 	fclose(ns);

@@ -98,8 +98,8 @@ int erofs_oci_layout_read_blob(int dirfd, const struct erofs_oci_desc *d,
 	erofs_oci_digest_str(ds, d->digest);
 	if (d->size > max)
 		return erofs_fail(log, -EFBIG,
-				  "%s %s: %llu bytes, more than the %zu allowed",
-				  what, ds, (unsigned long long)d->size, max);
+				  "%s: %llu bytes, more than the %zu allowed",
+				  what, (unsigned long long)d->size, max);
 	err = blob_name(name, sizeof(name), d);
 	if (err)
 		return err;
@@ -108,8 +108,8 @@ int erofs_oci_layout_read_blob(int dirfd, const struct erofs_oci_desc *d,
 		return err;
 	if (len != d->size) {
 		err = erofs_fail(log, -EINVAL,
-				 "%s %s: blob has %zu bytes, its descriptor says %llu",
-				 what, ds, len, (unsigned long long)d->size);
+				 "%s: blob has %zu bytes, its descriptor says %llu",
+				 what, len, (unsigned long long)d->size);
 	} else if (!EVP_Digest(*buf, len, md, NULL, EVP_sha256(), NULL)) {
 		err = erofs_err(log, -EIO, "%s: sha256", what);
 	} else if (memcmp(md, d->digest, EROFS_SHA256_LEN)) {
