@@ -13,7 +13,8 @@
 # each, warm page cache.  Prints times, ratios, our peak RSS and the
 # stored bytes against the sum of the layers.
 #
-#   bench/convert.sh [WORKDIR]      (BUILD=... selects the build directory)
+#   bench/convert.sh [WORKDIR]      (BUILD=... selects the build directory,
+#   PEER_BUILD=... the script building erofs-utils 1.9.3)
 # Sources: DEBIAN_ROOT (default /var/tmp/bench/debian12) and LINUX_TREE
 # (default /var/tmp/bench/linux-6.12, else extracted from
 # /usr/src/linux-source-6.12.tar.xz); without a Debian root, layer 1 is
@@ -26,9 +27,15 @@ conv=$BUILD/convert/erofs-convert
 	conv=$BUILD/convert/.libs/erofs-convert
 export LD_LIBRARY_PATH=$BUILD/lib/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 work=${1:-/var/tmp/erofs-bench-convert}
-peer=$("$top/../shared/peers/build-erofs-utils.sh" 2>/dev/null ||
-	/work/shared/peers/build-erofs-utils.sh)
-umkfs=$peer/mkfs/mkfs.erofs
+umkfs=
+for s in "${PEER_BUILD:-}" "$top/../shared/peers/build-erofs-utils.sh" \
+	"$top/../../shared/peers/build-erofs-utils.sh"; do
+	if [ -n "$s" ] && [ -x "$s" ]; then
+		umkfs=$("$s" | tail -n 1)/mkfs/mkfs.erofs
+		break
+	fi
+done
+[ -x "$umkfs" ] || { echo "erofs-utils 1.9.3 not found (PEER_BUILD)" >&2; exit 1; }
 deb=${DEBIAN_ROOT:-/var/tmp/bench/debian12}
 linux=${LINUX_TREE:-/var/tmp/bench/linux-6.12}
 mkdir -p "$work"

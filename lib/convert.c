@@ -300,10 +300,15 @@ static int import_layer(struct conv *c, struct erofs_builder *b, unsigned int i,
 	if (err)
 		return err;
 	report(c, false);
-	err = erofs_builder_import_tar(b, NULL, rfd, &so);
+	/* the name as path too: it is what the importer's messages show */
+	err = erofs_builder_import_tar(b, c->names[i], rfd, &so);
 	report(c, false);
-	serr = erofs_oci_stream_finish(c->stream, rfd, !err, &st);
-	c->stream = NULL;
+	{
+		struct erofs_oci_stream *s = c->stream;
+
+		c->stream = NULL;
+		serr = erofs_oci_stream_finish(s, rfd, !err, &st);
+	}
 	/* a broken stream explains a failed import better than the import */
 	if (serr && serr != -EPIPE)
 		err = serr;
@@ -383,7 +388,8 @@ static int convert_merged(struct conv *c)
 	}
 	if (!err)
 		err = erofs_builder_finish(b, &br);
-	erofs_builder_destroy(b);
+	if (b)
+		erofs_builder_destroy(b);
 	if (err)
 		goto out;
 	add_counts(c->res, &br.manifest);
@@ -433,6 +439,9 @@ static int convert_merged(struct conv *c)
 			     c->out_digest[c->nr_out]);
 	c->res->bytes_stored += br.manifest.bootstrap_size;
 	c->nr_out++;
+	/* a blob that got no bytes must not stay behind as a stray file */
+	for (unsigned int i = 0; i < c->img.nr_layers; i++)
+		unlink(c->tmps[i]);
 out:
 	erofs_build_result_free(&br);
 	free(boot);
@@ -466,7 +475,8 @@ static int convert_layers(struct conv *c)
 			err = import_layer(c, b, i, EROFS_WHITEOUT_OVERLAY);
 		if (!err)
 			err = erofs_builder_finish(b, &br);
-		erofs_builder_destroy(b);
+		if (b)
+			erofs_builder_destroy(b);
 		if (!err)
 			err = erofs_unhex(c->out_digest[i],
 					  br.manifest.bootstrap_sha256,

@@ -19,7 +19,9 @@
 # the metadata of directories a layer only implies.  Then bad input: each
 # case fails with a message naming the layer, and leaves nothing behind.
 #
-# Environment: BUILD (default: build/ of this tree), TMPDIR.
+# Environment: BUILD (default: build/ of this tree), PEER_BUILD (the script
+# that builds erofs-utils 1.9.3 and prints its directory; default
+# ../shared/peers/build-erofs-utils.sh next to the tree), TMPDIR.
 # Output: one `ok - NAME` / `not ok - NAME: reason` line per check.
 
 set -u
@@ -45,9 +47,21 @@ for t in umoci skopeo jq setfattr setfacl; do
 		exit 1
 	fi
 done
-PEER=$(/work/shared/peers/build-erofs-utils.sh 2>/dev/null ||
-	"$HERE/../../../shared/peers/build-erofs-utils.sh")
-FSCK=$PEER/fsck/fsck.erofs
+# erofs-utils 1.9.3 for fsck.erofs --extract
+TOP=$(cd "$HERE/../.." && pwd)
+FSCK=
+for s in "${PEER_BUILD:-}" "$TOP/../shared/peers/build-erofs-utils.sh" \
+	"$TOP/../../shared/peers/build-erofs-utils.sh"; do
+	if [ -n "$s" ] && [ -x "$s" ]; then
+		d=$("$s" 2>/dev/null | tail -n 1) && FSCK=$d/fsck/fsck.erofs
+		break
+	fi
+done
+if [ ! -x "$FSCK" ]; then
+	nok "erofs-utils 1.9.3 fsck.erofs is built" \
+		"no ../shared/peers/build-erofs-utils.sh next to the tree (set PEER_BUILD)"
+	exit 1
+fi
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/convert.XXXXXX")
 cleanup() {
