@@ -368,6 +368,35 @@ else
 fi
 rm -rf "$W/out-da"
 
+# older docker save: manifest.json names ID/layer.tar, symlinks to the data
+$PY - "$W/da.tar" "$W/da-links.tar" <<'EOF'
+import io, json, tarfile, sys
+src = tarfile.open(sys.argv[1])
+links = {}
+for m in src.getmembers():
+    if m.issym() and m.name.endswith('/layer.tar'):
+        links[m.linkname.split('/')[-1]] = m.name
+with tarfile.open(sys.argv[2], 'w') as out:
+    for m in src.getmembers():
+        if m.name == 'manifest.json':
+            man = json.load(src.extractfile(m))
+            for e in man:
+                e['Layers'] = [links[l] for l in e['Layers']]
+            data = json.dumps(man).encode()
+            m.size = len(data)
+            out.addfile(m, io.BytesIO(data))
+        else:
+            out.addfile(m, src.extractfile(m) if m.isfile() else None)
+EOF
+if conv da-links --chunksize=64K "$W/da-links.tar" "$W/out-dal" &&
+	[ "$(files "$W/out-dal" | awk '$1 == "bootstrap" { print $2 }' | xargs basename)" = \
+		"$(files "$OUT" | awk '$1 == "bootstrap" { print $2 }' | xargs basename)" ]; then
+	ok "docker-archive whose layers are symlinked members: the same bootstrap"
+else
+	nok "docker-archive with symlinked layers" "$(oneline <"$W/da-links.err")"
+fi
+rm -rf "$W/out-dal"
+
 # --layers: the layer blobs of the layout, in manifest order
 mapfile -t LAYERS < <(jq -r '.layers[].digest' \
 	"$IMG/blobs/sha256/$(jq -r '.manifests[0].digest' "$IMG/index.json" | cut -d: -f2)" |
