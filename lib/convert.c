@@ -38,7 +38,7 @@ struct conv {
 	unsigned int layer;			/* 1-based */
 	uint64_t entries;			/* last progress report */
 	char **names;				/* per layer, for messages */
-	char **tmps;				/* per layer: output temp path */
+	char **tmps;				/* per layer: output path */
 	uint8_t (*out_digest)[EROFS_SHA256_LEN];	/* per output layer */
 	uint64_t *out_size;
 	unsigned int *out_src;			/* its source layer */
@@ -151,7 +151,8 @@ static int open_source(struct conv *c)
 		layout = S_ISDIR(st.st_mode);
 	}
 	if (layout)
-		err = erofs_oci_layout_open(path, ref, &c->plat, &c->img, c->log);
+		err = erofs_oci_layout_open(path, ref, &c->plat, &c->img,
+					    c->log);
 	else
 		err = erofs_oci_archive_open(path, ref, &c->img, c->log);
 	free(path);
@@ -580,7 +581,8 @@ static int write_image(struct conv *c)
 					     "erofs-convert: bootstrap of %u layers",
 					     c->img.nr_layers);
 			} else {
-				erofs_oci_digest_str(id, c->img.layers[s].diff_id);
+				erofs_oci_digest_str(id,
+						     c->img.layers[s].diff_id);
 				r = asprintf(&created_by[k],
 					     "erofs-convert: blob of layer %u (%s)",
 					     s + 1, id);
@@ -592,7 +594,8 @@ static int write_image(struct conv *c)
 		}
 	}
 	err = erofs_oci_out_config(&c->img, &c->plat,
-				   (const uint8_t(*)[EROFS_SHA256_LEN])c->out_digest,
+				   (const uint8_t(*)[EROFS_SHA256_LEN])
+					   c->out_digest,
 				   created_by, c->nr_out, merged, &cfg, c->log);
 	if (err)
 		goto out;
@@ -781,9 +784,9 @@ char *erofs_convert_result_json(const struct erofs_convert_result *r)
 		json_object_array_add(ls, e);
 	}
 	json_object_object_add(o, "layers", ls);
-	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-						 JSON_C_TO_STRING_SPACED |
-						 JSON_C_TO_STRING_NOSLASHESCAPE);
+	text = json_object_to_json_string_ext(
+		o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+			   JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (text)
 		ret = strdup(text);
 	json_object_put(o);

@@ -168,13 +168,14 @@ static int pump(struct erofs_oci_stream *s)
 				err = erofs_err(s->log, s->src_err, "%s: read",
 						s->name);
 			else
-				err = erofs_fail(s->log, -EINVAL,
-						 "%s: corrupt or truncated %s stream at uncompressed byte %llu: %s",
-						 s->name,
-						 code == ARCHIVE_FILTER_NONE ?
-						 "tar" : archive_filter_name(a, 0),
-						 (unsigned long long)s->bytes_tar,
-						 archive_error_string(a));
+				err = erofs_fail(
+					s->log, -EINVAL,
+					"%s: corrupt or truncated %s stream at uncompressed byte %llu: %s",
+					s->name,
+					code == ARCHIVE_FILTER_NONE ?
+						"tar" : archive_filter_name(a, 0),
+					(unsigned long long)s->bytes_tar,
+					archive_error_string(a));
 			goto out;
 		}
 		if ((uint64_t)off != s->bytes_tar) {

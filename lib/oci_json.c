@@ -268,7 +268,8 @@ int erofs_oci_json_parse(const char *buf, size_t len, bool array,
 					  what, end);
 		}
 	}
-	if (!json_object_is_type(o, array ? json_type_array : json_type_object)) {
+	if (!json_object_is_type(o, array ? json_type_array
+					  : json_type_object)) {
 		json_object_put(o);
 		return erofs_fail(log, -EINVAL, "%s: not a JSON %s", what,
 				  array ? "array" : "object");
@@ -543,7 +544,8 @@ int erofs_oci_select(const struct erofs_oci_desc *descs, unsigned int nr,
 	char list[512];
 
 	for (unsigned int i = 0; i < nr; i++) {
-		if (ref && (!descs[i].ref_name || strcmp(descs[i].ref_name, ref)))
+		if (ref &&
+		    (!descs[i].ref_name || strcmp(descs[i].ref_name, ref)))
 			continue;
 		if (plat_unknown(&descs[i]))
 			continue;

@@ -32,10 +32,9 @@ struct erofs_oci_out {
 
 const char *erofs_oci_json_text(struct json_object *o, size_t *len)
 {
-	const char *s = json_object_to_json_string_length(
-		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
-
-	return s;
+	return json_object_to_json_string_length(
+		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+		len);
 }
 
 static int empty_dir(const char *path)
@@ -112,7 +111,8 @@ int erofs_oci_out_create(struct erofs_oci_out **op, const char *outdir,
 		o->tmp = NULL;
 		goto fail;
 	}
-	o->tmpfd = open(o->tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	o->tmpfd = open(o->tmp,
+			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (o->tmpfd < 0 || fchmod(o->tmpfd, 0755) < 0 ||
 	    mkdirat(o->tmpfd, "blobs", 0755) < 0 ||
 	    mkdirat(o->tmpfd, "blobs/sha256", 0755) < 0) {
@@ -367,7 +367,9 @@ int erofs_oci_out_config(const struct erofs_oci_image *img,
 	}
 	if (hide_history) {
 		for (size_t i = 0; i < json_object_array_length(hist); i++) {
-			struct json_object *h = json_object_array_get_idx(hist, i);
+			struct json_object *h;
+
+			h = json_object_array_get_idx(hist, i);
 
 			if (json_object_is_type(h, json_type_object))
 				json_object_object_add(

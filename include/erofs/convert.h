@@ -55,7 +55,7 @@ struct erofs_convert_opts {
 	const char *outdir;
 
 	const char *platform;		/* "os/arch[/variant]"; NULL: host */
-	const char *tag;		/* output ref name; NULL: the source's */
+	const char *tag;		/* output ref name (NULL: source's) */
 	bool no_merge;			/* one standalone image per layer */
 	unsigned int blkszbits;		/* 12 unless set */
 	uint64_t chunksize;		/* 0: the default (see the man page) */
