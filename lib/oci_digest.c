@@ -4,7 +4,9 @@
  * blob, an archive member or a file), hashes those bytes with SHA-256 (the
  * descriptor's digest), decompresses them with libarchive (gzip, zstd,
  * xz, bzip2, lz4 or none), hashes the uncompressed bytes (the config's
- * diff_id) and writes them to a pipe the archive importer reads.  So the
+ * diff_id) and writes them to a pipe the archive importer reads.  gzip,
+ * the usual layer compression, is inflated with ISA-L's igzip (CRC-32 and
+ * size of every member checked), the others with libarchive's filters.  So the
  * importer sees exactly the bytes the diff_id covers, decompression and
  * hashing run on another core than the import, and the digests are
  * compared once the importer has drained the stream: a layer that does
@@ -21,11 +23,13 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <isa-l/igzip_lib.h>
 #include <openssl/evp.h>
 
 #include "liberofs_oci.h"
 
 #define INBUF	(1u << 20)
+#define OUTBUF	(1u << 20)
 #define PIPE_SZ	(1u << 20)
 
 struct erofs_oci_stream {
@@ -39,6 +43,7 @@ struct erofs_oci_stream {
 	char *inbuf;
 	uint64_t bytes_read;	/* atomic */
 	uint64_t bytes_tar;	/* atomic */
+	size_t pending;		/* bytes of inbuf read but not yet decoded */
 	int src_err;
 	int err;		/* of the thread */
 	uint8_t digest[EROFS_SHA256_LEN];
@@ -64,9 +69,15 @@ static ssize_t src_read(struct erofs_oci_stream *s, void *buf, size_t len)
 static la_ssize_t la_read(struct archive *a, void *arg, const void **buf)
 {
 	struct erofs_oci_stream *s = arg;
-	ssize_t n = src_read(s, s->inbuf, INBUF);
+	ssize_t n;
 
 	*buf = s->inbuf;
+	if (s->pending) {
+		n = s->pending;
+		s->pending = 0;
+		return n;
+	}
+	n = src_read(s, s->inbuf, INBUF);
 	if (n < 0) {
 		archive_set_error(a, -(int)n, "read error");
 		return -1;
@@ -208,15 +219,171 @@ out:
 	return err;
 }
 
+static const char *isal_error(int r)
+{
+	switch (r) {
+	case ISAL_INVALID_BLOCK:
+		return "invalid deflate block";
+	case ISAL_INVALID_SYMBOL:
+		return "invalid deflate symbol";
+	case ISAL_INVALID_LOOKBACK:
+		return "invalid deflate distance";
+	case ISAL_INVALID_WRAPPER:
+		return "bad gzip header";
+	case ISAL_UNSUPPORTED_METHOD:
+		return "unsupported compression method";
+	case ISAL_INCORRECT_CHECKSUM:
+		return "CRC-32 or size does not match";
+	default:
+		return "inflate error";
+	}
+}
+
+/* gzip (one or more members) with igzip; the first bytes are pending */
+static int pump_gzip(struct erofs_oci_stream *s)
+{
+	struct inflate_state *st = malloc(sizeof(*st));
+	uint8_t *out = malloc(OUTBUF);
+	bool eof = false;
+	int err = 0;
+
+	if (!st || !out) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (!filter_ok(s->v.comp, ARCHIVE_FILTER_GZIP)) {
+		err = erofs_fail(s->log, -EINVAL,
+				 "%s: its media type says %s, the blob is gzip",
+				 s->name, comp_name(s->v.comp));
+		goto out;
+	}
+	isal_inflate_init(st);
+	st->crc_flag = ISAL_GZIP;
+	st->next_in = (uint8_t *)s->inbuf;
+	st->avail_in = s->pending;
+	s->pending = 0;
+	for (;;) {
+		size_t produced;
+		int r;
+
+		if (!st->avail_in && !eof) {
+			ssize_t n = src_read(s, s->inbuf, INBUF);
+
+			if (n < 0) {
+				err = erofs_err(s->log, (int)n, "%s: read",
+						s->name);
+				goto out;
+			}
+			eof = !n;
+			st->next_in = (uint8_t *)s->inbuf;
+			st->avail_in = n;
+		}
+		st->next_out = out;
+		st->avail_out = OUTBUF;
+		r = isal_inflate(st);
+		if (r != ISAL_DECOMP_OK) {
+			err = erofs_fail(s->log, -EINVAL,
+					 "%s: corrupt gzip stream at uncompressed byte %llu: %s",
+					 s->name,
+					 (unsigned long long)s->bytes_tar,
+					 isal_error(r));
+			goto out;
+		}
+		produced = OUTBUF - st->avail_out;
+		if (produced) {
+			EVP_DigestUpdate(s->tar_md, out, produced);
+			__atomic_fetch_add(&s->bytes_tar, (uint64_t)produced,
+					   __ATOMIC_RELAXED);
+			err = write_out(s, out, produced);
+			if (err)
+				goto out;
+		}
+		if (st->block_state == ISAL_BLOCK_FINISH) {
+			if (!st->avail_in && !eof) {
+				ssize_t n = src_read(s, s->inbuf, INBUF);
+
+				if (n < 0) {
+					err = erofs_err(s->log, (int)n,
+							"%s: read", s->name);
+					goto out;
+				}
+				eof = !n;
+				st->next_in = (uint8_t *)s->inbuf;
+				st->avail_in = n;
+			}
+			/* zeros padding the end, as gzip(1) accepts them */
+			while (st->avail_in && !*st->next_in) {
+				st->next_in++;
+				st->avail_in--;
+				if (!st->avail_in && !eof) {
+					ssize_t n = src_read(s, s->inbuf,
+							     INBUF);
+
+					if (n < 0) {
+						err = erofs_err(s->log, (int)n,
+								"%s: read",
+								s->name);
+						goto out;
+					}
+					eof = !n;
+					st->next_in = (uint8_t *)s->inbuf;
+					st->avail_in = n;
+				}
+			}
+			if (!st->avail_in)
+				break;
+			/* another member, or something that is not gzip */
+			if (st->next_in[0] != 0x1f) {
+				err = erofs_fail(s->log, -EINVAL,
+						 "%s: data after the end of the gzip stream",
+						 s->name);
+				goto out;
+			}
+			{
+				/* init clears the input pointers too */
+				uint8_t *in = st->next_in;
+				uint32_t avail = st->avail_in;
+
+				isal_inflate_init(st);
+				st->next_in = in;
+				st->avail_in = avail;
+				st->crc_flag = ISAL_GZIP;
+			}
+		} else if (eof && !st->avail_in && !produced) {
+			err = erofs_fail(s->log, -EINVAL,
+					 "%s: corrupt or truncated gzip stream at uncompressed byte %llu: truncated gzip input",
+					 s->name,
+					 (unsigned long long)s->bytes_tar);
+			goto out;
+		}
+	}
+out:
+	free(st);
+	free(out);
+	return err;
+}
+
 static void *stream_thread(void *arg)
 {
 	struct erofs_oci_stream *s = arg;
 	sigset_t set;
+	ssize_t n;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	s->err = pump(s);
+	/* the first bytes tell gzip from the rest */
+	n = src_read(s, s->inbuf, INBUF);
+	if (n < 0) {
+		s->err = erofs_err(s->log, (int)n, "%s: read", s->name);
+	} else {
+		s->pending = n;
+		if (n >= 2 && (uint8_t)s->inbuf[0] == 0x1f &&
+		    (uint8_t)s->inbuf[1] == 0x8b)
+			s->err = pump_gzip(s);
+		else
+			s->err = pump(s);
+	}
 	close(s->wfd);
 	s->wfd = -1;
 	return NULL;

@@ -670,6 +670,73 @@ static void test_layout_stream(void **state)
 	rm_rf(tmpdir);
 }
 
+static void file_image(struct erofs_oci_image *img, const char *path)
+{
+	erofs_oci_image_init(img);
+	img->layers = calloc(1, sizeof(*img->layers));
+	assert_non_null(img->layers);
+	img->nr_layers = 1;
+	img->layers[0].path = strdup(path);
+}
+
+static void write_file(const char *path, const void *a, size_t alen,
+		       const void *b, size_t blen)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, a, alen), (ssize_t)alen);
+	if (blen)
+		assert_int_equal(write(fd, b, blen), (ssize_t)blen);
+	close(fd);
+}
+
+/* gzip members back to back, trailing junk, a bad CRC, a cut stream */
+static void test_gzip_members(void **state)
+{
+	static uint8_t tar[300000], g1[150000], g2[150000];
+	struct erofs_oci_stream_stats st;
+	struct erofs_oci_image img;
+	char path[] = "/tmp/test_oci_gz.XXXXXX";
+	uint8_t want[32];
+	size_t l1, l2;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	close(fd);
+	fill_tar(tar, sizeof(tar));
+	l1 = gz(tar, 100000, g1, sizeof(g1));
+	l2 = gz(tar + 100000, sizeof(tar) - 100000, g2, sizeof(g2));
+
+	write_file(path, g1, l1, g2, l2);
+	file_image(&img, path);
+	if (run_stream(&img, false, &st))
+		fail_msg("%s", logged());
+	sha(tar, sizeof(tar), want);
+	assert_memory_equal(st.diff_id, want, 32);
+	assert_int_equal(st.bytes_tar, sizeof(tar));
+	assert_int_equal(st.bytes_read, l1 + l2);
+
+	write_file(path, g1, l1, "junk", 4);
+	log_reset();
+	assert_int_equal(run_stream(&img, false, &st), -EINVAL);
+	assert_logged("data after the end of the gzip stream");
+
+	g1[l1 - 6] ^= 1;	/* the CRC-32 in the trailer */
+	write_file(path, g1, l1, NULL, 0);
+	log_reset();
+	assert_int_equal(run_stream(&img, false, &st), -EINVAL);
+	assert_logged("CRC-32");
+	g1[l1 - 6] ^= 1;
+
+	write_file(path, g1, l1 / 2, NULL, 0);
+	log_reset();
+	assert_int_equal(run_stream(&img, false, &st), -EINVAL);
+	assert_logged("layer 1/1: corrupt or truncated gzip stream");
+	erofs_oci_image_free(&img);
+	unlink(path);
+}
+
 static void test_layout_bad(void **state)
 {
 	static uint8_t tar[5000], gzbuf[65536];
@@ -764,6 +831,7 @@ int main(void)
 		cmocka_unit_test_setup(test_config, setup),
 		cmocka_unit_test_setup(test_docker_manifest, setup),
 		cmocka_unit_test_setup(test_layout_stream, setup),
+		cmocka_unit_test_setup(test_gzip_members, setup),
 		cmocka_unit_test_setup(test_layout_bad, setup),
 		cmocka_unit_test_setup(test_out_atomic, setup),
 	};
