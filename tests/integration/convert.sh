@@ -477,6 +477,11 @@ for line in open(sys.argv[1]):
     # layers; it does not count subdirectories
     if field == 'nlink' and os.path.isdir(sys.argv[3] + path):
         continue
+    # and a file's count from its layer, links a later layer's whiteouts
+    # hide included (the hard-link groups themselves are still compared)
+    n = re.search(r'expected (\d+), got (\d+)', line)
+    if field == 'nlink' and n and int(n.group(2)) > int(n.group(1)):
+        continue
     print(line.rstrip())
 EOF
 		if [ ! -s "$W/ovl.left" ]; then
