@@ -248,6 +248,19 @@ else
 	exit 1
 fi
 merged_eq merged "$OUT"
+check "off a terminal: nothing on stderr" test ! -s "$W/merged.err"
+# on a terminal (script(1) gives it one): the progress line
+if command -v script >/dev/null; then
+	script -qec "$CONV --chunksize=64K oci:$IMG:t $W/out-tty" /dev/null \
+		>"$W/tty.log" 2>&1
+	if grep -aq 'layer 4/4: [0-9]* entries' "$W/tty.log" &&
+		[ -f "$W/out-tty/index.json" ]; then
+		ok "on a terminal: a progress line (layer i/N, entries, bytes, rate)"
+	else
+		nok "progress line on a terminal" "$(tr '\r' '\n' <"$W/tty.log" | oneline)"
+	fi
+	rm -rf "$W/out-tty"
+fi
 
 # the summary and what it says about deduplication
 J=$W/merged.out
