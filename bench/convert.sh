@@ -139,36 +139,35 @@ mapfile -t L < <(jq -r '.layers[].digest' "$man" | sed "s|sha256:|$img/blobs/sha
 gz_total=$(stat -c %s "${L[@]}" | awk '{ s += $1 } END { print s }')
 cat "${L[@]}" >/dev/null	# warm the page cache
 
-secs() { date +%s.%N; }
 out=$work/out
 rm -rf "$out" "$work/out-nm" "$work/utils"
 mkdir -p "$work/utils"
+# run NAME CMD...: wall and CPU seconds (user + sys) and peak RSS of CMD
+run() {
+	local n=$1
+	shift
+	/usr/bin/time -f '%e %U %S %M' -o "$work/time-$n" "$@" ||
+		{ echo "FAILED: $*" >&2; exit 1; }
+	read -r wall usr sys rss <"$work/time-$n"
+	eval "t_$n=$wall cpu_$n=$(echo "$usr + $sys" | bc) rss_$n=$rss"
+}
+gunzip_all() { for l in "$@"; do gzip -dc "$l"; done | wc -c >"$work/tar-bytes"; }
+utils_all() {
+	local i=0 l
+	for l in "$@"; do
+		i=$((i + 1))
+		"$umkfs" --tar=f --ungzip --aufs --quiet -Enoinline_data -b4096 \
+			-T0 "$work/utils/layer$i.erofs" "$l" || return 1
+	done
+}
+export -f gunzip_all utils_all
+export work umkfs
 
-s=$(secs)
-for l in "${L[@]}"; do gzip -dc "$l"; done | wc -c >"$work/tar-bytes"
-t_gzip=$(echo "$(secs) - $s" | bc)
+run gzip bash -c 'gunzip_all "$@"' _ "${L[@]}"
 tar_total=$(cat "$work/tar-bytes")
-
-s=$(secs)
-/usr/bin/time -f '%M' -o "$work/rss" "$conv" --quiet --json "oci:$img:bench" \
-	"$out" >"$work/ours.json"
-t_ours=$(echo "$(secs) - $s" | bc)
-rss=$(tail -n1 "$work/rss")
-
-s=$(secs)
-/usr/bin/time -f '%M' -o "$work/rss-nm" "$conv" --quiet --no-merge \
-	"oci:$img:bench" "$work/out-nm"
-t_nm=$(echo "$(secs) - $s" | bc)
-rss_nm=$(tail -n1 "$work/rss-nm")
-
-s=$(secs)
-i=0
-for l in "${L[@]}"; do
-	i=$((i + 1))
-	"$umkfs" --tar=f --ungzip --aufs --quiet -Enoinline_data -b4096 \
-		-T0 "$work/utils/layer$i.erofs" "$l"
-done
-t_utils=$(echo "$(secs) - $s" | bc)
+run ours "$conv" --quiet --json "oci:$img:bench" "$out" >"$work/ours.json"
+run nm "$conv" --quiet --no-merge "oci:$img:bench" "$work/out-nm"
+run utils bash -c 'utils_all "$@"' _ "${L[@]}"
 utils_total=$(stat -c %s "$work"/utils/*.erofs | awk '{ s += $1 } END { print s }')
 
 stored=$(jq .bytes_stored "$work/ours.json")
@@ -177,16 +176,20 @@ mib() { echo "$1 / 1048576" | bc -l; }
 
 printf 'image: %d layers, %.0f MiB gzip, %.0f MiB uncompressed; one run each, warm cache, %d cores\n' \
 	"${#L[@]}" "$(mib "$gz_total")" "$(mib "$tar_total")" "$(nproc)"
-printf '%-44s %7.2f s\n' "gzip -dc of all layers > /dev/null" "$t_gzip"
-printf '%-44s %7.2f s   %.2fx gzip -dc   peak RSS %d MiB\n' \
-	"erofs-convert (merged, 1 MiB chunks)" "$t_ours" \
-	"$(echo "$t_ours / $t_gzip" | bc -l)" "$((rss / 1024))"
-printf '%-44s %7.2f s   %.2fx gzip -dc   peak RSS %d MiB\n' \
-	"erofs-convert --no-merge" "$t_nm" \
-	"$(echo "$t_nm / $t_gzip" | bc -l)" "$((rss_nm / 1024))"
-printf '%-44s %7.2f s   %.2fx gzip -dc   ours merged is %.2fx faster\n' \
-	"erofs-utils 1.9.3 --tar=f --ungzip per layer" "$t_utils" \
-	"$(echo "$t_utils / $t_gzip" | bc -l)" "$(echo "$t_utils / $t_ours" | bc -l)"
+line() {	# line LABEL NAME
+	local t c r
+	eval "t=\$t_$2 c=\$cpu_$2 r=\$rss_$2"
+	printf '%-42s %7.2f s  %.2fx   CPU %7.2f s  %.2fx   RSS %4d MiB\n' \
+		"$1" "$t" "$(echo "$t / $t_gzip" | bc -l)" "$c" \
+		"$(echo "$c / $cpu_gzip" | bc -l)" "$((r / 1024))"
+}
+echo "                                              wall  (x gzip -dc)      CPU  (x gzip -dc)"
+line "gzip -dc of all layers > /dev/null" gzip
+line "erofs-convert (merged, 1 MiB chunks)" ours
+line "erofs-convert --no-merge" nm
+line "erofs-utils 1.9.3 --tar=f --ungzip, per layer" utils
+printf 'erofs-convert merged against erofs-utils: %.2fx the wall time, %.2fx the CPU time\n' \
+	"$(echo "$t_ours / $t_utils" | bc -l)" "$(echo "$cpu_ours / $cpu_utils" | bc -l)"
 printf 'stored: merged %.0f MiB (%.2fx the gzip layers, %.2fx uncompressed), deduplicated %.0f MiB\n' \
 	"$(mib "$stored")" "$(echo "$stored / $gz_total" | bc -l)" \
 	"$(echo "$stored / $tar_total" | bc -l)" \
