@@ -590,9 +590,11 @@ static int fan_process(struct erofs_fetchd *d)
 				return 0;
 			return erofs_err(d->log, -errno, "reading fanotify");
 		}
+		ssize_t left = n;
+
 		/* every fd of this read is ours to answer from here on */
 		for (const struct fanotify_event_metadata *q = m;
-		     FAN_EVENT_OK(q, n); q = FAN_EVENT_NEXT(q, n))
+		     FAN_EVENT_OK(q, left); q = FAN_EVENT_NEXT(q, left))
 			erofs_fan_pending_set(b->pending, q->fd);
 		for (; FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
 			if (m->vers != FANOTIFY_METADATA_VERSION) {
