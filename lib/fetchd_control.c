@@ -19,7 +19,7 @@
 #include "erofs/util.h"
 #include "liberofs_fetchd.h"
 
-#define MAX_FIELDS 64
+#define MAX_FIELDS 1024
 
 static int sock_addr(const char *cache_dir, struct sockaddr_un *sa)
 {
@@ -264,13 +264,14 @@ static void cmd_prefetch(struct erofs_fetchd *d, char **f, int n,
 void fetchd_control_serve(struct erofs_fetchd *d)
 {
 	struct timeval tv = {2, 0};
-	char *req = malloc(EROFS_FETCHD_CTL_MAX + 1), *f[MAX_FIELDS];
+	char *req = malloc(EROFS_FETCHD_CTL_MAX + 1);
+	char **f = calloc(MAX_FIELDS, sizeof(*f));
 	struct reply r = {malloc(EROFS_FETCHD_CTL_MAX), 0,
 			  EROFS_FETCHD_CTL_MAX};
 	int c = accept4(d->ctlfd, NULL, NULL, SOCK_CLOEXEC), n;
 	ssize_t len;
 
-	if (c < 0 || !req || !r.buf)
+	if (c < 0 || !req || !r.buf || !f)
 		goto out;
 	r.buf[0] = '\0';
 	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -301,6 +302,7 @@ out:
 	if (c >= 0)
 		close(c);
 	free(req);
+	free(f);
 	free(r.buf);
 }
 

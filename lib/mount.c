@@ -560,24 +560,39 @@ static int prefetch_list(struct mount_job *j)
 		}
 		csz = 1ull << ri.chunkbits;
 		n = snprintf(req, sizeof(req), "prefetch %s", id);
-		for (uint64_t c = 0; c < ri.nr_chunks && !err; c++) {
+		const struct erofs_manifest_blob *pb = NULL;
+		uint64_t poff = 0, plen = 0;
+
+		for (uint64_t c = 0; c <= ri.nr_chunks && !err; c++) {
 			struct erofs_chunk_idx ci;
 			const struct erofs_manifest_blob *b = NULL;
 			uint64_t len = ri.di.size - c * csz;
 
-			if (erofs_image_read_chunk(&img, &ri, c, &ci) ||
-			    ci.blkaddr == EROFS_NULL_ADDR)
-				continue;
-			for (unsigned int k = 0; k < j->m.nr_blobs; k++)
-				if (j->m.blobs[k].device_id == ci.device_id)
-					b = &j->m.blobs[k];
-			if (!b)
-				continue;
+			if (c < ri.nr_chunks &&
+			    !erofs_image_read_chunk(&img, &ri, c, &ci) &&
+			    ci.blkaddr != EROFS_NULL_ADDR)
+				for (unsigned int k = 0; k < j->m.nr_blobs;
+				     k++)
+					if (j->m.blobs[k].device_id ==
+					    ci.device_id)
+						b = &j->m.blobs[k];
 			if (len > csz)
 				len = csz;
-			n += snprintf(req + n, sizeof(req) - n,
-				      " %s %" PRIu64 " %" PRIu64, b->tag,
-				      (uint64_t)ci.blkaddr * img.blksz, len);
+			/* one range for chunks that follow each other */
+			if (b && b == pb &&
+			    (uint64_t)ci.blkaddr * img.blksz == poff + plen) {
+				plen += len;
+				continue;
+			}
+			if (pb)
+				n += snprintf(req + n, sizeof(req) - n,
+					      " %s %" PRIu64 " %" PRIu64,
+					      pb->tag, poff, plen);
+			pb = b;
+			if (b) {
+				poff = (uint64_t)ci.blkaddr * img.blksz;
+				plen = len;
+			}
 			if (n > sizeof(req) - 200) {
 				err = ctl_fmt(j, "prefetch", "%s", req);
 				n = snprintf(req, sizeof(req), "prefetch %s",
@@ -834,15 +849,27 @@ int erofs_mount(const struct erofs_mount_opts *o, const struct erofs_log *log)
 	/* marks are in place: now EROFS may open the blobs */
 	if (!err)
 		err = do_mount(&j);
-	if (!err)
+	if (!err) {
+		added = false; /* mounted: never released under the mount */
 		err = save_state(&j);
+		if (err)
+			erofs_warn(log, "%s is mounted but not recorded: "
+					"unmount it with umount(8) first",
+				   j.mnt);
+	}
 	if (err)
 		goto out;
+	/*
+	 * Mounted: from here on the image must stay registered whatever
+	 * fails, or its blobs would lose their marks under a mount.
+	 */
+	added = false;
 	fprintf(j.out, "erofs-mount: mounted %s on %s (backend %s)\n",
 		o->image, j.mnt, mb_names[j.backend]);
-	if (j.backend != MB_FULL && o->prefetch_list &&
-	    (err = prefetch_list(&j)))
-		goto out;
+	if (j.backend != MB_FULL && o->prefetch_list && prefetch_list(&j))
+		erofs_warn(log, "%s: --prefetch-list failed; the mount "
+				"works, filled on demand",
+			   j.mnt);
 	if (j.backend != MB_FULL && o->prefetch) {
 		char *id = erofs_fetchd_ctl_quote(j.mnt);
 
@@ -856,7 +883,6 @@ int erofs_mount(const struct erofs_mount_opts *o, const struct erofs_log *log)
 	}
 	/* a failed prefetch leaves a working lazy mount */
 	err = 0;
-	added = false;
 out:
 	if (err && added)
 		del_image(&j);
