@@ -12,8 +12,12 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "erofs/fetchd.h"
@@ -309,6 +313,101 @@ static int parse_args(int argc, char **argv, struct cli *o,
 	return 0;
 }
 
+/*
+ * systemd's file-descriptor store (no libsystemd): the kernel handle is
+ * sent with "FDSTORE=1" over $NOTIFY_SOCKET once the daemon is up, and a
+ * restarted daemon gets it back as $LISTEN_FDS, named by $LISTEN_FDNAMES.
+ * The service manager then holds the fanotify group (or /dev/cachefiles)
+ * across crashes and restarts, as a supervisor would.
+ */
+#define FDNAME_GROUP	 "erofs-fanotify-group"
+#define FDNAME_PENDING	 "erofs-fanotify-pending"
+#define FDNAME_CACHEFILES "erofs-cachefiles"
+
+static void sd_take_fds(struct erofs_fetchd_opts *d, struct erofs_log *log)
+{
+	const char *pid = getenv("LISTEN_PID"), *n = getenv("LISTEN_FDS");
+	const char *names = getenv("LISTEN_FDNAMES");
+	char *copy, *save = NULL, *name;
+	int fd = 3;
+
+	if (!pid || !n || !names || atol(pid) != (long)getpid())
+		return;
+	copy = strdup(names);
+	for (name = copy ? strtok_r(copy, ":", &save) : NULL;
+	     name && fd < 3 + atoi(n); name = strtok_r(NULL, ":", &save), fd++) {
+		if (!strcmp(name, FDNAME_GROUP)) {
+			d->fanotify.groupfd = fd;
+			d->backend = EROFS_FETCHD_FANOTIFY;
+		} else if (!strcmp(name, FDNAME_PENDING)) {
+			d->fanotify.pendingfd = fd;
+		} else if (!strcmp(name, FDNAME_CACHEFILES)) {
+			d->cachefiles.devfd = fd;
+			d->cachefiles.restore = true;
+			d->backend = EROFS_FETCHD_CACHEFILES;
+		}
+	}
+	if (d->fanotify.groupfd >= 0 || d->cachefiles.devfd >= 0)
+		erofs_info(log, "took the kernel handle back from the service "
+				"manager's fd store");
+	free(copy);
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+}
+
+static void sd_send(const char *msg, int fd, struct erofs_log *log)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct iovec iov = {(void *)msg, strlen(msg)};
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	struct msghdr mh = {.msg_name = &sa, .msg_iov = &iov, .msg_iovlen = 1};
+	socklen_t len;
+	int s;
+
+	if (!path || (path[0] != '/' && path[0] != '@') ||
+	    strlen(path) >= sizeof(sa.sun_path))
+		return;
+	strcpy(sa.sun_path, path);
+	len = offsetof(struct sockaddr_un, sun_path) + strlen(path);
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0';
+	mh.msg_namelen = len;
+	if (fd >= 0) {
+		struct cmsghdr *c;
+
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || sendmsg(s, &mh, MSG_NOSIGNAL) < 0)
+		erofs_warn(log, "notify socket %s: %s", path, strerror(errno));
+	if (s >= 0)
+		close(s);
+}
+
+static void sd_store_fds(struct erofs_fetchd *d, struct erofs_log *log)
+{
+	int k = erofs_fetchd_kernel_fd(d), p = erofs_fetchd_pending_fd(d);
+	bool fan = erofs_fetchd_backend(d) == EROFS_FETCHD_FANOTIFY;
+
+	if (!getenv("NOTIFY_SOCKET"))
+		return;
+	if (k >= 0)
+		sd_send(fan ? "FDSTORE=1\nFDNAME=" FDNAME_GROUP
+			    : "FDSTORE=1\nFDNAME=" FDNAME_CACHEFILES,
+			k, log);
+	if (fan && p >= 0)
+		sd_send("FDSTORE=1\nFDNAME=" FDNAME_PENDING, p, log);
+	sd_send("READY=1", -1, log);
+}
+
 /* the process-wide part: signal handlers that call the stop handles */
 static struct erofs_fetchd *the_daemon;
 static struct erofs_fetchd_supervisor *the_supervisor;
@@ -369,8 +468,10 @@ int main(int argc, char **argv)
 	} else {
 		struct erofs_fetchd *d;
 
+		sd_take_fds(&o.d, &log);
 		err = erofs_fetchd_create(&o.d, &log, &d);
 		if (!err) {
+			sd_store_fds(d, &log);
 			the_daemon = d;
 			install_handlers();
 			err = erofs_fetchd_serve(d);

@@ -54,6 +54,7 @@ struct fan_stats {
 struct fan_backend {
 	int groupfd;
 	bool inherited;
+	int pendingfd; /* ours to offer a service manager, or -1 */
 	uint64_t *pending;
 	uint64_t unit;
 	char *blobdir;
@@ -101,6 +102,7 @@ static int fan_start(struct erofs_fetchd *d)
 	d->bpriv = b;
 	b->log = d->log;
 	b->groupfd = -1;
+	b->pendingfd = -1;
 	b->blobdirfd = -1;
 	pthread_mutex_init(&b->stats_lock, NULL);
 	b->unit = o->unit ? o->unit : EROFS_FETCH_DEFAULT_UNIT;
@@ -139,11 +141,27 @@ static int fan_start(struct erofs_fetchd *d)
 			return b->groupfd;
 	}
 	if (o->fanotify.pendingfd >= 0) {
-		b->pending = erofs_fan_pending_map(o->fanotify.pendingfd,
-						   d->log);
-		if (!b->pending)
-			return -EINVAL;
-		close(o->fanotify.pendingfd);
+		b->pendingfd = o->fanotify.pendingfd;
+		fcntl(b->pendingfd, F_SETFD, FD_CLOEXEC);
+	} else {
+		b->pendingfd = erofs_fan_pending_create(d->log);
+		if (b->pendingfd < 0)
+			return b->pendingfd;
+		fcntl(b->pendingfd, F_SETFD, FD_CLOEXEC);
+	}
+	b->pending = erofs_fan_pending_map(b->pendingfd, d->log);
+	if (!b->pending)
+		return -EINVAL;
+	if (b->inherited) {
+		/* what a dead predecessor read and never answered */
+		unsigned int n =
+		    erofs_fan_pending_fail_all(b->pending, b->groupfd);
+
+		if (n)
+			erofs_warn(d->log,
+				   "fanotify: answered %u events the previous "
+				   "daemon left with EIO",
+				   n);
 	}
 	return 0;
 }
@@ -734,6 +752,8 @@ static void fan_stop(struct erofs_fetchd *d)
 	if (b->blobdirfd >= 0)
 		close(b->blobdirfd);
 	erofs_fan_pending_unmap(b->pending);
+	if (b->pendingfd >= 0)
+		close(b->pendingfd);
 	pthread_mutex_destroy(&b->stats_lock);
 	free(b->blobdir);
 	free(b->buf);
@@ -741,7 +761,19 @@ static void fan_stop(struct erofs_fetchd *d)
 	d->bpriv = NULL;
 }
 
+static int fan_kernel_fd(const struct erofs_fetchd *d)
+{
+	return ((struct fan_backend *)d->bpriv)->groupfd;
+}
+
+static int fan_pending_fd(const struct erofs_fetchd *d)
+{
+	return ((struct fan_backend *)d->bpriv)->pendingfd;
+}
+
 const struct fetchd_backend_ops fetchd_fanotify_ops = {
+    .kernel_fd = fan_kernel_fd,
+    .pending_fd = fan_pending_fd,
     .name = "fanotify",
     .start = fan_start,
     .pollfd = fan_pollfd,

@@ -218,6 +218,16 @@ int erofs_fetchd_create(const struct erofs_fetchd_opts *o,
 	return 0;
 }
 
+int erofs_fetchd_kernel_fd(const struct erofs_fetchd *d)
+{
+	return d->bpriv ? d->bops->kernel_fd(d) : -1;
+}
+
+int erofs_fetchd_pending_fd(const struct erofs_fetchd *d)
+{
+	return d->bpriv ? d->bops->pending_fd(d) : -1;
+}
+
 enum erofs_fetchd_backend erofs_fetchd_backend(const struct erofs_fetchd *d)
 {
 	return d->backend;

@@ -202,7 +202,19 @@ static void cf_stop(struct erofs_fetchd *d)
 	d->bpriv = NULL;
 }
 
+static int cf_kernel_fd(const struct erofs_fetchd *d)
+{
+	return ((struct cf_backend *)d->bpriv)->kdev.fd;
+}
+
+static int cf_pending_fd(const struct erofs_fetchd *d)
+{
+	return -1;
+}
+
 const struct fetchd_backend_ops fetchd_cachefiles_ops = {
+    .kernel_fd = cf_kernel_fd,
+    .pending_fd = cf_pending_fd,
     .name = "cachefiles",
     .start = cf_start,
     .pollfd = cf_pollfd,

@@ -105,6 +105,9 @@ struct fetchd_backend_ops {
 	/* bytes present of @img's blobs; -1 when unknown */
 	int64_t (*present)(struct erofs_fetchd *d, struct fetchd_image *img);
 	void (*log_stats)(struct erofs_fetchd *d, const char *when);
+	/* the kernel handle and the pending table (-1: none) */
+	int (*kernel_fd)(const struct erofs_fetchd *d);
+	int (*pending_fd)(const struct erofs_fetchd *d);
 	/* drain and release everything */
 	void (*stop)(struct erofs_fetchd *d);
 };

@@ -105,6 +105,14 @@ void erofs_fetchd_stop(struct erofs_fetchd *d);
 void erofs_fetchd_poke_stats(struct erofs_fetchd *d);
 /* the backend in use (AUTO resolved) */
 enum erofs_fetchd_backend erofs_fetchd_backend(const struct erofs_fetchd *d);
+/*
+ * The kernel handle (cachefiles device or fanotify group) and, for
+ * fanotify, the pending-event table: what a service manager keeps in its
+ * file-descriptor store so that a restarted daemon can take over (-1 when
+ * there is none).
+ */
+int erofs_fetchd_kernel_fd(const struct erofs_fetchd *d);
+int erofs_fetchd_pending_fd(const struct erofs_fetchd *d);
 /* finishes queued work, logs the exit statistics, releases everything;
  * the pidfile goes after a clean stop */
 void erofs_fetchd_destroy(struct erofs_fetchd *d);
