@@ -1,16 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * erofs-fetchd: the cachefiles on-demand daemon.  The daemon, the
- * supervisor that restarts it after a crash (6.8+ "restore"), cache garbage
- * collection and the kernel-free --fetch-test all live in liberofs
- * (erofs/fetchd.h); this only turns the command line into options.
+ * erofs-fetchd: the on-demand daemon (cachefiles or fanotify backend).  The
+ * serving core, the backends, the supervisor that restarts it after a
+ * crash, cache garbage collection and the kernel-free --fetch-test all live
+ * in liberofs (erofs/fetchd.h); this turns the command line into options
+ * and owns the process-wide parts: the signal handlers, which only call the
+ * library's async-signal-safe stop handles.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "erofs/fetchd.h"
@@ -41,6 +48,8 @@ static const struct option longopts[] = {
 	A("http-timeout", 't'), A("connect-timeout", 'c'),
 	A("http-retries", 'r'), A("fetch-test", 'e'), A("out", 'o'),
 	A("offset", 'O'), A("length", 'l'), F("help", 'h'), F("version", 'V'),
+	A("backend", 'B'), A("fanotify-fd", 'g'), A("pending-fd", 'G'),
+	F("control", 'K'), F("exit-when-idle", 'E'),
 	{NULL, 0, NULL, 0},
 };
 #undef A
@@ -56,9 +65,14 @@ static void usage(FILE *out)
 		"       erofs-fetchd --supervise --cache-dir DIR --source SRC [options]\n"
 		"       erofs-fetchd --fetch-test NAME --source SRC --out FILE [options]\n"
 		"\n"
-		"Serve EROFS blobs to the kernel through the cachefiles on-demand protocol.\n"
+		"Serve EROFS blobs to the kernel on demand: through the cachefiles on-demand\n"
+		"protocol, or through fanotify pre-content hooks on file-backed mounts.\n"
 		"\n"
-		"  --cache-dir DIR        cachefiles cache directory (absolute or made so)\n"
+		"  --backend B            fanotify, cachefiles or auto (default: fanotify\n"
+		"                         on Linux 6.14+, else cachefiles)\n"
+		"  --cache-dir DIR        cache directory (cachefiles: the bound cache;\n"
+		"                         fanotify: sparse blobs in DIR/blobs, on ext4,\n"
+		"                         xfs or btrfs)\n"
 		"  --tag NAME             cache tag (default: the kernel's \"CacheFiles\")\n"
 		"  --source SRC           blob directory or http(s):// base URL; repeatable,\n"
 		"                         tried in order\n"
@@ -67,17 +81,22 @@ static void usage(FILE *out)
 		"  --fsid NAME            object name of the manifest's bootstrap\n"
 		"  --fetch-unit SIZE      fetch granularity, power of two (default 1M)\n"
 		"  --workers N            fetch threads (default %u)\n"
-		"  --prefetch             fill each blob in the background after OPEN\n"
+		"  --prefetch             fill each blob in the background\n"
+		"  --control              serve the control socket DIR/.erofs-fetchd.sock\n"
+		"                         (erofs-mount adds and removes images through it)\n"
+		"  --exit-when-idle       stop once the last image is removed\n"
+		"  --fanotify-fd N        use inherited fanotify group fd N\n"
+		"  --pending-fd N         the supervisor's table of unanswered events\n"
 		"  --stats-interval SEC   log statistics every SEC seconds (0: off)\n"
 		"  --cull-age SEC         cull cache files unused for SEC seconds\n"
 		"  --cull-interval SEC    how often to look (default 600)\n"
 		"  --pidfile FILE         write the daemon's pid\n"
 		"  --device PATH          the device (default /dev/cachefiles)\n"
 		"  --devfd N              use inherited device fd N instead of opening it\n"
-		"  --restore              the device is already bound: send \"restore\"\n"
+		"  --restore              cachefiles: the device is bound: send \"restore\"\n"
 		"                         instead of dir/tag/bind (after a crash, 6.8+)\n"
-		"  --supervise            keep the device open and (re)start the daemon\n"
-		"                         with --devfd/--restore when it dies\n"
+		"  --supervise            keep the device or fanotify group open and\n"
+		"                         (re)start the daemon with it when it dies\n"
 		"  --max-restarts N       give up after N restarts (default 10)\n"
 		"  --http-timeout SEC     whole-transfer timeout (default 300)\n"
 		"  --connect-timeout SEC  connect timeout (default 10)\n"
@@ -148,17 +167,34 @@ static int parse_opt(int c, struct cli *o, struct erofs_log *log)
 			   &d->stats_interval);
 	case 'a':
 		return num(log, "--cull-age", optarg, 0, UINT32_MAX,
-			   &d->cull_age);
+			   &d->cachefiles.cull_age);
 	case 'i':
 		if (num(log, "--cull-interval", optarg, 0, 86400 * 365,
-			&d->cull_interval) ||
-		    !d->cull_interval)
+			&d->cachefiles.cull_interval) ||
+		    !d->cachefiles.cull_interval)
 			return erofs_err(log, -EINVAL, "--cull-interval: > 0");
 		break;
 	case 'd':
 		if (num(log, "--devfd", optarg, 0, INT_MAX, &v))
 			return -EINVAL;
-		d->devfd = v;
+		d->cachefiles.devfd = v;
+		break;
+	case 'g':
+		if (num(log, "--fanotify-fd", optarg, 0, INT_MAX, &v))
+			return -EINVAL;
+		d->fanotify.groupfd = v;
+		break;
+	case 'G':
+		if (num(log, "--pending-fd", optarg, 0, INT_MAX, &v))
+			return -EINVAL;
+		d->fanotify.pendingfd = v;
+		break;
+	case 'B':
+		if (erofs_fetchd_parse_backend(optarg, &d->backend))
+			return erofs_err(log, -EINVAL,
+					 "--backend %s: fanotify, cachefiles "
+					 "or auto",
+					 optarg);
 		break;
 	case 'm':
 		if (num(log, "--max-restarts", optarg, 0, 1000000, &v))
@@ -210,15 +246,16 @@ static int parse_args(int argc, char **argv, struct cli *o,
 {
 	/* the options that only store their argument or set a flag */
 	const char **strs[128] = {
-	    ['C'] = &o->d.cache_dir, ['T'] = &o->d.tag,
+	    ['C'] = &o->d.cache_dir, ['T'] = &o->d.cachefiles.tag,
 	    ['M'] = &o->d.manifest,  ['F'] = &o->d.fsid,
-	    ['p'] = &o->d.pidfile,   ['D'] = &o->d.device,
+	    ['p'] = &o->d.pidfile,   ['D'] = &o->d.cachefiles.device,
 	    ['e'] = &o->fetch_test,  ['o'] = &o->out,
 	};
 	bool foreground; /* accepted: the daemon always is */
 	bool *flags[128] = {
-	    ['P'] = &o->d.prefetch,  ['R'] = &o->d.restore,
+	    ['P'] = &o->d.prefetch,  ['R'] = &o->d.cachefiles.restore,
 	    ['X'] = &o->supervise,   ['f'] = &foreground,
+	    ['K'] = &o->d.control,   ['E'] = &o->d.exit_when_idle,
 	};
 	int c, n = 0;
 
@@ -254,7 +291,7 @@ static int parse_args(int argc, char **argv, struct cli *o,
 	if (optind < argc)
 		return erofs_err(log, -EINVAL, "unexpected argument \"%s\"",
 				 argv[optind]);
-	if (!o->d.nr_sources)
+	if (!o->d.nr_sources && (o->fetch_test || !o->d.control))
 		return erofs_err(log, -EINVAL, "no --source given");
 	if (o->fetch_test) {
 		if (!o->out)
@@ -267,10 +304,133 @@ static int parse_args(int argc, char **argv, struct cli *o,
 	}
 	if (!o->d.cache_dir)
 		return erofs_err(log, -EINVAL, "no --cache-dir given");
-	if (o->supervise && (o->d.devfd >= 0 || o->d.restore))
+	if (o->supervise &&
+	    (o->d.cachefiles.devfd >= 0 || o->d.cachefiles.restore ||
+	     o->d.fanotify.groupfd >= 0 || o->d.fanotify.pendingfd >= 0))
 		return erofs_err(log, -EINVAL,
-				 "--supervise passes --devfd/--restore itself");
+				 "--supervise passes --devfd/--restore/"
+				 "--fanotify-fd itself");
 	return 0;
+}
+
+/*
+ * systemd's file-descriptor store (no libsystemd): the kernel handle is
+ * sent with "FDSTORE=1" over $NOTIFY_SOCKET once the daemon is up, and a
+ * restarted daemon gets it back as $LISTEN_FDS, named by $LISTEN_FDNAMES.
+ * The service manager then holds the fanotify group (or /dev/cachefiles)
+ * across crashes and restarts, as a supervisor would.
+ */
+#define FDNAME_GROUP	 "erofs-fanotify-group"
+#define FDNAME_PENDING	 "erofs-fanotify-pending"
+#define FDNAME_CACHEFILES "erofs-cachefiles"
+
+static void sd_take_fds(struct erofs_fetchd_opts *d, struct erofs_log *log)
+{
+	const char *pid = getenv("LISTEN_PID"), *n = getenv("LISTEN_FDS");
+	const char *names = getenv("LISTEN_FDNAMES");
+	char *copy, *save = NULL, *name;
+	int fd = 3;
+
+	if (!pid || !n || !names || atol(pid) != (long)getpid())
+		return;
+	copy = strdup(names);
+	for (name = copy ? strtok_r(copy, ":", &save) : NULL;
+	     name && fd < 3 + atoi(n); name = strtok_r(NULL, ":", &save), fd++) {
+		if (!strcmp(name, FDNAME_GROUP)) {
+			d->fanotify.groupfd = fd;
+			d->backend = EROFS_FETCHD_FANOTIFY;
+		} else if (!strcmp(name, FDNAME_PENDING)) {
+			d->fanotify.pendingfd = fd;
+		} else if (!strcmp(name, FDNAME_CACHEFILES)) {
+			d->cachefiles.devfd = fd;
+			d->cachefiles.restore = true;
+			d->backend = EROFS_FETCHD_CACHEFILES;
+		}
+	}
+	if (d->fanotify.groupfd >= 0 || d->cachefiles.devfd >= 0)
+		erofs_info(log, "took the kernel handle back from the service "
+				"manager's fd store");
+	free(copy);
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+}
+
+static void sd_send(const char *msg, int fd, struct erofs_log *log)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct iovec iov = {(void *)msg, strlen(msg)};
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	struct msghdr mh = {.msg_name = &sa, .msg_iov = &iov, .msg_iovlen = 1};
+	socklen_t len;
+	int s;
+
+	if (!path || (path[0] != '/' && path[0] != '@') ||
+	    strlen(path) >= sizeof(sa.sun_path))
+		return;
+	strcpy(sa.sun_path, path);
+	len = offsetof(struct sockaddr_un, sun_path) + strlen(path);
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0';
+	mh.msg_namelen = len;
+	if (fd >= 0) {
+		struct cmsghdr *c;
+
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || sendmsg(s, &mh, MSG_NOSIGNAL) < 0)
+		erofs_warn(log, "notify socket %s: %s", path, strerror(errno));
+	if (s >= 0)
+		close(s);
+}
+
+static void sd_store_fds(struct erofs_fetchd *d, struct erofs_log *log)
+{
+	int k = erofs_fetchd_kernel_fd(d), p = erofs_fetchd_pending_fd(d);
+	bool fan = erofs_fetchd_backend(d) == EROFS_FETCHD_FANOTIFY;
+
+	if (!getenv("NOTIFY_SOCKET"))
+		return;
+	if (k >= 0)
+		sd_send(fan ? "FDSTORE=1\nFDNAME=" FDNAME_GROUP
+			    : "FDSTORE=1\nFDNAME=" FDNAME_CACHEFILES,
+			k, log);
+	if (fan && p >= 0)
+		sd_send("FDSTORE=1\nFDNAME=" FDNAME_PENDING, p, log);
+	sd_send("READY=1", -1, log);
+}
+
+/* the process-wide part: signal handlers that call the stop handles */
+static struct erofs_fetchd *the_daemon;
+static struct erofs_fetchd_supervisor *the_supervisor;
+
+static void on_signal(int sig)
+{
+	if (the_supervisor)
+		erofs_fetchd_supervisor_signal(the_supervisor, sig);
+	else if (the_daemon && sig == SIGUSR1)
+		erofs_fetchd_poke_stats(the_daemon);
+	else if (the_daemon)
+		erofs_fetchd_stop(the_daemon);
+}
+
+static void install_handlers(void)
+{
+	struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART};
+	const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
+
+	sigemptyset(&sa.sa_mask);
+	for (unsigned int i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 }
 
 int main(int argc, char **argv)
@@ -294,10 +454,30 @@ int main(int argc, char **argv)
 			printf("fetched %s: %" PRIu64 " bytes\n", o.fetch_test,
 			       fetched);
 	} else if (o.supervise) {
-		err = erofs_fetchd_supervise(&o.d, "/proc/self/exe",
-					     o.daemon_argv, &log);
+		struct erofs_fetchd_supervisor *s;
+
+		err = erofs_fetchd_supervisor_create(&o.d, "/proc/self/exe",
+						     o.daemon_argv, &log, &s);
+		if (!err) {
+			the_supervisor = s;
+			install_handlers();
+			err = erofs_fetchd_supervisor_run(s);
+		}
+		the_supervisor = NULL;
+		erofs_fetchd_supervisor_destroy(s);
 	} else {
-		err = erofs_fetchd_run(&o.d, &log);
+		struct erofs_fetchd *d;
+
+		sd_take_fds(&o.d, &log);
+		err = erofs_fetchd_create(&o.d, &log, &d);
+		if (!err) {
+			sd_store_fds(d, &log);
+			the_daemon = d;
+			install_handlers();
+			err = erofs_fetchd_serve(d);
+		}
+		the_daemon = NULL;
+		erofs_fetchd_destroy(d);
 	}
 	free(o.daemon_argv);
 	return err ? 1 : 0;

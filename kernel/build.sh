@@ -2,10 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # Build (or reuse) an x86_64 bzImage with the EROFS fscache / cachefiles
-# on-demand mode from Debian's linux-source-6.12 and print its path.
+# on-demand mode from Debian's linux-source-X.Y and print its path.
 #
-#   kernel/build.sh               tinyconfig + ondemand.config + patches/*.patch
+#   kernel/build.sh               6.12: tinyconfig + ondemand.config + patches
 #   kernel/build.sh --unpatched   same without the patches (a second bzImage)
+#   kernel/build.sh --version 6.1 Debian's linux-source-6.1 (the long-term
+#                                 line Debian 12 ships); the patches of
+#                                 patches/ are for 6.12: a version applies
+#                                 patches-X.Y/*.patch if that exists, else
+#                                 none (the variant is then "unpatched")
 #
 # The result is cached under $KERNEL_CACHE (default
 # $XDG_CACHE_HOME/erofs-ondemand/kernel, else /var/cache/erofs-ondemand/kernel),
@@ -22,6 +27,7 @@
 #   KERNEL_JOBS       make -j value (default: nproc)
 #
 # Options:
+#   --version X.Y     kernel line (default 6.12; linux-source-X.Y)
 #   --unpatched       build without kernel/patches/*.patch
 #   --force           rebuild even if a cached image exists
 #   --drop-tree       delete the (reusable) source/build tree afterwards
@@ -35,6 +41,7 @@ RECIPE=2
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 variant=patched
+kver=6.12
 force=0
 drop_tree=0
 print_key=0
@@ -46,19 +53,30 @@ say() { [ "$quiet" = 1 ] || echo "kernel/build.sh: $*" >&2; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--unpatched) variant=unpatched ;;
+	--version)
+		[ $# -ge 2 ] || die "--version needs X.Y"
+		kver=$2
+		shift
+		;;
 	--patched) variant=patched ;;
 	--force) force=1 ;;
 	--drop-tree) drop_tree=1 ;;
 	--key) print_key=1 ;;
 	-q) quiet=1 ;;
-	-h|--help) sed -n '3,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '3,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument '$1' (see --help)" ;;
 	esac
 	shift
 done
 
-src_tar=${KERNEL_SRC_TAR:-/usr/src/linux-source-6.12.tar.xz}
-src_pkg=${KERNEL_SRC_PKG:-linux-source-6.12}
+case $kver in
+*[!0-9.]* | '') die "--version $kver: X.Y expected" ;;
+esac
+src_tar=${KERNEL_SRC_TAR:-/usr/src/linux-source-$kver.tar.xz}
+src_pkg=${KERNEL_SRC_PKG:-linux-source-$kver}
+patchdir=$here/patches
+[ "$kver" = 6.12 ] || patchdir=$here/patches-$kver
+[ -d "$patchdir" ] || variant=unpatched
 fragment=${KERNEL_FRAGMENT:-$here/ondemand.config}
 jobs=${KERNEL_JOBS:-$(nproc)}
 if [ -n "${KERNEL_CACHE:-}" ]; then
@@ -93,7 +111,7 @@ ver_dir=$(printf '%s' "$src_ver" | tr -c 'A-Za-z0-9.+_-' '_')
 patches=()
 if [ "$variant" = patched ]; then
 	shopt -s nullglob
-	patches=("$here"/patches/*.patch)
+	patches=("$patchdir"/*.patch)
 	shopt -u nullglob
 fi
 

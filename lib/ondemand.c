@@ -8,7 +8,6 @@
  * with the ioctl.  A READ that cannot be served is completed without data,
  * so the reader gets EIO instead of waiting forever.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -22,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "erofs/cache_gc.h"
 #include "erofs/cookie.h"
 #include "erofs/ondemand.h"
 
@@ -47,6 +47,8 @@ struct erofs_od {
 	const struct erofs_od_dev_ops *ops;
 	void *dev;
 	struct erofs_fetch *fetch;
+	erofs_od_resolve_fn resolve;
+	void *resolve_arg;
 	bool prefetch;
 	unsigned char *buf;
 	size_t bufsz;
@@ -201,6 +203,8 @@ int erofs_od_create(const struct erofs_od_config *cfg,
 	od->dev = dev;
 	od->fetch = fetch;
 	od->prefetch = cfg->prefetch;
+	od->resolve = cfg->resolve;
+	od->resolve_arg = cfg->resolve_arg;
 	pthread_mutex_init(&od->stats_lock, NULL);
 	*out = od;
 	return 0;
@@ -378,6 +382,7 @@ static void handle_open(struct erofs_od *od, const struct erofs_od_msg *msg)
 {
 	char name[EROFS_OD_KEY_MAX + 1];
 	struct erofs_fetch_info info;
+	struct erofs_fetch *fetch;
 	struct erofs_fetch_obj *obj;
 	struct od_object *oo;
 	int fd = msg->open.fd, err, i;
@@ -401,7 +406,11 @@ static void handle_open(struct erofs_od *od, const struct erofs_od_msg *msg)
 		err = -ENOENT;
 		goto fail;
 	}
-	err = erofs_fetch_lookup(od->fetch, name, &info);
+	fetch = od->fetch;
+	if (od->resolve)
+		err = od->resolve(od->resolve_arg, name, &fetch, &info);
+	else
+		err = erofs_fetch_lookup(fetch, name, &info);
 	if (err) {
 		erofs_err(od->log, err,
 			  "OPEN msg_id %u object %u: volume \"%s\" cookie "
@@ -443,7 +452,7 @@ static void handle_open(struct erofs_od *od, const struct erofs_od_msg *msg)
 		count(od, &od->stats.opens_failed);
 		return;
 	}
-	err = erofs_fetch_obj_open(od->fetch, name, &info, fd, &obj);
+	err = erofs_fetch_obj_open(fetch, name, &info, fd, &obj);
 	if (err) {
 		/* the fd is closed: later READs reopen or fail with EIO */
 		count(od, &od->stats.opens_failed);
@@ -496,6 +505,7 @@ static void handle_read(struct erofs_od *od, const struct erofs_od_msg *msg)
 {
 	struct od_object *oo = find_object(od, msg->object_id);
 	struct od_read *r;
+	uint64_t size;
 	int err;
 
 	count(od, &od->stats.reads);
@@ -512,7 +522,22 @@ static void handle_read(struct erofs_od *od, const struct erofs_od_msg *msg)
 		  msg->msg_id, msg->object_id, erofs_fetch_obj_name(oo->obj),
 		  msg->read.off, msg->read.len);
 	r = malloc(sizeof(*r));
-	if (!r) {
+	/*
+	 * The kernel asks within the object it was told the size of (and
+	 * its last page); past that, zeros would be written without bound.
+	 */
+	size = erofs_round_up(erofs_fetch_obj_size(oo->obj), 65536);
+	if (msg->read.off >= size || msg->read.len > size - msg->read.off) {
+		erofs_err(od->log, -EINVAL,
+			  "READ msg_id %u object %u (%s): [%" PRIu64
+			  ", +%" PRIu64 ") is past its end",
+			  msg->msg_id, msg->object_id,
+			  erofs_fetch_obj_name(oo->obj), msg->read.off,
+			  msg->read.len);
+		free(r);
+		r = NULL;
+		err = -EINVAL;
+	} else if (!r) {
 		err = -ENOMEM;
 	} else {
 		*r = (struct od_read){od, msg->msg_id, msg->object_id};
@@ -647,143 +672,52 @@ void erofs_od_log_stats(struct erofs_od *od, const char *when)
 }
 
 /* ------------------------------------------------------------------ */
-/* garbage collection                                                  */
+/* garbage collection (the walk is lib/cache_gc.c)                     */
 
-static int rm_tree_at(int pfd, const char *name, int depth)
+static int gc_inuse(void *arg, const char *name)
 {
-	struct stat st;
-	int fd, err = 0;
-	DIR *d;
-	struct dirent *de;
+	struct erofs_od *od = arg;
+	char cmd[EROFS_OD_CMD_MAX + 1];
 
-	if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
-	if (!S_ISDIR(st.st_mode))
-		return unlinkat(pfd, name, 0) < 0 ? -errno : 0;
-	if (depth > 16)
-		return -ELOOP;
-	fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		err = rm_tree_at(dirfd(d), de->d_name, depth + 1);
-		if (err)
-			break;
-	}
-	closedir(d);
-	if (!err && unlinkat(pfd, name, AT_REMOVEDIR) < 0)
-		err = -errno;
-	return err;
+	if ((size_t)snprintf(cmd, sizeof(cmd), "inuse %s", name) >=
+	    sizeof(cmd))
+		return -ENAMETOOLONG;
+	return od->ops->write_cmd(od->dev, cmd);
 }
 
-static bool cmd_name_ok(const char *s)
+static int gc_cull(void *arg, const char *name)
 {
-	if (strlen(s) > 1000)
-		return false;
-	for (; *s; s++)
-		if ((unsigned char)*s <= 0x20 || *s == 0x7f)
-			return false;
-	return true;
+	return erofs_od_cmd(arg, "cull %s", name);
 }
 
-/*
- * The last use of file @name of volume directory @vol: its atime or mtime,
- * or the CLOSE of its object if that came later, which then goes onto the
- * file's atime (so that it outlives the daemon).
- */
-static time_t last_use(struct erofs_od *od, int dfd, const char *where,
-		       const char *vol, const char *name, const struct stat *st)
+static time_t gc_last_close(void *arg, const char *vol, const char *name)
 {
-	time_t last = st->st_atime > st->st_mtime ? st->st_atime : st->st_mtime;
+	struct erofs_od *od = arg;
 	size_t vlen = strlen(vol);
 
 	for (unsigned int i = 0; i < od->nr_used; i++) {
 		const char *u = od->used[i].gc_name;
-		struct timespec ts[2] = {{od->used[i].at, 0}, {0, UTIME_OMIT}};
+		time_t at = od->used[i].at;
 
 		if (strncmp(u, vol, vlen) || u[vlen] != '/' ||
 		    strcmp(u + vlen + 1, name))
 			continue;
-		if (od->used[i].at > last) {
-			last = od->used[i].at;
-			if (utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW))
-				erofs_warn(od->log,
-					   "%s/%s: cannot set atime: %s", where,
-					   name, strerror(errno));
-		}
+		/* it goes onto the file's atime now */
 		drop_used(od, i);
-		break;
+		return at;
 	}
-	return last;
+	return 0;
 }
 
-/* one fan-out directory: inuse/cull every old regular file */
-static int cull_fanout(struct erofs_od *od, int fd, const char *where,
-		       const char *vol, uint64_t age_s, time_t now)
-{
-	DIR *d = fdopendir(fd);
-	struct dirent *de;
-	int culled = 0;
-
-	if (!d) {
-		close(fd);
-		return 0;
-	}
-	if (fchdir(dirfd(d)) < 0) {
-		erofs_err(od->log, -errno, "cull: chdir %s", where);
-		closedir(d);
-		return 0;
-	}
-	while ((de = readdir(d))) {
-		char cmd[1024 + 8];
-		struct stat st;
-		time_t last;
-		int err;
-
-		if (de->d_name[0] == '.' ||
-		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ||
-		    !S_ISREG(st.st_mode) || !cmd_name_ok(de->d_name))
-			continue;
-		last = last_use(od, dirfd(d), where, vol, de->d_name, &st);
-		if (last > now || (uint64_t)(now - last) < age_s)
-			continue;
-		snprintf(cmd, sizeof(cmd), "inuse %s", de->d_name);
-		err = od->ops->write_cmd(od->dev, cmd);
-		if (err == -EBUSY) {
-			erofs_dbg(od->log, "%s/%s: in use", where, de->d_name);
-			continue;
-		}
-		if (err) {
-			erofs_err(od->log, err, "cachefiles command \"%s\"",
-				  cmd);
-			continue;
-		}
-		if (!erofs_od_cmd(od, "cull %s", de->d_name)) {
-			erofs_info(od->log,
-				   "culled %s/%s (unused for %" PRIu64 " s)",
-				   where, de->d_name, (uint64_t)(now - last));
-			culled++;
-		}
-	}
-	closedir(d);
-	return culled;
-}
+static const struct erofs_cache_gc_ops od_gc_ops = {
+    .inuse = gc_inuse,
+    .cull = gc_cull,
+    .last_close = gc_last_close,
+};
 
 int erofs_od_cull_old(struct erofs_od *od, const char *cache_dir,
 		      uint64_t age_s, time_t now)
 {
-	char path[4096];
-	int cwd, cfd, culled = 0;
-	DIR *cd;
-	struct dirent *de;
-
 	/* from now on CLOSEs are noted; a use older than the age no longer
 	 * keeps anything */
 	od->gc_on = true;
@@ -794,87 +728,7 @@ int erofs_od_cull_old(struct erofs_od *od, const char *cache_dir,
 		else
 			i++;
 	}
-
-	cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (cwd < 0)
-		return erofs_err(od->log, -errno, "cull: cannot keep the cwd");
-
-	/* the graveyard is never emptied by the kernel */
-	snprintf(path, sizeof(path), "%s/graveyard", cache_dir);
-	cfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (cfd >= 0) {
-		DIR *g = fdopendir(cfd);
-
-		while (g && (de = readdir(g))) {
-			int err;
-
-			if (!strcmp(de->d_name, ".") ||
-			    !strcmp(de->d_name, ".."))
-				continue;
-			err = rm_tree_at(dirfd(g), de->d_name, 0);
-			if (err)
-				erofs_warn(od->log, "%s/%s: cannot remove: %s",
-					   path, de->d_name, strerror(-err));
-		}
-		if (g)
-			closedir(g);
-		else
-			close(cfd);
-	}
-
-	snprintf(path, sizeof(path), "%s/cache", cache_dir);
-	cfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (cfd < 0) {
-		int err = -errno;
-
-		close(cwd);
-		if (err == -ENOENT)
-			return 0;
-		return erofs_err(od->log, err, "cull: %s", path);
-	}
-	cd = fdopendir(cfd);
-	while (cd && (de = readdir(cd))) {
-		int vfd;
-		DIR *vd;
-		struct dirent *fe;
-
-		if (de->d_name[0] != 'I')
-			continue;
-		vfd = openat(dirfd(cd), de->d_name,
-			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (vfd < 0)
-			continue;
-		vd = fdopendir(vfd);
-		if (!vd) {
-			close(vfd);
-			continue;
-		}
-		while ((fe = readdir(vd))) {
-			char where[4096 + 2 * 256 + 4];
-			int ffd;
-
-			if (fe->d_name[0] != '@')
-				continue;
-			ffd = openat(dirfd(vd), fe->d_name,
-				     O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-					 O_CLOEXEC);
-			if (ffd < 0)
-				continue;
-			snprintf(where, sizeof(where), "%s/%s/%s", path,
-				 de->d_name, fe->d_name);
-			culled +=
-			    cull_fanout(od, ffd, where, de->d_name, age_s, now);
-		}
-		closedir(vd);
-	}
-	if (cd)
-		closedir(cd);
-	else
-		close(cfd);
-	if (fchdir(cwd) < 0)
-		erofs_warn(od->log, "cull: cannot return to the old cwd");
-	close(cwd);
-	return culled;
+	return erofs_cache_gc(cache_dir, age_s, now, &od_gc_ops, od, od->log);
 }
 
 /* ------------------------------------------------------------------ */

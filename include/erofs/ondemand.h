@@ -84,9 +84,20 @@ struct erofs_od_kdev {
 };
 extern const struct erofs_od_dev_ops erofs_od_kdev_ops;
 
+/*
+ * Which fetch core serves object @name, and where from: 0, or -ENOENT when
+ * no image has it.  Without one, the core given to erofs_od_create() is
+ * asked.
+ */
+typedef int (*erofs_od_resolve_fn)(void *arg, const char *name,
+				   struct erofs_fetch **fetch,
+				   struct erofs_fetch_info *info);
+
 struct erofs_od_config {
 	const struct erofs_log *log;
 	bool prefetch; /* erofs_fetch_prefetch() after each OPEN */
+	erofs_od_resolve_fn resolve; /* NULL: the fetch core given */
+	void *resolve_arg;
 };
 
 struct erofs_od_stats {
@@ -128,8 +139,8 @@ void erofs_od_log_stats(struct erofs_od *od, const char *when);
 /*
  * Garbage collection: under CACHE_DIR/cache/I* /@xx/, every data file whose
  * last use is older than @age_s seconds before @now is checked with
- * "inuse NAME" (EBUSY: skipped) and removed with "cull NAME", with the
- * process cwd set to its directory as cachefiles requires (and restored).
+ * "inuse NAME" (EBUSY: skipped) and removed with "cull NAME", from a thread
+ * whose private cwd is that directory, as cachefiles requires.
  * The last use is the later of the file's atime and mtime and, once a pass
  * has run, the CLOSE of its object seen by this daemon (which the pass then
  * writes to the file's atime: under relatime the kernel's own update at

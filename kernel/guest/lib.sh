@@ -85,6 +85,14 @@ t_fail() {
 }
 
 t_skip() { echo "ok - $(_t_name "$1") # SKIP $2"; }
+# t_kernel_at_least MAJOR MINOR: the running kernel is that or newer
+t_kernel_at_least() {
+	local r
+	r=$(uname -r)
+	local maj=${r%%.*} rest=${r#*.}
+	local min=${rest%%[!0-9]*}
+	[ "$maj" -gt "$1" ] || { [ "$maj" -eq "$1" ] && [ "$min" -ge "$2" ]; }
+}
 
 # t_check NAME CMD...: run CMD, ok on status 0, else the last output line.
 t_check() {

@@ -97,6 +97,11 @@ else
 fi
 
 # --- 3. daemon killed while a READ is pending --------------------------------
+if ! t_kernel_at_least 6 8; then
+	t_skip stall "restore (failover) needs Linux 6.8+, this is $(uname -r)"
+	t_dmesg_clean kernel-log-clean
+	return 0
+fi
 src=/run/stallsrc
 mkdir -p $src
 cp "/data/blobs/$stall" "/data/blobs/$tag" $src/

@@ -90,7 +90,9 @@ fi
 httpd_stop
 
 # --- 3. supervised daemon killed mid-mount: restart with restore --------
-if err=$(t_daemon_start $FD --supervise --cache-dir $CD --source /data/blobs -v); then
+if ! t_kernel_at_least 6 8; then
+	t_skip supervise "restore (failover) needs Linux 6.8+, this is $(uname -r)"
+elif err=$(t_daemon_start $FD --supervise --cache-dir $CD --source /data/blobs -v); then
 	t_ok supervise-started
 	if err=$(t_od_mount /mnt/sv sv-boot device=sv-blob); then
 		big=$(awk '{ print $2 }' /data/od.sha256 | head -n 1)

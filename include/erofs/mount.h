@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * erofs-mount as a library: mount a lazily pulled EROFS image with whatever
+ * the running kernel offers (fanotify pre-content hooks on a file-backed
+ * mount, Linux 6.14+; the cachefiles on-demand mode; or, as a last resort,
+ * a full fetch and a plain file-backed mount), starting an erofs-fetchd for
+ * the cache directory or reusing the one already serving it; unmount; list.
+ *
+ * Order on the fanotify backend (a mark must exist before EROFS opens the
+ * blob, and the bootstrap must be complete): bootstrap fetched and its
+ * SHA-256 checked, the daemon marks the sparse blobs, then mount(2).  On
+ * unmount the mount goes first, then the daemon lets go of the image, and
+ * it exits (and with it the fanotify group) only when no image is left:
+ * the group never ends under a mounted image, where readers would get
+ * zeros.
+ */
+#ifndef EROFS_MOUNT_H
+#define EROFS_MOUNT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "erofs/fetch.h"
+#include "erofs/log.h"
+
+#define EROFS_MOUNT_DEFAULT_CACHE "/var/cache/erofs-mount"
+#define EROFS_MOUNT_DEFAULT_STATE "/run/erofs-mount"
+#define EROFS_MOUNT_MAX_SOURCES	  16u
+
+struct erofs_mount_opts {
+	const char *image;	/* manifest, bootstrap, or oci:DIR[:REF] */
+	const char *mountpoint;
+	const char *sources[EROFS_MOUNT_MAX_SOURCES]; /* default: IMAGE's dir */
+	unsigned int nr_sources;
+	const char *cache_dir;	/* default EROFS_MOUNT_DEFAULT_CACHE */
+	const char *state_dir;	/* default EROFS_MOUNT_DEFAULT_STATE */
+	const char *backend;	/* auto, fanotify, cachefiles, full */
+	const char *fetchd;	/* the erofs-fetchd program; NULL: found */
+	bool prefetch;		/* fill everything in the background */
+	const char *prefetch_list; /* paths whose chunks go first */
+	struct erofs_http_opts http;
+	FILE *out;		/* what was chosen and done; NULL: stdout */
+};
+
+void erofs_mount_opts_init(struct erofs_mount_opts *o);
+
+int erofs_mount(const struct erofs_mount_opts *o, const struct erofs_log *log);
+/* unmount, then release the image in its daemon */
+int erofs_umount(const char *mountpoint, const char *state_dir,
+		 const struct erofs_log *log);
+/* one line per mount: mountpoint, backend, source, bytes present/total */
+int erofs_mount_list(FILE *out, const char *state_dir,
+		     const struct erofs_log *log);
+
+#endif

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Inside the serving core: the images it serves (catalog), the source
+ * factory, and the interface a kernel backend implements.  Everything here
+ * runs in the serving thread unless a comment says otherwise.
+ */
+#ifndef LIBEROFS_FETCHD_H
+#define LIBEROFS_FETCHD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "erofs/fetch.h"
+#include "erofs/fetchd.h"
+#include "erofs/manifest.h"
+
+/* ------------------------------------------------------------------ */
+/* source factory (fetchd_sources.c)                                   */
+
+struct fetchd_sources {
+	struct erofs_source *v[EROFS_FETCHD_MAX_SOURCES];
+	unsigned int nr;
+};
+
+/* open each spec ("http(s)://..." or a directory); all or nothing */
+int fetchd_sources_open(struct fetchd_sources *s, const char *const *specs,
+			unsigned int nr, const struct erofs_http_opts *http,
+			const struct erofs_log *log);
+void fetchd_sources_close(struct fetchd_sources *s);
+
+/* ------------------------------------------------------------------ */
+/* object catalog: the images served (fetchd_catalog.c)                */
+
+struct fetchd_image {
+	char *id;	/* "" for the image given on the command line */
+	char *manifest_path;	/* NULL: objects found by name */
+	char *source_desc;	/* the first source, for --list */
+	char *specs[EROFS_FETCHD_MAX_SOURCES];
+	unsigned int nr_specs;
+	struct erofs_manifest manifest;
+	bool have_manifest;
+	struct erofs_fetch_catalog catalog;
+	struct fetchd_sources srcs;
+	struct erofs_fetch *fetch;
+	void *bpriv; /* the backend's per-image state */
+};
+
+struct fetchd_catalog {
+	struct fetchd_image **v;
+	unsigned int nr;
+};
+
+struct erofs_fetchd;
+
+/* a new image with its sources, manifest and fetch core; not yet listed */
+int fetchd_image_create(struct erofs_fetchd *d, const char *id,
+			const char *manifest, const char *const *specs,
+			unsigned int nr_specs, struct fetchd_image **out);
+/* drains and frees (the backend must have let go of it) */
+void fetchd_image_destroy(struct fetchd_image *img);
+
+int fetchd_catalog_add(struct fetchd_catalog *c, struct fetchd_image *img);
+struct fetchd_image *fetchd_catalog_get(const struct fetchd_catalog *c,
+					const char *id);
+/* unlist @img (not freed) */
+void fetchd_catalog_remove(struct fetchd_catalog *c, struct fetchd_image *img);
+/* the image serving object @name and where its data comes from */
+int fetchd_catalog_lookup(const struct fetchd_catalog *c, const char *name,
+			  struct fetchd_image **img,
+			  struct erofs_fetch_info *info);
+/* total bytes of an image's objects (catalog), 0 when unknown */
+uint64_t fetchd_image_total(const struct fetchd_image *img);
+
+/* registrations of images added through the control socket, kept below
+ * the cache dir so that a restarted daemon serves them again */
+int fetchd_catalog_persist(struct erofs_fetchd *d,
+			   const struct fetchd_image *img);
+void fetchd_catalog_unpersist(struct erofs_fetchd *d,
+			      const struct fetchd_image *img);
+/* re-create every persisted image (errors logged, image skipped) */
+void fetchd_catalog_restore(struct erofs_fetchd *d);
+
+/* ------------------------------------------------------------------ */
+/* backends                                                            */
+
+struct fetchd_backend_ops {
+	const char *name;
+	/* open or inherit the kernel handle, bind or restore */
+	int (*start)(struct erofs_fetchd *d);
+	/* the fd to poll for POLLIN */
+	int (*pollfd)(struct erofs_fetchd *d);
+	/* serve what is pending; 0, or a fatal -errno */
+	int (*process)(struct erofs_fetchd *d);
+	/* periodic work; ms until the next, or -1 */
+	int (*timers)(struct erofs_fetchd *d);
+	/* a new image: fanotify creates and marks its blobs (before the
+	 * mount), cachefiles has nothing to do */
+	int (*image_added)(struct erofs_fetchd *d, struct fetchd_image *img);
+	/* the image goes: let go of its objects (its fetch core drained) */
+	void (*image_removing)(struct erofs_fetchd *d,
+			       struct fetchd_image *img);
+	/* queue a background fill of @blob (NULL: every blob) */
+	int (*prefetch)(struct erofs_fetchd *d, struct fetchd_image *img,
+			const char *blob, uint64_t off, uint64_t len);
+	/* bytes present of @img's blobs; -1 when unknown */
+	int64_t (*present)(struct erofs_fetchd *d, struct fetchd_image *img);
+	void (*log_stats)(struct erofs_fetchd *d, const char *when);
+	/* the kernel handle and the pending table (-1: none) */
+	int (*kernel_fd)(const struct erofs_fetchd *d);
+	int (*pending_fd)(const struct erofs_fetchd *d);
+	/* drain and release everything */
+	void (*stop)(struct erofs_fetchd *d);
+};
+
+extern const struct fetchd_backend_ops fetchd_cachefiles_ops;
+extern const struct fetchd_backend_ops fetchd_fanotify_ops;
+
+struct erofs_fetchd {
+	const struct erofs_fetchd_opts *o;
+	const struct erofs_log *log;
+	char *cache_dir; /* absolute */
+	enum erofs_fetchd_backend backend;
+	const struct fetchd_backend_ops *bops;
+	void *bpriv;
+	struct fetchd_catalog images;
+	int wake[2];	/* stop handle: 's' stop, 'u' statistics */
+	int ctlfd;	/* listening control socket, or -1 */
+	char *ctl_path;
+	bool pidfile_written;
+	bool stopping;
+	uint64_t next_stats;
+};
+
+/* the control socket (fetchd_control.c) */
+int fetchd_control_open(struct erofs_fetchd *d);
+void fetchd_control_close(struct erofs_fetchd *d);
+/* accept and answer one connection */
+void fetchd_control_serve(struct erofs_fetchd *d);
+
+/* core services for backends and the control socket (fetchd.c) */
+int fetchd_add_image(struct erofs_fetchd *d, struct fetchd_image *img);
+void fetchd_remove_image(struct erofs_fetchd *d, struct fetchd_image *img);
+/* our pid into @path, atomically */
+int fetchd_write_pidfile(const char *path, const struct erofs_log *log);
+
+#endif

@@ -1,0 +1,160 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# erofs-mount on the host kernel: lazy mounts from nginx on 127.0.0.1
+# (started here with its own config), --list, two images sharing a blob
+# served by one daemon, an unmount while a read is in flight (refused, the
+# mount keeps serving), --prefetch and --prefetch-list, a bootstrap as
+# IMAGE, the full-fetch backend, and bad input.
+#   BUILD=/path/to/build tests/integration/mount.sh
+set -u
+
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/lazy-common.sh"
+
+lazy_need
+lazy_setup
+fanotify=1
+grep -q ' 6\.1[4-9]\.\| [7-9]\.' <(echo " $(uname -r)") || fanotify=0
+
+# ---- nginx ----
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+mkdir -p "$T/nginx"
+port=$((20000 + RANDOM % 20000))
+cat >"$T/nginx/nginx.conf" <<CONF
+user root;
+worker_processes 1;
+pid $T/nginx/nginx.pid;
+error_log $T/nginx/error.log;
+events { worker_connections 64; }
+http {
+	access_log off;
+	client_body_temp_path $T/nginx;
+	proxy_temp_path $T/nginx;
+	fastcgi_temp_path $T/nginx;
+	uwsgi_temp_path $T/nginx;
+	scgi_temp_path $T/nginx;
+	server {
+		listen 127.0.0.1:$port;
+		root $BLOBS;
+	}
+}
+CONF
+"$NGINX" -c "$T/nginx/nginx.conf" -p "$T/nginx" 2>"$T/nginx/start.log"
+check "nginx started on 127.0.0.1:$port" wait_for test -s "$T/nginx/nginx.pid"
+stop_nginx() { [ -s "$T/nginx/nginx.pid" ] && kill "$(cat "$T/nginx/nginx.pid")"; }
+
+if [ $fanotify = 1 ]; then
+	check "lazy mount from nginx" \
+		lazy_mount web "$IMG" --source "http://127.0.0.1:$port/"
+	emount --list >"$T/list.out"
+	check "--list: the mount, its backend and source, nothing fetched yet" \
+		grep -q "^$T/mnt/web  *fanotify  *http://127.0.0.1:$port/  *0/" "$T/list.out"
+	$PY "$LIB/treecmp.py" "$SRC" "$T/mnt/web" >"$T/cmp-web.log" 2>&1
+	check "tree from nginx equals the source ($(tail -n1 "$T/cmp-web.log"))" \
+		[ $? -eq 0 ]
+	total=$(stat -c %s "$BLOBS/img.blob")
+	check "--list: every byte fetched" [ "$(present_bytes web)" = "$total" ]
+	check "-u unmounts" emount -u "$T/mnt/web"
+	check "not mounted any more" bash -c "! mountpoint -q '$T/mnt/web'"
+	check "-u forgets it" bash -c "! $EMOUNT --state-dir '$T/state' --list | grep -q '$T/mnt/web'"
+fi
+stop_nginx
+
+# ---- two images sharing a blob ----
+if [ $fanotify = 1 ]; then
+	mkdir -p "$T/two"
+	"$MKFS" --quiet -L other --chunksize=65536 \
+		--blobdev="$T/two/img2.blob" --manifest="$T/two/img2.json" \
+		"$T/two/img2.boot" "$SRC"
+	TAG2=$(sed -n 's/.*"tag": "\([0-9a-f]*\)".*/\1/p' "$T/two/img2.json" | head -1)
+	check "the second image shares the blob" [ "$TAG2" = "$TAG" ]
+	mkdir -p "$T/mnt/s1" "$T/mnt/s2" "$T/cache/shared"
+	LAZY_MOUNTS+=("$T/mnt/s1" "$T/mnt/s2")
+	emount --cache-dir "$T/cache/shared" "$IMG" "$T/mnt/s1" >"$T/s1.log" 2>&1
+	emount --cache-dir "$T/cache/shared" "$T/two/img2.json" "$T/mnt/s2" \
+		>"$T/s2.log" 2>&1
+	check "the second mount reuses the daemon" grep -q reusing "$T/s2.log"
+	check "both mounted" both mountpoint -q "$T/mnt/s1" -- mountpoint -q "$T/mnt/s2"
+	check "first image: big file right" cmp "$T/mnt/s1/big" "$SRC/big"
+	emount -u "$T/mnt/s1" >/dev/null 2>&1
+	drop_caches
+	$PY "$LIB/treecmp.py" "$SRC" "$T/mnt/s2" >"$T/cmp-s2.log" 2>&1
+	check "second image whole after the first left ($(tail -n1 "$T/cmp-s2.log"))" \
+		[ $? -eq 0 ]
+	emount -u "$T/mnt/s2" >/dev/null 2>&1
+	check "the daemon stops with the last image" \
+		wait_for grep -q 'daemon exited (status 0); stopping' \
+		"$T/cache/shared/erofs-fetchd.log"
+fi
+
+# ---- unmount while a read is in flight ----
+if [ $fanotify = 1 ]; then
+	mkdir -p "$T/stalled"
+	cp "$BLOBS/img.blob" "$BLOBS/img.boot" "$IMG" "$T/stalled/"
+	start_stall "$T/stalled"
+	lazy_mount busy "$T/stalled/img.json" --source "http://127.0.0.1:$STALL_PORT/"
+	touch "$T/stalled/.stall"
+	cat "$T/mnt/busy/big" >"$T/busy.out" 2>"$T/busy.err" &
+	reader=$!
+	sleep 1
+	emount -u "$T/mnt/busy" >"$T/busy-u.log" 2>&1
+	rc=$?
+	check "unmount with a read in flight is refused (status $rc)" \
+		both [ $rc -eq 1 ] -- grep -q 'still in use' "$T/busy-u.log"
+	check "the mount stays" mountpoint -q "$T/mnt/busy"
+	rm -f "$T/stalled/.stall"
+	wait $reader
+	check "the read in flight completes right" cmp "$T/busy.out" "$SRC/big"
+	check "then -u works" emount -u "$T/mnt/busy"
+fi
+
+# ---- prefetch ----
+if [ $fanotify = 1 ]; then
+	total=$(stat -c %s "$BLOBS/img.blob")
+	lazy_mount pre "$IMG" --prefetch
+	check "--prefetch: said so" grep -q 'prefetching everything' "$T/pre.mount.log"
+	check "--prefetch fills the whole blob without a reader" \
+		wait_for bash -c "[ \"\$($EMOUNT --state-dir '$T/state' --list | awk -v m='$T/mnt/pre' '\$1 == m { split(\$4, a, \"/\"); print a[1] }')\" = $total ]"
+	emount -u "$T/mnt/pre" >/dev/null 2>&1
+	echo big >"$T/plist"
+	lazy_mount plist "$IMG" --prefetch-list "$T/plist"
+	check "--prefetch-list: said so" grep -q 'prefetching 1 listed' "$T/plist.mount.log"
+	check "--prefetch-list fills the listed file's chunks" \
+		wait_for bash -c "[ \"\$($EMOUNT --state-dir '$T/state' --list | awk -v m='$T/mnt/plist' '\$1 == m { split(\$4, a, \"/\"); print a[1] }')\" -ge $((24 << 20)) ]"
+	check "... and the file reads right" cmp "$T/mnt/plist/big" "$SRC/big"
+	emount -u "$T/mnt/plist" >/dev/null 2>&1
+fi
+
+# ---- a bootstrap as IMAGE, blobs named by their tag ----
+if [ $fanotify = 1 ]; then
+	mkdir -p "$T/bytag"
+	cp "$BLOBS/img.blob" "$T/bytag/$TAG"
+	check "a bootstrap as IMAGE" lazy_mount boot "$BLOBS/img.boot" --source "$T/bytag"
+	check "its big file reads right" cmp "$T/mnt/boot/big" "$SRC/big"
+	emount -u "$T/mnt/boot" >/dev/null 2>&1
+fi
+
+# ---- the last resort: fetch everything, plain file-backed mount ----
+check "--backend full" lazy_mount full "$IMG" --backend full
+check "full: says so" grep -q 'backend full' "$T/full.mount.log"
+$PY "$LIB/treecmp.py" "$SRC" "$T/mnt/full" >"$T/cmp-full.log" 2>&1
+check "full: tree equals the source ($(tail -n1 "$T/cmp-full.log"))" [ $? -eq 0 ]
+check "full: -u" emount -u "$T/mnt/full"
+
+# ---- bad input ----
+mkdir -p "$T/mnt/bad"
+printf '{"format": "nope"}' >"$T/bad.json"
+emount --cache-dir "$T/cache/bad" "$T/bad.json" "$T/mnt/bad" >"$T/bad.log" 2>&1
+check "a bad manifest is refused" both [ $? -eq 1 ] -- grep -q 'bad.json' "$T/bad.log"
+cp "$IMG" "$T/corrupt/" 2>/dev/null || { mkdir -p "$T/corrupt"; cp "$IMG" "$BLOBS/img.blob" "$T/corrupt/"; }
+cp "$BLOBS/img.boot" "$T/corrupt/img.boot"
+printf 'X' | dd of="$T/corrupt/img.boot" bs=1 seek=2000 conv=notrunc status=none
+emount --cache-dir "$T/cache/bad" --backend full "$T/corrupt/img.json" "$T/mnt/bad" >"$T/bad2.log" 2>&1
+check "a bootstrap with a wrong SHA-256 is refused" \
+	both [ $? -eq 1 ] -- grep -q 'SHA-256' "$T/bad2.log"
+check "nothing mounted after bad input" bash -c "! mountpoint -q '$T/mnt/bad'"
+check "-u of something erofs-mount did not mount is refused" \
+	bash -c "! $EMOUNT --state-dir '$T/state' -u '$T/mnt/bad' 2>/dev/null"
+
+echo "mount: $fails failed"
+[ "$fails" -eq 0 ]
