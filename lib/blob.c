@@ -109,10 +109,22 @@ static void *writer_main(void *arg)
 			continue;
 		}
 		pthread_mutex_unlock(&b->lock);
-		if (b->hashing)
-			EVP_DigestUpdate(b->sha, r->buf, r->len);
-		if (!b->err)
-			err = write_req(b, r);
+		if (!r->buf) {
+			/* a hole: nothing to write */
+			static const uint8_t zero[4096];
+
+			for (size_t d = 0; b->hashing && d < r->len;
+			     d += sizeof(zero))
+				EVP_DigestUpdate(b->sha, zero,
+						 r->len - d < sizeof(zero) ?
+							 r->len - d :
+							 sizeof(zero));
+		} else {
+			if (b->hashing)
+				EVP_DigestUpdate(b->sha, r->buf, r->len);
+			if (!b->err)
+				err = write_req(b, r);
+		}
 		pthread_mutex_lock(&b->lock);
 		if (err && !b->err)
 			b->err = err;
@@ -204,6 +216,11 @@ int erofs_blob_append(struct erofs_blob *b, void *buf, size_t len,
 	return 0;
 }
 
+int erofs_blob_append_hole(struct erofs_blob *b, uint64_t len, uint64_t *off)
+{
+	return erofs_blob_append(b, NULL, len, 0, off);
+}
+
 int erofs_blob_pread(struct erofs_blob *b, void *buf, size_t len,
 		     uint64_t off)
 {
@@ -245,7 +262,8 @@ int erofs_blob_compare(struct erofs_blob *b, const void *buf, size_t len,
 	if (b->written < off + len) {
 		/* appends are whole chunks: the range is one queued request */
 		for (r = b->head; r; r = r->next) {
-			if (off >= r->off && off + len <= r->off + r->len) {
+			if (off >= r->off && off + len <= r->off + r->len &&
+			    r->buf) {
 				ret = memcmp((const char *)r->buf +
 						     (off - r->off),
 					     buf, len) ?

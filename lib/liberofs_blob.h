@@ -73,6 +73,10 @@ int erofs_blob_set_pool(struct erofs_blob *b, size_t bufsz);
 int erofs_blob_append(struct erofs_blob *b, void *buf, size_t len,
 		      size_t size, uint64_t *off);
 
+/* appends @len bytes (a multiple of blksz) that read as zeros */
+int erofs_blob_append_hole(struct erofs_blob *b, uint64_t len,
+			   uint64_t *off);
+
 /*
  * Compares @len bytes at blob offset @off with @buf: 0 when equal, 1 when
  * not, or -errno.  Bytes still queued are compared in memory, so this never
