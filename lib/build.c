@@ -536,6 +536,10 @@ int erofs_builder_create(struct erofs_builder **bp, const char *dest,
 	if (err)
 		goto fail;
 	b->bootw_started = true;
+	if (!opts->chunksize)
+		err = erofs_blob_set_pool(&b->bootw, FLAT_IO_SIZE);
+	if (err)
+		goto fail;
 	if (opts->chunksize) {
 		err = erofs_chunk_store_init(&b->cs, opts->blkszbits,
 					     opts->chunksize, 0,
@@ -702,7 +706,10 @@ int erofs_builder_data_begin(struct erofs_builder *b,
 		return data_fail(b, erofs_fail(b->log, -EFBIG,
 					       "%s: image exceeds 2^32 blocks",
 					       what));
-	b->sbuf_size = FLAT_IO_SIZE;
+	/* small files: a buffer of their size, big ones: pooled */
+	b->sbuf_size = inode->size >= FLAT_IO_SIZE ?
+			       FLAT_IO_SIZE :
+			       erofs_round_up(inode->size, b->blksz);
 	return 0;
 }
 
