@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include <openssl/evp.h>
 
@@ -18,8 +19,23 @@ struct erofs_blob_req {
 	uint64_t off;
 };
 
+#define BATCH_BYTES	(1u << 20)
+#define BATCH_REQS	64
+#define CACHE_MAX	16
+
 int erofs_blob_set_pool(struct erofs_blob *b, size_t bufsz)
 {
+	/* a new size (another chunk store): the old buffers go */
+	if (b->pool && b->pool_bufsz == bufsz)
+		return 0;
+	for (unsigned int i = 0; i < b->cache_nr; i++)
+		free(b->cache[i]);
+	b->cache_nr = 0;
+	pthread_mutex_lock(&b->lock);
+	for (unsigned int i = 0; i < b->pool_nr; i++)
+		free(b->pool[i]);
+	free(b->pool);
+	b->pool_nr = 0;
 	b->pool_bufsz = bufsz;
 	/*
 	 * Free buffers kept for reuse: half of what can be queued is enough to
@@ -27,20 +43,26 @@ int erofs_blob_set_pool(struct erofs_blob *b, size_t bufsz)
 	 */
 	b->pool_max = b->max_queued / bufsz / 2 + 4;
 	b->pool = calloc(b->pool_max, sizeof(*b->pool));
-	return b->pool ? 0 : -ENOMEM;
+	pthread_mutex_unlock(&b->lock);
+	if (!b->cache)
+		b->cache = calloc(CACHE_MAX, sizeof(*b->cache));
+	return b->pool && b->cache ? 0 : -ENOMEM;
 }
 
 void *erofs_blob_alloc(struct erofs_blob *b, size_t size)
 {
-	void *buf = NULL;
-
-	if (size == b->pool_bufsz) {
-		pthread_mutex_lock(&b->lock);
-		if (b->pool_nr)
-			buf = b->pool[--b->pool_nr];
-		pthread_mutex_unlock(&b->lock);
+	if (size == b->pool_bufsz && b->cache) {
+		if (!b->cache_nr) {
+			/* refill the caller's cache in one go */
+			pthread_mutex_lock(&b->lock);
+			while (b->pool_nr && b->cache_nr < CACHE_MAX)
+				b->cache[b->cache_nr++] = b->pool[--b->pool_nr];
+			pthread_mutex_unlock(&b->lock);
+		}
+		if (b->cache_nr)
+			return b->cache[--b->cache_nr];
 	}
-	return buf ? buf : malloc(size);
+	return malloc(size);
 }
 
 /* with the lock held */
@@ -54,6 +76,12 @@ static void release_locked(struct erofs_blob *b, void *buf, size_t size)
 
 void erofs_blob_release(struct erofs_blob *b, void *buf, size_t size)
 {
+	/* the caller's own cache first: no lock */
+	if (buf && size == b->pool_bufsz && b->cache &&
+	    b->cache_nr < CACHE_MAX) {
+		b->cache[b->cache_nr++] = buf;
+		return;
+	}
 	pthread_mutex_lock(&b->lock);
 	release_locked(b, buf, size);
 	pthread_mutex_unlock(&b->lock);
@@ -66,8 +94,69 @@ static bool all_zero(const void *p, size_t len)
 	return !c[0] && !memcmp(c, c + 1, len - 1);
 }
 
-/* writes a request, leaving whole zero blocks as holes */
-static int write_req(struct erofs_blob *b, const struct erofs_blob_req *r)
+/* consecutive runs of data gathered for one pwritev() */
+#define GATHER_MAX	64
+
+struct gather {
+	struct iovec iov[GATHER_MAX];
+	int nr;
+	uint64_t start;		/* file offset of iov[0] */
+	uint64_t len;
+};
+
+static int gather_flush(struct erofs_blob *b, struct gather *g)
+{
+	int i = 0;
+	uint64_t off = g->start;
+
+	while (i < g->nr) {
+		ssize_t n = pwritev(b->fd, g->iov + i, g->nr - i, off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (!n)
+			return -EIO;
+		off += n;
+		/* a short write: skip what went out */
+		while (i < g->nr && (size_t)n >= g->iov[i].iov_len) {
+			n -= g->iov[i].iov_len;
+			i++;
+		}
+		if (i < g->nr) {
+			g->iov[i].iov_base = (char *)g->iov[i].iov_base + n;
+			g->iov[i].iov_len -= n;
+		}
+	}
+	g->nr = 0;
+	g->len = 0;
+	return 0;
+}
+
+static int gather_add(struct erofs_blob *b, struct gather *g, const void *p,
+		      size_t len, uint64_t off)
+{
+	int err;
+
+	if (g->nr && (g->start + g->len != off || g->nr == GATHER_MAX)) {
+		err = gather_flush(b, g);
+		if (err)
+			return err;
+	}
+	if (!g->nr)
+		g->start = off;
+	g->iov[g->nr].iov_base = (void *)p;
+	g->iov[g->nr].iov_len = len;
+	g->nr++;
+	g->len += len;
+	return 0;
+}
+
+/* gathers a request's data runs, leaving whole zero blocks as holes */
+static int write_req(struct erofs_blob *b, const struct erofs_blob_req *r,
+		     struct gather *g)
 {
 	const char *p = r->buf;
 	size_t done = 0;
@@ -81,8 +170,8 @@ static int write_req(struct erofs_blob *b, const struct erofs_blob_req *r)
 		       run < (8u << 20))
 			run += b->blksz;
 		if (!zero) {
-			int err = erofs_pwrite_all(b->fd, p + done, run,
-						   b->base + r->off + done);
+			int err = gather_add(b, g, p + done, run,
+					     b->base + r->off + done);
 			if (err)
 				return err;
 		}
@@ -91,13 +180,35 @@ static int write_req(struct erofs_blob *b, const struct erofs_blob_req *r)
 	return 0;
 }
 
+/* hashes and writes one request (outside the lock) */
+static int process_req(struct erofs_blob *b, const struct erofs_blob_req *r,
+		       bool write, struct gather *g)
+{
+	if (!r->buf) {
+		/* a hole: nothing to write */
+		static const uint8_t zero[4096];
+
+		for (size_t d = 0; b->hashing && d < r->len; d += sizeof(zero))
+			EVP_DigestUpdate(b->sha, zero,
+					 r->len - d < sizeof(zero) ?
+						 r->len - d :
+						 sizeof(zero));
+		return 0;
+	}
+	if (b->hashing)
+		EVP_DigestUpdate(b->sha, r->buf, r->len);
+	return write ? write_req(b, r, g) : 0;
+}
+
 static void *writer_main(void *arg)
 {
 	struct erofs_blob *b = arg;
 
 	pthread_mutex_lock(&b->lock);
 	for (;;) {
-		struct erofs_blob_req *r = b->head;
+		struct erofs_blob_req *r = b->head, *last = b->tail, *next;
+		uint64_t freed = 0, end = 0;
+		struct gather g = { .nr = 0 };
 		int err = 0;
 
 		if (!r) {
@@ -108,23 +219,36 @@ static void *writer_main(void *arg)
 			b->writer_waits = false;
 			continue;
 		}
+		/* the whole queue as one batch; it stays visible to compare */
 		pthread_mutex_unlock(&b->lock);
-		if (b->hashing)
-			EVP_DigestUpdate(b->sha, r->buf, r->len);
-		if (!b->err)
-			err = write_req(b, r);
+		for (struct erofs_blob_req *q = r;; q = q->next) {
+			if (!err)
+				err = process_req(b, q, !b->err, &g);
+			end = q->off + q->len;
+			if (q == last)
+				break;
+		}
+		if (!err && g.nr)
+			err = gather_flush(b, &g);
 		pthread_mutex_lock(&b->lock);
 		if (err && !b->err)
 			b->err = err;
-		b->head = r->next;
+		for (struct erofs_blob_req *q = r;; q = next) {
+			next = q->next;
+			freed += q->size;
+			if (q->buf)
+				release_locked(b, q->buf, q->size);
+			free(q);
+			if (q == last)
+				break;
+		}
+		b->head = next;
 		if (!b->head)
 			b->tail = NULL;
-		b->queued -= r->size;
-		b->written = r->off + r->len;
+		b->queued -= freed;
+		b->written = end;
 		if (b->callers_waiting)
 			pthread_cond_broadcast(&b->to_caller);
-		release_locked(b, r->buf, r->size);
-		free(r);
 	}
 	pthread_mutex_unlock(&b->lock);
 	return NULL;
@@ -157,51 +281,77 @@ int erofs_blob_init(struct erofs_blob *b, int fd, uint64_t base,
 	return 0;
 }
 
+/* hands the pending appends to the writer; 0 or the write error */
+static int flush_pending(struct erofs_blob *b)
+{
+	int err;
+
+	pthread_mutex_lock(&b->lock);
+	while (b->pend_head && b->queued &&
+	       b->queued + b->pend_size > b->max_queued && !b->err) {
+		b->callers_waiting++;
+		pthread_cond_wait(&b->to_caller, &b->lock);
+		b->callers_waiting--;
+	}
+	err = b->err;
+	if (!err && b->pend_head) {
+		if (b->tail)
+			b->tail->next = b->pend_head;
+		else
+			b->head = b->pend_head;
+		b->tail = b->pend_tail;
+		b->queued += b->pend_size;
+		b->pend_head = b->pend_tail = NULL;
+		b->pend_size = 0;
+		b->pend_nr = 0;
+		if (b->writer_waits)
+			pthread_cond_signal(&b->to_writer);
+	}
+	if (err) {
+		bool first = !b->reported;
+
+		b->reported = true;
+		pthread_mutex_unlock(&b->lock);
+		return first ? erofs_err(b->log, err, "%s: write failed",
+					 b->name) :
+			       err;
+	}
+	pthread_mutex_unlock(&b->lock);
+	return 0;
+}
+
 int erofs_blob_append(struct erofs_blob *b, void *buf, size_t len,
 		      size_t size, uint64_t *off)
 {
 	struct erofs_blob_req *r = malloc(sizeof(*r));
-	int err;
 
 	if (!r) {
-		erofs_blob_release(b, buf, size);
+		if (buf)
+			erofs_blob_release(b, buf, size);
 		return -ENOMEM;
 	}
 	r->buf = buf;
 	r->len = len;
 	r->size = size;
 	r->next = NULL;
-	pthread_mutex_lock(&b->lock);
-	while (b->queued && b->queued + size > b->max_queued && !b->err) {
-		b->callers_waiting++;
-		pthread_cond_wait(&b->to_caller, &b->lock);
-		b->callers_waiting--;
-	}
-	err = b->err;
-	if (err) {
-		bool first = !b->reported;
-
-		b->reported = true;
-		release_locked(b, buf, size);
-		pthread_mutex_unlock(&b->lock);
-		free(r);
-		return first ? erofs_err(b->log, err, "%s: write failed",
-					 b->name) :
-			       err;
-	}
 	r->off = b->size;
 	*off = b->size;
 	b->size += len;
-	b->queued += size;
-	if (b->tail)
-		b->tail->next = r;
+	if (b->pend_tail)
+		b->pend_tail->next = r;
 	else
-		b->head = r;
-	b->tail = r;
-	if (b->writer_waits)
-		pthread_cond_signal(&b->to_writer);
-	pthread_mutex_unlock(&b->lock);
+		b->pend_head = r;
+	b->pend_tail = r;
+	b->pend_size += size;
+	b->pend_nr++;
+	if (b->pend_size >= BATCH_BYTES || b->pend_nr >= BATCH_REQS)
+		return flush_pending(b);
 	return 0;
+}
+
+int erofs_blob_append_hole(struct erofs_blob *b, uint64_t len, uint64_t *off)
+{
+	return erofs_blob_append(b, NULL, len, 0, off);
 }
 
 int erofs_blob_pread(struct erofs_blob *b, void *buf, size_t len,
@@ -210,6 +360,9 @@ int erofs_blob_pread(struct erofs_blob *b, void *buf, size_t len,
 	ssize_t n;
 	int err;
 
+	err = flush_pending(b);
+	if (err)
+		return err;
 	pthread_mutex_lock(&b->lock);
 	while (b->written < off + len && !b->err) {
 		b->callers_waiting++;
@@ -241,11 +394,19 @@ int erofs_blob_compare(struct erofs_blob *b, const void *buf, size_t len,
 	const struct erofs_blob_req *r;
 	int ret = -EAGAIN;
 
+	/* appends not handed over yet: the caller's own */
+	for (r = b->pend_head; r; r = r->next)
+		if (off >= r->off && off + len <= r->off + r->len && r->buf)
+			return memcmp((const char *)r->buf + (off - r->off),
+				      buf, len) ?
+				       1 :
+				       0;
 	pthread_mutex_lock(&b->lock);
 	if (b->written < off + len) {
 		/* appends are whole chunks: the range is one queued request */
 		for (r = b->head; r; r = r->next) {
-			if (off >= r->off && off + len <= r->off + r->len) {
+			if (off >= r->off && off + len <= r->off + r->len &&
+			    r->buf) {
 				ret = memcmp((const char *)r->buf +
 						     (off - r->off),
 					     buf, len) ?
@@ -270,6 +431,7 @@ int erofs_blob_finish(struct erofs_blob *b, uint8_t sha[EROFS_SHA256_LEN])
 	int err;
 
 	if (b->thread_started) {
+		flush_pending(b);
 		pthread_mutex_lock(&b->lock);
 		b->closing = true;
 		pthread_cond_signal(&b->to_writer);
@@ -287,6 +449,23 @@ int erofs_blob_finish(struct erofs_blob *b, uint8_t sha[EROFS_SHA256_LEN])
 		EVP_MD_CTX_free(b->sha);
 		b->sha = NULL;
 	}
+	for (struct erofs_blob_req *r = b->pend_head, *n; r; r = n) {
+		n = r->next;
+		free(r->buf);
+		free(r);
+	}
+	b->pend_head = b->pend_tail = NULL;
+	for (struct erofs_blob_req *r = b->head, *n; r; r = n) {
+		n = r->next;
+		free(r->buf);
+		free(r);
+	}
+	b->head = b->tail = NULL;
+	for (unsigned int i = 0; i < b->cache_nr; i++)
+		free(b->cache[i]);
+	free(b->cache);
+	b->cache = NULL;
+	b->cache_nr = 0;
 	for (unsigned int i = 0; i < b->pool_nr; i++)
 		free(b->pool[i]);
 	free(b->pool);

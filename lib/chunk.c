@@ -18,6 +18,7 @@ struct erofs_chunk_entry {
 	XXH128_hash_t hash;
 	uint64_t len;		/* 0 marks a free slot */
 	uint64_t blob_off;
+	struct erofs_blob *blob;	/* the writer holding the bytes */
 	struct erofs_chunk_ref ref;
 };
 
@@ -41,6 +42,16 @@ int erofs_chunk_store_init(struct erofs_chunk_store *cs,
 		return -ENOMEM;
 	/* chunk sizes are block multiples: one buffer size fits them all */
 	return erofs_blob_set_pool(blob, chunksize);
+}
+
+int erofs_chunk_store_switch(struct erofs_chunk_store *cs,
+			     struct erofs_blob *blob, uint16_t device_id,
+			     uint32_t blk_base)
+{
+	cs->blob = blob;
+	cs->device_id = device_id;
+	cs->blk_base = blk_base;
+	return erofs_blob_set_pool(blob, cs->chunksize);
 }
 
 void erofs_chunk_store_free(struct erofs_chunk_store *cs)
@@ -126,6 +137,17 @@ static int store_new(struct erofs_chunk_store *cs, void *buf, size_t size,
 }
 
 static int zero_ref(struct erofs_chunk_store *cs, size_t len,
+		    struct erofs_chunk_ref *ref);
+
+int erofs_chunk_zero(struct erofs_chunk_store *cs, size_t len,
+		     struct erofs_chunk_ref *ref)
+{
+	cs->st.chunks++;
+	cs->st.bytes_in += len;
+	return zero_ref(cs, len, ref);
+}
+
+static int zero_ref(struct erofs_chunk_store *cs, size_t len,
 		    struct erofs_chunk_ref *ref)
 {
 	cs->st.zero++;
@@ -170,7 +192,7 @@ int erofs_chunk_put(struct erofs_chunk_store *cs, void *buf, size_t size,
 		if (e->len != len || !XXH128_isEqual(e->hash, h))
 			continue;
 		/* a fast hash only proposes; the stored bytes decide */
-		err = erofs_blob_compare(cs->blob, buf, len, e->blob_off,
+		err = erofs_blob_compare(e->blob, buf, len, e->blob_off,
 					 cs->cmpbuf);
 		if (err < 0) {
 			erofs_blob_release(cs->blob, buf, size);
@@ -200,65 +222,8 @@ int erofs_chunk_put(struct erofs_chunk_store *cs, void *buf, size_t size,
 	cs->tab[i].hash = h;
 	cs->tab[i].len = len;
 	cs->tab[i].blob_off = off;
+	cs->tab[i].blob = cs->blob;
 	cs->tab[i].ref = *ref;
 	cs->used++;
-	return 0;
-}
-
-int erofs_chunk_file(struct erofs_chunk_store *cs, int fd, const char *path,
-		     uint64_t size, struct erofs_chunk_ref *refs)
-{
-	return erofs_chunk_file_at(cs, fd, 0, path, size, refs);
-}
-
-int erofs_chunk_file_at(struct erofs_chunk_store *cs, int fd, uint64_t base,
-			const char *path, uint64_t size,
-			struct erofs_chunk_ref *refs)
-{
-	uint64_t nr = erofs_div_round_up(size, cs->chunksize);
-	off_t data = 0;		/* next data offset known, or -1: none */
-	int err;
-
-	for (uint64_t i = 0; i < nr; i++) {
-		uint64_t off = i * cs->chunksize;
-		size_t len = size - off < cs->chunksize ? size - off
-							 : cs->chunksize;
-		ssize_t n;
-		void *buf;
-
-		if (data >= 0 && (uint64_t)data < off + len) {
-			data = lseek(fd, base + off, SEEK_DATA);
-			if (data < 0 && errno != ENXIO)
-				data = off;	/* no SEEK_DATA: read it */
-			else if (data >= 0)
-				data -= base;
-		}
-		if (data < 0 || (uint64_t)data >= off + len) {
-			/* a hole in the source: zeros without reading */
-			cs->st.chunks++;
-			cs->st.bytes_in += len;
-			err = zero_ref(cs, len, &refs[i]);
-			if (err)
-				return err;
-			continue;
-		}
-		buf = erofs_blob_alloc(cs->blob, cs->chunksize);
-		if (!buf)
-			return -ENOMEM;
-		n = erofs_pread_all(fd, buf, len, base + off);
-		if (n < 0 || (size_t)n != len) {
-			erofs_blob_release(cs->blob, buf, cs->chunksize);
-			if (n < 0)
-				return erofs_err(cs->log, n,
-						 "%s: read error at offset %llu",
-						 path, (unsigned long long)off);
-			return erofs_fail(cs->log, -EAGAIN,
-					 "%s: file shrank during the build",
-					 path);
-		}
-		err = erofs_chunk_put(cs, buf, cs->chunksize, len, &refs[i]);
-		if (err)
-			return err;
-	}
 	return 0;
 }

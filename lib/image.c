@@ -47,14 +47,20 @@ void erofs_image_free(struct erofs_image_writer *img)
 	img->devices = NULL;
 }
 
-static bool needs_extended(const struct erofs_image_writer *img,
-			   const struct erofs_inode *inode)
+bool erofs_image_inode_extended(const struct erofs_image_opts *opts,
+				const struct erofs_inode *inode)
 {
 	return inode->uid > UINT16_MAX || inode->gid > UINT16_MAX ||
 	       inode->nlink > UINT16_MAX || inode->size > UINT32_MAX ||
-	       (!img->opts.ignore_mtime &&
-		((uint64_t)inode->mtime != img->opts.build_time ||
-		 inode->mtime_nsec != img->opts.build_time_nsec));
+	       (!opts->ignore_mtime &&
+		((uint64_t)inode->mtime != opts->build_time ||
+		 inode->mtime_nsec != opts->build_time_nsec));
+}
+
+static bool needs_extended(const struct erofs_image_writer *img,
+			   const struct erofs_inode *inode)
+{
+	return erofs_image_inode_extended(&img->opts, inode);
 }
 
 const char *erofs_image_inode_path(const struct erofs_tree *t,
@@ -186,21 +192,63 @@ static void plan_flat(struct erofs_inode *inode, uint64_t size,
 	}
 }
 
+/*
+ * A regular file whose whole blocks the builder streamed to the data area
+ * (raw_blkaddr, nr_blocks) and whose tail (inline_size bytes) it kept in
+ * memory: the tail goes inline when it fits; otherwise the file moves to
+ * the area after the metadata, where its blocks and the tail block can sit
+ * together (relocate).
+ */
+static void plan_streamed(struct erofs_inode *inode, unsigned int blksz,
+			  uint64_t *pos)
+{
+	unsigned int isize = erofs_inode_core_size(inode->extended) +
+			     inode->xattr_isize;
+	uint64_t need = isize + inode->inline_size;
+
+	inode->relocate = false;
+	if (!inode->inline_size) {
+		inode->datalayout = EROFS_INODE_FLAT_PLAIN;
+		return;
+	}
+	if (need <= blksz) {
+		if ((*pos % blksz) + need > blksz)
+			*pos = ALIGN_UP(*pos, blksz);
+		inode->datalayout = EROFS_INODE_FLAT_INLINE;
+		return;
+	}
+	inode->datalayout = EROFS_INODE_FLAT_PLAIN;
+	inode->relocate = true;
+	inode->old_blkaddr = inode->raw_blkaddr;
+}
+
 int erofs_image_layout(struct erofs_image_writer *img)
 {
 	struct erofs_tree *t = img->tree;
 	unsigned int blksz = 1u << img->opts.blkszbits;
-	uint64_t pos, blk;
+	uint64_t pos, blk, devt_end;
 
-	pos = EROFS_SUPER_OFFSET + EROFS_SB_SIZE +
-	      (uint64_t)img->opts.nr_devices * EROFS_DEVT_SLOT_SIZE;
-	img->prefix_start = pos;
-	pos += erofs_xattr_prefix_table_size(img->xt);
+	devt_end = EROFS_SUPER_OFFSET + EROFS_SB_SIZE +
+		   (uint64_t)img->opts.nr_devices * EROFS_DEVT_SLOT_SIZE;
+	if (img->opts.data_blocks) {
+		/* data first: the metadata follows the streamed data */
+		if (devt_end > (uint64_t)img->opts.data_start * blksz)
+			return erofs_fail(img->log, -E2BIG,
+					  "%u blob devices do not fit before the data in the bootstrap",
+					  img->opts.nr_devices);
+		img->meta_blkaddr = img->opts.data_start +
+				    img->opts.data_blocks;
+		pos = (uint64_t)img->meta_blkaddr * blksz;
+	} else {
+		img->meta_blkaddr = 0;
+		pos = devt_end;
+	}
+	img->meta_base = (uint64_t)img->meta_blkaddr * blksz;
+	/* long xattr name prefixes open the metadata area */
+	img->prefix_start = ALIGN_UP(pos, 4);
+	pos = img->prefix_start + erofs_xattr_prefix_table_size(img->xt);
 	pos = ALIGN_UP(pos, EROFS_SLOT_SIZE);
 	img->meta_start = pos;
-	if (pos / EROFS_SLOT_SIZE > UINT16_MAX)
-		return erofs_fail(img->log, -E2BIG,
-				 "too many devices: the root nid overflows");
 
 	for (uint64_t i = 0; i < t->nr_inodes; i++) {
 		struct erofs_inode *inode = t->inodes[i];
@@ -220,39 +268,40 @@ int erofs_image_layout(struct erofs_image_writer *img)
 			return err;
 		isize = erofs_inode_core_size(inode->extended) +
 			inode->xattr_isize;
-		inode->nr_chunks = 0;
-		if (S_ISREG(inode->mode) && img->opts.chunksize &&
-		    inode->size) {
-			inode->datalayout = EROFS_INODE_CHUNK_BASED;
-			inode->nr_chunks = erofs_div_round_up(
-				inode->size, img->opts.chunksize);
-			inode->nr_blocks = 0;
-			inode->inline_size = 0;
-			inode->chunks = calloc(inode->nr_chunks,
-					       sizeof(*inode->chunks));
-			if (!inode->chunks)
-				return -ENOMEM;
+		if (S_ISREG(inode->mode) &&
+		    inode->datalayout == EROFS_INODE_CHUNK_BASED) {
 			img->has_chunks = true;
-		} else if (S_ISREG(inode->mode) || S_ISDIR(inode->mode) ||
-			   S_ISLNK(inode->mode)) {
-			plan_flat(inode, inode->size, blksz,
-				  !(img->opts.no_inline_data &&
-				    S_ISREG(inode->mode)),
-				  &pos);
+		} else if (S_ISREG(inode->mode) &&
+			   inode->data_state == EROFS_DATA_STREAMED) {
+			plan_streamed(inode, blksz, &pos);
+		} else if (S_ISREG(inode->mode) &&
+			   inode->data_state == EROFS_DATA_EXTERNAL) {
+			inode->datalayout = EROFS_INODE_FLAT_PLAIN;
+			inode->nr_blocks = erofs_div_round_up(inode->size,
+							      blksz);
+			inode->inline_size = 0;
+		} else if (S_ISDIR(inode->mode) || S_ISLNK(inode->mode)) {
+			plan_flat(inode, inode->size, blksz, true, &pos);
 		} else {
 			inode->datalayout = EROFS_INODE_FLAT_PLAIN;
 			inode->nr_blocks = 0;
 			inode->inline_size = 0;
 		}
 		inode->meta_off = pos;
-		inode->nid = pos / EROFS_SLOT_SIZE;
+		inode->nid = (pos - img->meta_base) / EROFS_SLOT_SIZE;
 		if (inode->datalayout == EROFS_INODE_CHUNK_BASED)
 			pos += ALIGN_UP(isize, chunk_unit(img)) +
 			       inode->nr_chunks * chunk_unit(img);
 		else
-			pos += isize + inode->inline_size;
+			pos += isize + (inode->datalayout ==
+						EROFS_INODE_FLAT_INLINE ?
+						inode->inline_size : 0);
 		pos = ALIGN_UP(pos, EROFS_SLOT_SIZE);
 	}
+	if (t->root->nid > UINT16_MAX)
+		return erofs_fail(img->log, -E2BIG,
+				  "the root nid %llu does not fit the superblock",
+				  (unsigned long long)t->root->nid);
 	img->meta_end = pos;
 
 	blk = erofs_div_round_up(pos, blksz);
@@ -262,9 +311,20 @@ int erofs_image_layout(struct erofs_image_writer *img)
 	for (uint64_t i = 0; i < t->nr_inodes; i++) {
 		struct erofs_inode *inode = t->inodes[i];
 
-		if (inode->datalayout == EROFS_INODE_CHUNK_BASED)
+		if (inode->datalayout == EROFS_INODE_CHUNK_BASED ||
+		    inode->data_state == EROFS_DATA_EXTERNAL)
 			continue;
-		if (!inode->nr_blocks) {
+		if (S_ISREG(inode->mode) && !inode->relocate) {
+			/* streamed: in the data area already */
+			if (!inode->nr_blocks)
+				inode->raw_blkaddr = inode->inline_size ?
+							     EROFS_NULL_ADDR :
+							     0;
+			continue;
+		}
+		if (inode->relocate) {
+			inode->nr_blocks++;
+		} else if (!inode->nr_blocks) {
 			/* all inline or empty: the address is never used */
 			inode->raw_blkaddr = inode->inline_size ?
 						     EROFS_NULL_ADDR : 0;
@@ -278,6 +338,61 @@ int erofs_image_layout(struct erofs_image_writer *img)
 	}
 	img->data_end = blk;
 	img->total_blocks = blk;
+	/* --tar=i: the archive follows the image */
+	for (uint64_t i = 0; i < t->nr_inodes; i++) {
+		struct erofs_inode *inode = t->inodes[i];
+		uint64_t a;
+
+		if (!S_ISREG(inode->mode) ||
+		    inode->data_state != EROFS_DATA_EXTERNAL)
+			continue;
+		a = blk + inode->src_off / blksz;
+		if (a + inode->nr_blocks >= EROFS_NULL_ADDR)
+			return erofs_fail(img->log, -EFBIG,
+					  "archive data beyond 2^32 blocks");
+		inode->raw_blkaddr = inode->nr_blocks ? a : 0;
+	}
+	return 0;
+}
+
+/* moves a streamed file's blocks and its tail block after the metadata */
+static int erofs_image_relocate(struct erofs_image_writer *img, int fd,
+				struct erofs_inode *inode, uint8_t **bufp,
+				size_t *cap)
+{
+	unsigned int blksz = 1u << img->opts.blkszbits;
+	uint64_t whole = (uint64_t)(inode->nr_blocks - 1) * blksz;
+	uint64_t from = (uint64_t)inode->old_blkaddr * blksz;
+	uint64_t to = (uint64_t)inode->raw_blkaddr * blksz;
+	const size_t step = 1u << 20;
+	int err;
+
+	if (*cap < step) {
+		void *p = realloc(*bufp, step);
+
+		if (!p)
+			return -ENOMEM;
+		*bufp = p;
+		*cap = step;
+	}
+	for (uint64_t d = 0; d < whole; d += step) {
+		size_t n = whole - d < step ? whole - d : step;
+		ssize_t got = erofs_pread_all(fd, *bufp, n, from + d);
+
+		if (got >= 0 && (size_t)got < n)
+			memset(*bufp + got, 0, n - got);	/* a hole */
+		if (got < 0)
+			return erofs_err(img->log, got, "cannot read back data");
+		err = erofs_pwrite_all(fd, *bufp, n, to + d);
+		if (err)
+			return erofs_err(img->log, err, "cannot write data");
+	}
+	memset(*bufp, 0, blksz);
+	memcpy(*bufp, inode->inline_data, inode->inline_size);
+	err = erofs_pwrite_all(fd, *bufp, blksz, to + whole);
+	if (err)
+		return erofs_err(img->log, err, "cannot write data");
+	inode->inline_size = 0;
 	return 0;
 }
 
@@ -293,6 +408,10 @@ int erofs_image_write_dir_data(struct erofs_image_writer *img, int fd)
 		struct erofs_inode *inode = t->inodes[i];
 		size_t len = ALIGN_UP(inode->size, blksz);
 
+		if (S_ISREG(inode->mode) && inode->relocate) {
+			err = erofs_image_relocate(img, fd, inode, &buf, &cap);
+			continue;
+		}
 		if (!S_ISDIR(inode->mode) && !S_ISLNK(inode->mode))
 			continue;
 		if (len > cap) {
@@ -374,13 +493,13 @@ static void encode_inode(const struct erofs_image_writer *img,
 		.mtime_nsec = inode->mtime_nsec,
 		.nlink = inode->nlink,
 	};
-	uint8_t *p = meta + inode->meta_off;
+	uint8_t *p = meta + (inode->meta_off - img->meta_base);
 	unsigned int isize = erofs_inode_core_size(inode->extended);
 
 	erofs_inode_encode(&di, p);
 	erofs_xattr_encode_ibody(inode, img->opts.xattr_filter, p + isize);
 	isize += inode->xattr_isize;
-	if (inode->inline_size)
+	if (inode->datalayout == EROFS_INODE_FLAT_INLINE && inode->inline_size)
 		memcpy(p + isize, inode->inline_data, inode->inline_size);
 	if (inode->datalayout == EROFS_INODE_CHUNK_BASED) {
 		uint8_t *tab = p + ALIGN_UP(isize, chunk_unit(img));
@@ -401,30 +520,43 @@ int erofs_image_write_meta(struct erofs_image_writer *img, int fd)
 {
 	unsigned int blksz = 1u << img->opts.blkszbits;
 	/*
-	 * Everything before the data blocks; it always covers the checksummed
-	 * range [1024, 1024 + blksz) because the superblock ends at 1152.
+	 * The metadata: [meta_base, data_blkaddr) -- inodes, inline data,
+	 * chunk tables, shared xattrs.  The head [0, data_start blocks) --
+	 * superblock and device table -- is part of it when the metadata
+	 * starts at block 0, and written separately when streamed data lies
+	 * in between; either way it covers the checksummed range.
 	 */
-	uint64_t len = (uint64_t)img->data_blkaddr * blksz;
+	uint64_t len = (uint64_t)img->data_blkaddr * blksz - img->meta_base;
+	uint64_t head_len = img->meta_base ?
+				    (uint64_t)img->opts.data_start * blksz :
+				    len;
 	struct erofs_tree *t = img->tree;
 	struct erofs_sb sb = { 0 };
-	uint8_t *meta;
+	uint8_t *meta, *head;
 	int err;
 
 	meta = calloc(1, len);
-	if (!meta)
+	head = img->meta_base ? calloc(1, head_len) : meta;
+	if (!meta || !head) {
+		free(meta);
+		if (head != meta)
+			free(head);
 		return -ENOMEM;
+	}
 	for (uint64_t i = 0; i < t->nr_inodes; i++)
 		encode_inode(img, t->inodes[i], meta);
 	if (img->xt->shared_size)
 		erofs_xattr_encode_shared(img->xt,
 					  meta + (uint64_t)img->xattr_blkaddr *
-							 blksz);
+							 blksz -
+						  img->meta_base);
 	for (unsigned int d = 0; d < img->opts.nr_devices; d++)
 		erofs_devslot_encode(&img->devices[d],
-				     meta + EROFS_SUPER_OFFSET + EROFS_SB_SIZE +
+				     head + EROFS_SUPER_OFFSET + EROFS_SB_SIZE +
 					     d * EROFS_DEVT_SLOT_SIZE);
 	if (img->xt->nr_prefixes) {
-		erofs_xattr_encode_prefixes(img->xt, meta + img->prefix_start);
+		erofs_xattr_encode_prefixes(img->xt, meta + img->prefix_start -
+							 img->meta_base);
 		sb.feature_incompat |= EROFS_FEATURE_INCOMPAT_XATTR_PREFIXES;
 		sb.feature_compat |= COMPAT_PLAIN_XATTR_PFX;
 		sb.xattr_prefix_count = img->xt->nr_prefixes;
@@ -450,18 +582,22 @@ int erofs_image_write_meta(struct erofs_image_writer *img, int fd)
 	sb.build_time = img->opts.build_time;
 	sb.build_time_nsec = img->opts.build_time_nsec;
 	sb.blocks = img->total_blocks;
-	sb.meta_blkaddr = 0;
+	sb.meta_blkaddr = img->meta_blkaddr;
 	sb.xattr_blkaddr = img->xattr_blkaddr;
 	memcpy(sb.uuid, img->opts.uuid, 16);
 	memcpy(sb.volume_name, img->opts.volume_name, EROFS_VOLNAME_LEN);
-	erofs_sb_encode(&sb, meta + EROFS_SUPER_OFFSET);
+	erofs_sb_encode(&sb, head + EROFS_SUPER_OFFSET);
 	/* last: the checksum covers everything else in block 0 */
 	if (!img->opts.no_sbcrc)
-		erofs_put_le32(meta + EROFS_SUPER_OFFSET + 4,
-			       erofs_sb_checksum(meta, img->opts.blkszbits));
+		erofs_put_le32(head + EROFS_SUPER_OFFSET + 4,
+			       erofs_sb_checksum(head, img->opts.blkszbits));
 
-	err = erofs_pwrite_all(fd, meta, len, 0);
+	err = erofs_pwrite_all(fd, meta, len, img->meta_base);
+	if (!err && head != meta)
+		err = erofs_pwrite_all(fd, head, head_len, 0);
 	free(meta);
+	if (head != meta)
+		free(head);
 	if (err)
 		return erofs_err(img->log, err, "cannot write metadata");
 	return 0;

@@ -14,6 +14,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "liberofs_builder.h"
 #include "liberofs_import.h"
 #include "erofs/ondisk.h"
 
@@ -114,6 +115,10 @@ int erofs_open_rel(int rootfd, const char *rel)
 }
 
 struct walk {
+	struct erofs_builder *b;
+	bool merge;		/* the tree had entries before this import */
+	char *full;		/* "SRCDIR/rel" for messages about data */
+	size_t full_cap;
 	struct erofs_tree *t;
 	struct erofs_xattr_table *xt;
 	const struct erofs_import_dir_opts *opts;
@@ -264,19 +269,74 @@ static void fill_meta(struct erofs_inode *inode, const struct stat *st)
 
 static int walk_dir(struct walk *w, int dfd, struct erofs_inode *dir);
 
+/*
+ * Opens @name in @dfd again with @flags (when the first open could not
+ * read it) and checks it is the very inode the walk saw.
+ */
+static int reopen_same(struct walk *w, int dfd, const char *name, int flags,
+		       const struct stat *st)
+{
+	struct stat st2;
+	int fd = openat(dfd, name, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0)
+		return erofs_err(w->log, -errno, "%s: cannot open", shown(w));
+	if (fstat(fd, &st2) < 0 || st2.st_dev != st->st_dev ||
+	    st2.st_ino != st->st_ino) {
+		close(fd);
+		return erofs_fail(w->log, -EAGAIN,
+				  "%s: replaced during the walk", shown(w));
+	}
+	return fd;
+}
+
+/* the file's name as the user knows it: SRCDIR/rel */
+static const char *full_name(struct walk *w)
+{
+	size_t sl = strlen(w->srcdir), rl = strlen(w->rel);
+
+	if (grow(&w->full, &w->full_cap, sl + rl + 2))
+		return shown(w);
+	memcpy(w->full, w->srcdir, sl);
+	w->full[sl] = '/';
+	memcpy(w->full + sl + 1, w->rel, rl + 1);
+	return w->full;
+}
+
+static int read_data(struct walk *w, int dfd, const char *name, int fd,
+		     bool direct, struct erofs_inode *inode,
+		     const struct stat *st)
+{
+	int rfd = fd, err;
+
+	if (!direct) {
+		rfd = reopen_same(w, dfd, name, O_RDONLY | O_NONBLOCK, st);
+		if (rfd < 0)
+			return rfd;
+	}
+	err = erofs_builder_data_fd(w->b, inode, rfd, 0, full_name(w), st);
+	if (!direct)
+		close(rfd);
+	return err;
+}
+
 static int visit(struct walk *w, int dfd, struct erofs_inode *dir,
 		 const char *name, unsigned char d_type)
 {
-	struct erofs_inode *inode;
+	struct erofs_inode *inode = NULL;
+	struct erofs_dentry *old = NULL;
 	struct stat st;
-	bool direct = false;
+	bool direct = false, merged = false;
 	int fd = -1, err = 0;
 
 	/* files and directories are opened for reading: cheaper xattrs */
 	if (d_type == DT_REG || d_type == DT_DIR) {
-		fd = openat(dfd, name,
-			    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
-				    O_NONBLOCK);
+		int fl = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+			 O_NONBLOCK;
+
+		fd = openat(dfd, name, fl | O_NOATIME);
+		if (fd < 0 && errno == EPERM)
+			fd = openat(dfd, name, fl);
 		direct = fd >= 0;
 	}
 	if (fd < 0)
@@ -292,21 +352,42 @@ static int visit(struct walk *w, int dfd, struct erofs_inode *dir,
 		err = erofs_err(w->log, -errno, "%s: cannot stat", shown(w));
 		goto out;
 	}
-	if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
+	/* the image being written, when DEST lies in SOURCE */
+	if (S_ISREG(st.st_mode) &&
+	    erofs_builder_is_output(w->b, st.st_dev, st.st_ino)) {
+		erofs_dbg(w->log, "%s: an output of this build, skipped",
+			  shown(w));
+		goto out;
+	}
+	if (w->merge) {
+		old = erofs_dir_find(dir, name, strlen(name));
+		if (old && S_ISDIR(old->inode->mode) && S_ISDIR(st.st_mode)) {
+			/* a directory over a directory: merge */
+			inode = old->inode;
+			erofs_xattr_drop_inode(inode);
+			merged = true;
+		} else if (old) {
+			erofs_dir_remove_at(w->t, dir, old - dir->children);
+		}
+	}
+	if (!merged && !S_ISDIR(st.st_mode) && st.st_nlink > 1) {
 		inode = erofs_tree_find_link(w->t, st.st_dev, st.st_ino);
 		if (inode) {
 			err = erofs_dir_add(w->t, dir, name, inode);
 			goto out;
 		}
 	}
-	inode = erofs_tree_new_inode(w->t);
-	if (!inode) {
-		err = -ENOMEM;
-		goto out;
+	if (!merged) {
+		inode = erofs_tree_new_inode(w->t);
+		if (!inode) {
+			err = -ENOMEM;
+			goto out;
+		}
 	}
 	fill_meta(inode, &st);
-	err = erofs_dir_add(w->t, dir, name, inode);
-	if (!err && !S_ISDIR(st.st_mode) && st.st_nlink > 1)
+	if (!merged)
+		err = erofs_dir_add(w->t, dir, name, inode);
+	if (!err && !merged && !S_ISDIR(st.st_mode) && st.st_nlink > 1)
 		err = erofs_tree_remember(w->t, inode);
 	if (!err && !w->opts->no_xattrs)
 		err = read_xattrs(w, fd, direct && (S_ISREG(st.st_mode) ||
@@ -316,9 +397,7 @@ static int visit(struct walk *w, int dfd, struct erofs_inode *dir,
 		goto out;
 	switch (st.st_mode & S_IFMT) {
 	case S_IFREG:
-		inode->src_path = strdup(w->rel);
-		if (!inode->src_path)
-			err = -ENOMEM;
+		err = read_data(w, dfd, name, fd, direct, inode, &st);
 		break;
 	case S_IFLNK: {
 		ssize_t n;
@@ -344,14 +423,11 @@ static int visit(struct walk *w, int dfd, struct erofs_inode *dir,
 			break;
 		}
 		{
-			int sub = openat(dfd, name,
-					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-						 O_CLOEXEC);
+			int sub = reopen_same(w, dfd, name,
+					      O_RDONLY | O_DIRECTORY, &st);
 
 			if (sub < 0) {
-				err = erofs_err(w->log, -errno,
-						"%s: cannot open directory",
-						shown(w));
+				err = sub;
 				break;
 			}
 			err = walk_dir(w, sub, inode);
@@ -367,6 +443,7 @@ static int visit(struct walk *w, int dfd, struct erofs_inode *dir,
 		err = erofs_fail(w->log, -EINVAL, "%s: unknown file type %o",
 				shown(w), st.st_mode & S_IFMT);
 	}
+	erofs_builder_tick(w->b);
 out:
 	close(fd);
 	return err;
@@ -446,13 +523,13 @@ static int walk_dir(struct walk *w, int dfd, struct erofs_inode *dir)
 	return err;
 }
 
-int erofs_import_dir(struct erofs_tree *t, struct erofs_xattr_table *xt,
-		     const char *srcdir,
+int erofs_import_dir(struct erofs_builder *b, const char *srcdir,
 		     const struct erofs_import_dir_opts *opts)
 {
+	struct erofs_tree *t = erofs_builder_tree(b);
 	struct walk w = {
-		.t = t, .xt = xt, .opts = opts, .log = t->log,
-		.srcdir = srcdir,
+		.b = b, .t = t, .xt = erofs_builder_xattrs(b), .opts = opts,
+		.log = t->log, .srcdir = srcdir, .merge = t->root != NULL,
 	};
 	struct erofs_inode *root;
 	struct stat st;
@@ -472,7 +549,7 @@ int erofs_import_dir(struct erofs_tree *t, struct erofs_xattr_table *xt,
 		close(fd);
 		return err;
 	}
-	root = erofs_tree_new_inode(t);
+	root = t->root ? t->root : erofs_tree_new_inode(t);
 	/* a zero-sized getxattr() buffer would only report sizes */
 	if (!root || grow(&w.rel, &w.rel_cap, 256) ||
 	    grow(&w.buf, &w.buf_cap, 65536)) {
@@ -482,6 +559,8 @@ int erofs_import_dir(struct erofs_tree *t, struct erofs_xattr_table *xt,
 		return -ENOMEM;
 	}
 	w.rel[0] = '\0';
+	if (t->root)
+		erofs_xattr_drop_inode(root);
 	fill_meta(root, &st);
 	t->root = root;
 	err = 0;
@@ -493,5 +572,6 @@ int erofs_import_dir(struct erofs_tree *t, struct erofs_xattr_table *xt,
 	close(fd);
 	free(w.rel);
 	free(w.buf);
+	free(w.full);
 	return err;
 }

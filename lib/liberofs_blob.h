@@ -2,7 +2,10 @@
 /*
  * Blob writer: appends block-aligned data to a device file from a writer
  * thread, computing the SHA-256 of everything it writes, so reading and
- * hashing the source overlaps writing and hashing the blob.
+ * hashing the source overlaps writing and hashing the blob.  Appends are
+ * handed over in batches (1 MiB or 64 requests), and buffers come from a
+ * pool in batches too: one lock round trip per batch.  The bytes and their
+ * order never depend on the timing.
  */
 #ifndef EROFS_BLOB_H
 #define EROFS_BLOB_H
@@ -41,6 +44,16 @@ struct erofs_blob {
 	bool closing;
 	void *sha;		/* EVP_MD_CTX */
 
+	/*
+	 * the caller's side: appends gather here and reach the writer in
+	 * batches, so locking costs per batch, not per chunk
+	 */
+	struct erofs_blob_req *pend_head, *pend_tail;
+	uint64_t pend_size;
+	unsigned int pend_nr;
+	void **cache;		/* free buffers taken from the pool */
+	unsigned int cache_nr;
+
 	/* recycled buffers of pool_bufsz bytes: no page faults per chunk */
 	size_t pool_bufsz;
 	void **pool;
@@ -72,6 +85,10 @@ int erofs_blob_set_pool(struct erofs_blob *b, size_t bufsz);
  */
 int erofs_blob_append(struct erofs_blob *b, void *buf, size_t len,
 		      size_t size, uint64_t *off);
+
+/* appends @len bytes (a multiple of blksz) that read as zeros */
+int erofs_blob_append_hole(struct erofs_blob *b, uint64_t len,
+			   uint64_t *off);
 
 /*
  * Compares @len bytes at blob offset @off with @buf: 0 when equal, 1 when

@@ -12,8 +12,10 @@
 #ifndef LIBEROFS_BUILDER_H
 #define LIBEROFS_BUILDER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "erofs/builder.h"
 #include "liberofs_tree.h"
@@ -43,5 +45,22 @@ int erofs_builder_data_end(struct erofs_builder *b);
  */
 int erofs_builder_data_external(struct erofs_builder *b,
 				struct erofs_inode *inode, uint64_t off);
+
+/*
+ * The whole data of @inode from @fd at byte @base, read straight into the
+ * builder's buffers (begin, write, hole and end in one).  Holes are found
+ * with SEEK_DATA within the size only.  With @st0, the stat taken when the
+ * file was opened, a file whose size or mtime differs at the end is an
+ * error naming it (@what); a file that ends early always is.
+ */
+int erofs_builder_data_fd(struct erofs_builder *b, struct erofs_inode *inode,
+			  int fd, uint64_t base, const char *what,
+			  const struct stat *st0);
+
+/* importers call this after each entry: progress now and then */
+void erofs_builder_tick(struct erofs_builder *b);
+
+/* whether (@dev, @ino) is a file this builder is writing */
+bool erofs_builder_is_output(struct erofs_builder *b, dev_t dev, ino_t ino);
 
 #endif

@@ -52,20 +52,17 @@ int erofs_chunk_store_init(struct erofs_chunk_store *cs,
 void erofs_chunk_store_free(struct erofs_chunk_store *cs);
 
 /*
- * Chunks [0, size) of @fd (named @path in messages) into @refs, which has
- * room for ceil(size / chunksize) entries.  Holes in a sparse source are not
- * read.  A file that is shorter than @size fails with -EAGAIN.
+ * New chunks go to @blob from now on, as device @device_id whose block 0 is
+ * @blk_base; chunks stored earlier stay where they are and still serve
+ * duplicates.
  */
-int erofs_chunk_file(struct erofs_chunk_store *cs, int fd, const char *path,
-		     uint64_t size, struct erofs_chunk_ref *refs);
+int erofs_chunk_store_switch(struct erofs_chunk_store *cs,
+			     struct erofs_blob *blob, uint16_t device_id,
+			     uint32_t blk_base);
 
-/*
- * The same for a file whose bytes lie at [@base, @base + size) of @fd (a
- * spool holding several files); holes there are not read either.
- */
-int erofs_chunk_file_at(struct erofs_chunk_store *cs, int fd, uint64_t base,
-			const char *path, uint64_t size,
-			struct erofs_chunk_ref *refs);
+/* a chunk of @len bytes that reads as zeros (a hole of the source) */
+int erofs_chunk_zero(struct erofs_chunk_store *cs, size_t len,
+		     struct erofs_chunk_ref *ref);
 
 /*
  * Stores the chunk of @len bytes held in @buf, a buffer of @size bytes

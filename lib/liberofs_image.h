@@ -9,10 +9,12 @@
  *   1024                 superblock (128 bytes)
  *   1152                 device table (128 bytes a slot)
  *   after it             long xattr name prefixes (--xattr-prefix)
- *   after it             inodes in tree order, 32-byte slots (meta_blkaddr 0)
+ *   data_start           data streamed while importing: flat file blocks,
+ *                        chunks when there is no blob device (may be empty)
+ *   meta_blkaddr         inodes in tree order, 32-byte slots (right after
+ *                        the device table when no data was streamed)
  *   next block           shared xattr area (xattr_blkaddr)
- *   next block           data blocks: directories, symlinks, flat files
- *   then                 chunk data when there is no blob device
+ *   next block           directory and symlink blocks, files moved there
  */
 #ifndef EROFS_IMAGE_H
 #define EROFS_IMAGE_H
@@ -41,6 +43,13 @@ struct erofs_image_opts {
 	bool no_inline_data;	/* no inline tails for regular files */
 	bool chunk_blockmap;	/* 4-byte block map, not chunk indexes */
 	bool no_sbcrc;		/* no superblock checksum */
+	/*
+	 * Streamed data first: [data_start, data_start + data_blocks) holds
+	 * flat file blocks and chunks written while importing; the metadata
+	 * follows it (meta_blkaddr).  data_blocks 0: metadata from block 0.
+	 */
+	uint32_t data_start;
+	uint32_t data_blocks;
 };
 
 struct erofs_image_writer {
@@ -51,11 +60,13 @@ struct erofs_image_writer {
 
 	struct erofs_devslot *devices;	/* nr_devices slots, tags set later */
 	uint64_t prefix_start;	/* byte offset of long xattr prefixes */
+	uint32_t meta_blkaddr;	/* nids count from here */
+	uint64_t meta_base;	/* meta_blkaddr in bytes */
 	uint64_t meta_start;	/* byte offset of the root inode */
 	uint64_t meta_end;
 	uint32_t xattr_blkaddr;
-	uint32_t data_blkaddr;	/* first data block */
-	uint32_t data_end;	/* first block after the flat data */
+	uint32_t data_blkaddr;	/* first block after the metadata */
+	uint32_t data_end;	/* first block after directory data */
 	uint32_t total_blocks;	/* set by the caller once chunks are in */
 	bool has_chunks;
 };
@@ -81,7 +92,14 @@ const char *erofs_image_inode_path(const struct erofs_tree *t,
 				   const struct erofs_inode *inode, char *buf,
 				   size_t size);
 
-/* writes directory and symlink data blocks at their addresses */
+/* whether @inode needs the extended form (for the builder's estimate) */
+bool erofs_image_inode_extended(const struct erofs_image_opts *opts,
+				const struct erofs_inode *inode);
+
+/*
+ * writes directory and symlink data blocks at their addresses, and moves
+ * the streamed files whose tail did not fit inline
+ */
 int erofs_image_write_dir_data(struct erofs_image_writer *img, int fd);
 
 /*

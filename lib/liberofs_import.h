@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Importers fill an inode tree from a source.  The directory importer reads
- * metadata and xattrs only; file data is read later by the data pass.
+ * Importers fill the builder's inode tree from a source and stream regular
+ * file data through its data path.
  */
 #ifndef EROFS_IMPORT_H
 #define EROFS_IMPORT_H
@@ -22,13 +22,18 @@ struct erofs_import_dir_opts {
 	const struct erofs_exclude *exclude;
 };
 
+struct erofs_builder;
+
 /*
- * Walks @srcdir (which must be a directory) in name order and builds
- * @t->root.  Every error names the entry: a vanished entry, an unreadable
- * directory, a bad name.  0 or -errno.
+ * Walks @srcdir (which must be a directory) in name order into the
+ * builder's tree, over what earlier imports put there (a directory merges
+ * into a directory, anything else replaces the entry).  Every entry is
+ * opened once, relative to its directory's fd and without following
+ * symlinks; a regular file's data is streamed from that fd at once.  Every
+ * error names the entry: a vanished entry, an unreadable directory, a bad
+ * name, a file that changed while read.  0 or -errno.
  */
-int erofs_import_dir(struct erofs_tree *t, struct erofs_xattr_table *xt,
-		     const char *srcdir,
+int erofs_import_dir(struct erofs_builder *b, const char *srcdir,
 		     const struct erofs_import_dir_opts *opts);
 
 /*

@@ -53,6 +53,15 @@ struct erofs_inode {
 	uint64_t src_off;
 	/* symlinks: the target (size bytes, no NUL needed) */
 	char *link_target;
+	/*
+	 * regular files: EROFS_DATA_* -- whether the builder's data path got
+	 * the bytes (streamed), or they stay in an appended archive at
+	 * src_off (external)
+	 */
+	uint8_t data_state;
+	/* flat file whose blocks move at layout (set by the image writer) */
+	bool relocate;
+	uint32_t old_blkaddr;
 
 	/* directories */
 	struct erofs_inode *parent;
@@ -81,6 +90,12 @@ struct erofs_inode {
 	uint8_t *inline_data;	/* the tail, once known */
 	struct erofs_chunk_ref *chunks;
 	uint64_t nr_chunks;
+};
+
+enum {
+	EROFS_DATA_NONE = 0,
+	EROFS_DATA_STREAMED,
+	EROFS_DATA_EXTERNAL,
 };
 
 /* hard-link table entry; the tree owns a small open-addressing table */
@@ -127,6 +142,40 @@ int erofs_tree_remember(struct erofs_tree *t, struct erofs_inode *inode);
  * directory's entries sit together and the root comes first).
  */
 int erofs_tree_finalize(struct erofs_tree *t);
+
+/*
+ * Path operations on the tree (paths relative to the root, "a/b/c"; "" or
+ * "/" is the root; repeated slashes are ignored; symlinks are never
+ * followed).
+ *
+ * erofs_tree_lookup() returns the inode at @path, or NULL (errno ENOENT, or
+ * ENOTDIR when a component is not a directory).
+ */
+struct erofs_inode *erofs_tree_lookup(struct erofs_tree *t, const char *path);
+
+/* the entry named @name in directory @dir, or NULL */
+struct erofs_dentry *erofs_dir_find(struct erofs_inode *dir, const char *name,
+				    unsigned int namelen);
+
+/*
+ * The directory at @path with every missing component created (mode
+ * S_IFDIR | 0755, root-owned, @mtime); -ENOTDIR naming the component that
+ * is not a directory.
+ */
+int erofs_tree_mkdir_p(struct erofs_tree *t, const char *path, int64_t mtime,
+		       struct erofs_inode **dirp);
+
+/*
+ * Removes the entry at @path (a directory with everything below it); its
+ * inodes stay owned by the tree but leave the image, and their xattrs no
+ * longer count for sharing.  -ENOENT when there is nothing at @path,
+ * -EINVAL for the root.
+ */
+int erofs_tree_remove(struct erofs_tree *t, const char *path);
+
+/* detaches entry @i of @dir (and the subtree under it) */
+void erofs_dir_remove_at(struct erofs_tree *t, struct erofs_inode *dir,
+			 unsigned int i);
 
 /* strcmp order on unsigned bytes, shorter prefix first (the kernel's) */
 int erofs_name_cmp(const char *a, unsigned int alen, const char *b,

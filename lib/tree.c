@@ -229,3 +229,163 @@ int erofs_tree_finalize(struct erofs_tree *t)
 		erofs_xattr_sort(t->inodes[i]);
 	return 0;
 }
+
+struct erofs_dentry *erofs_dir_find(struct erofs_inode *dir, const char *name,
+				    unsigned int namelen)
+{
+	for (unsigned int i = 0; i < dir->nr_children; i++) {
+		struct erofs_dentry *d = &dir->children[i];
+
+		if (d->namelen == namelen && !memcmp(d->name, name, namelen))
+			return d;
+	}
+	return NULL;
+}
+
+/* the next component of *@p: its start and length; false at the end */
+static bool next_comp(const char **p, const char **comp, unsigned int *len)
+{
+	const char *s = *p, *e;
+
+	while (*s == '/')
+		s++;
+	if (!*s)
+		return false;
+	e = strchrnul(s, '/');
+	*comp = s;
+	*len = e - s;
+	*p = e;
+	return true;
+}
+
+struct erofs_inode *erofs_tree_lookup(struct erofs_tree *t, const char *path)
+{
+	struct erofs_inode *cur = t->root;
+	const char *p = path, *comp;
+	unsigned int len;
+
+	if (!cur) {
+		errno = ENOENT;
+		return NULL;
+	}
+	while (next_comp(&p, &comp, &len)) {
+		struct erofs_dentry *d;
+
+		if (!S_ISDIR(cur->mode)) {
+			errno = ENOTDIR;
+			return NULL;
+		}
+		d = erofs_dir_find(cur, comp, len);
+		if (!d) {
+			errno = ENOENT;
+			return NULL;
+		}
+		cur = d->inode;
+	}
+	return cur;
+}
+
+int erofs_tree_mkdir_p(struct erofs_tree *t, const char *path, int64_t mtime,
+		       struct erofs_inode **dirp)
+{
+	const char *p = path, *comp;
+	struct erofs_inode *cur;
+	unsigned int len;
+	int err;
+
+	if (!t->root) {
+		t->root = erofs_tree_new_inode(t);
+		if (!t->root)
+			return -ENOMEM;
+		t->root->mode = S_IFDIR | 0755;
+		t->root->mtime = mtime;
+	}
+	cur = t->root;
+	while (next_comp(&p, &comp, &len)) {
+		struct erofs_dentry *d = erofs_dir_find(cur, comp, len);
+		char name[EROFS_NAME_LEN + 1];
+		struct erofs_inode *n;
+
+		if (d) {
+			if (!S_ISDIR(d->inode->mode))
+				return erofs_fail(t->log, -ENOTDIR,
+						  "%.*s: not a directory",
+						  (int)(comp + len - path),
+						  path);
+			cur = d->inode;
+			continue;
+		}
+		if (len > EROFS_NAME_LEN)
+			return erofs_fail(t->log, -ENAMETOOLONG,
+					  "%.*s: name over 255 bytes",
+					  (int)(comp + len - path), path);
+		n = erofs_tree_new_inode(t);
+		if (!n)
+			return -ENOMEM;
+		n->mode = S_IFDIR | 0755;
+		n->mtime = mtime;
+		memcpy(name, comp, len);
+		name[len] = '\0';
+		err = erofs_dir_add(t, cur, name, n);
+		if (err)
+			return err;
+		cur = n;
+	}
+	*dirp = cur;
+	return 0;
+}
+
+/* one link of @inode went away */
+static void unlink_inode(struct erofs_tree *t, struct erofs_inode *inode)
+{
+	if (inode->nlink)
+		inode->nlink--;
+	if (inode->nlink)
+		return;
+	if (S_ISDIR(inode->mode)) {
+		while (inode->nr_children)
+			erofs_dir_remove_at(t, inode, inode->nr_children - 1);
+	}
+	erofs_xattr_drop_inode(inode);
+}
+
+void erofs_dir_remove_at(struct erofs_tree *t, struct erofs_inode *dir,
+			 unsigned int i)
+{
+	struct erofs_inode *child = dir->children[i].inode;
+
+	free(dir->children[i].name);
+	dir->children[i] = dir->children[--dir->nr_children];
+	unlink_inode(t, child);
+}
+
+int erofs_tree_remove(struct erofs_tree *t, const char *path)
+{
+	const char *slash;
+	struct erofs_inode *dir;
+	struct erofs_dentry *d;
+	char *parent;
+	size_t plen;
+
+	while (*path == '/')
+		path++;
+	plen = strlen(path);
+	while (plen && path[plen - 1] == '/')
+		plen--;
+	if (!plen)
+		return erofs_fail(t->log, -EINVAL, "cannot remove the root");
+	slash = memrchr(path, '/', plen);
+	parent = strndup(path, slash ? (size_t)(slash - path) : 0);
+	if (!parent)
+		return -ENOMEM;
+	dir = erofs_tree_lookup(t, parent);
+	free(parent);
+	if (!dir || !S_ISDIR(dir->mode))
+		return -ENOENT;
+	d = erofs_dir_find(dir, slash ? slash + 1 : path,
+			   plen - (slash ? slash + 1 - path : 0));
+	if (!d)
+		return -ENOENT;
+	erofs_dir_remove_at(t, dir, d - dir->children);
+	return 0;
+}

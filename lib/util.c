@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,34 +16,199 @@
 
 #include "erofs/util.h"
 
-int erofs_outfile_open(struct erofs_outfile *of, const char *path,
-		       const struct erofs_log *log)
+void erofs_tmpnames_unlink(struct erofs_tmpnames *t)
+{
+	if (!t)
+		return;
+	for (int i = 0; i < EROFS_TMPNAMES_MAX; i++)
+		if (t->used[i])
+			unlink(t->path[i]);
+}
+
+/* records @path in a free slot of @reg; -1 when there is none */
+static int tmpname_record(struct erofs_tmpnames *reg, const char *path)
+{
+	size_t len = strlen(path);
+
+	if (!reg || len >= EROFS_TMPNAME_LEN)
+		return -1;
+	for (int i = 0; i < EROFS_TMPNAMES_MAX; i++) {
+		if (reg->used[i])
+			continue;
+		memcpy(reg->path[i], path, len + 1);
+		/* the name is complete before a handler can see the slot */
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		reg->used[i] = 1;
+		return i;
+	}
+	return -1;
+}
+
+static void tmpname_forget(struct erofs_outfile *of)
+{
+	if (of->reg && of->slot >= 0)
+		of->reg->used[of->slot] = 0;
+	of->slot = -1;
+}
+
+/*
+ * A temporary name next to @path: ".NAME.tmpXXXXXX", or a shorter
+ * ".erofs.tmpXXXXXX" when NAME is too long for that.
+ */
+static char *tmp_template(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	const char *base = slash ? slash + 1 : path;
 	int dirlen = slash ? (int)(slash - path + 1) : 0;
+	char *t;
 
+	if (strlen(base) + 11 <= NAME_MAX) {
+		if (asprintf(&t, "%.*s.%s.tmpXXXXXX", dirlen, path, base) < 0)
+			return NULL;
+	} else if (asprintf(&t, "%.*s.erofs.tmpXXXXXX", dirlen, path) < 0) {
+		return NULL;
+	}
+	return t;
+}
+
+/* the directory of @path, for O_TMPFILE */
+static char *dir_part(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, slash - path);
+}
+
+int erofs_outfile_open_reg(struct erofs_outfile *of, const char *path,
+			   struct erofs_tmpnames *reg,
+			   const struct erofs_log *log)
+{
+	const char *no_tmpfile = getenv("EROFS_NO_O_TMPFILE");
+	char *dir;
+	int err;
+
+	memset(of, 0, sizeof(*of));
 	of->fd = -1;
+	of->slot = -1;
+	of->reg = reg;
 	of->path = strdup(path);
-	if (!of->path ||
-	    asprintf(&of->tmppath, "%.*s.%s.tmpXXXXXX", dirlen, path, base) < 0) {
+	dir = dir_part(path);
+	if (!of->path || !dir) {
+		free(dir);
 		free(of->path);
-		of->path = of->tmppath = NULL;
+		of->path = NULL;
 		return erofs_err(log, -ENOMEM, "%s", path);
 	}
-	of->fd = mkostemp(of->tmppath, O_CLOEXEC);
-	if (of->fd < 0) {
-		int err = -errno;
-
-		free(of->path);
-		free(of->tmppath);
-		of->path = of->tmppath = NULL;
-		return erofs_err(log, err, "cannot create output next to %s",
-				 path);
+	/* unlinked until the commit: a killed build leaves nothing */
+	if (!no_tmpfile || !*no_tmpfile || !strcmp(no_tmpfile, "0")) {
+		of->fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+		if (of->fd >= 0) {
+			of->unlinked = true;
+		} else if (errno != EOPNOTSUPP && errno != EISDIR &&
+			   errno != EINVAL && errno != ENOENT) {
+			err = -errno;
+			free(dir);
+			free(of->path);
+			of->path = NULL;
+			return erofs_err(log, err,
+					 "cannot create output next to %s",
+					 path);
+		}
 	}
-	/* mkostemp creates 0600; outputs are ordinary readable files */
+	free(dir);
+	if (of->fd < 0) {
+		of->tmppath = tmp_template(path);
+		if (!of->tmppath) {
+			free(of->path);
+			of->path = NULL;
+			return erofs_err(log, -ENOMEM, "%s", path);
+		}
+		of->fd = mkostemp(of->tmppath, O_CLOEXEC);
+		if (of->fd < 0) {
+			err = -errno;
+			free(of->path);
+			free(of->tmppath);
+			of->path = of->tmppath = NULL;
+			return erofs_err(log, err,
+					 "cannot create output next to %s",
+					 path);
+		}
+		of->slot = tmpname_record(reg, of->tmppath);
+	}
+	/* outputs are ordinary readable files, whatever the umask */
 	fchmod(of->fd, 0644);
 	return 0;
+}
+
+int erofs_outfile_open(struct erofs_outfile *of, const char *path,
+		       const struct erofs_log *log)
+{
+	return erofs_outfile_open_reg(of, path, NULL, log);
+}
+
+/* gives the unlinked file @of->fd the name @name (which must not exist) */
+static int link_unlinked(int fd, const char *name)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (!linkat(AT_FDCWD, proc, AT_FDCWD, name, AT_SYMLINK_FOLLOW))
+		return 0;
+	if (errno == ENOENT && access("/proc/self/fd", F_OK) < 0 &&
+	    !linkat(fd, "", AT_FDCWD, name, AT_EMPTY_PATH))
+		return 0;
+	return -errno;
+}
+
+/* names an O_TMPFILE output: at once, or via a temporary name + rename */
+static int commit_unlinked(struct erofs_outfile *of,
+			   const struct erofs_log *log)
+{
+	int err = link_unlinked(of->fd, of->path);
+
+	if (err != -EEXIST)
+		return err ? erofs_err(log, err, "cannot create %s", of->path)
+			   : 0;
+	/* replace the existing file atomically */
+	for (int tries = 0; tries < 100; tries++) {
+		char *t = tmp_template(of->path);
+		int fd;
+
+		if (!t)
+			return -ENOMEM;
+		/* pick a free name with mkstemp, then link over it */
+		fd = mkostemp(t, O_CLOEXEC);
+		if (fd < 0) {
+			err = erofs_err(log, -errno, "cannot create a name next to %s",
+					of->path);
+			free(t);
+			return err;
+		}
+		close(fd);
+		of->slot = tmpname_record(of->reg, t);
+		unlink(t);
+		err = link_unlinked(of->fd, t);
+		if (err == -EEXIST) {
+			tmpname_forget(of);
+			free(t);
+			continue;
+		}
+		if (!err && rename(t, of->path) < 0) {
+			err = -errno;
+			unlink(t);
+		}
+		tmpname_forget(of);
+		free(t);
+		if (err)
+			return erofs_err(log, err, "cannot create %s",
+					 of->path);
+		return 0;
+	}
+	return erofs_err(log, -EEXIST, "cannot create %s", of->path);
 }
 
 int erofs_outfile_commit(struct erofs_outfile *of,
@@ -54,14 +220,21 @@ int erofs_outfile_commit(struct erofs_outfile *of,
 	 * No fsync: the rename makes the output appear whole to readers; a
 	 * build is repeated after a crash rather than trusted half-synced.
 	 */
-	if (close(of->fd) < 0)
-		err = erofs_err(log, -errno, "%s: close", of->tmppath);
+	if (of->unlinked) {
+		err = commit_unlinked(of, log);
+		close(of->fd);
+	} else {
+		if (close(of->fd) < 0)
+			err = erofs_err(log, -errno, "%s: close",
+					of->tmppath);
+		if (!err && rename(of->tmppath, of->path) < 0)
+			err = erofs_err(log, -errno, "cannot rename %s to %s",
+					of->tmppath, of->path);
+		if (err)
+			unlink(of->tmppath);
+		tmpname_forget(of);
+	}
 	of->fd = -1;
-	if (!err && rename(of->tmppath, of->path) < 0)
-		err = erofs_err(log, -errno, "cannot rename %s to %s",
-				of->tmppath, of->path);
-	if (err)
-		unlink(of->tmppath);
 	free(of->path);
 	free(of->tmppath);
 	of->path = of->tmppath = NULL;
@@ -74,6 +247,7 @@ void erofs_outfile_abort(struct erofs_outfile *of)
 		close(of->fd);
 	if (of->tmppath)
 		unlink(of->tmppath);
+	tmpname_forget(of);
 	free(of->path);
 	free(of->tmppath);
 	of->path = of->tmppath = NULL;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -323,6 +324,28 @@ static void print_summary(const struct erofs_manifest *m, const char *dest)
 	printf("%" PRIu64 " bytes in, %" PRIu64 " stored, %" PRIu64
 	       " deduplicated\n",
 	       c->bytes_in, c->bytes_stored, c->bytes_deduplicated);
+}
+
+/* temporary outputs removed when a signal ends the build */
+static struct erofs_tmpnames tmpnames;
+
+static void on_fatal_signal(int sig)
+{
+	erofs_tmpnames_unlink(&tmpnames);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void catch_fatal_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa = { .sa_handler = on_fatal_signal };
+
+	sigemptyset(&sa.sa_mask);
+	for (unsigned int i = 0; i < sizeof(sigs) / sizeof(*sigs); i++)
+		sigaddset(&sa.sa_mask, sigs[i]);
+	for (unsigned int i = 0; i < sizeof(sigs) / sizeof(*sigs); i++)
+		sigaction(sigs[i], &sa, NULL);
 }
 
 int main(int argc, char **argv)
@@ -650,6 +673,8 @@ int main(int argc, char **argv)
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 
+	catch_fatal_signals();
+	o.tmpnames = &tmpnames;
 	err = erofs_build(dest, src, &o, &res, &log);
 	if (err) {
 		ret = 1;

@@ -13,6 +13,7 @@
 
 #include "erofs/log.h"
 #include "erofs/manifest.h"
+#include "erofs/util.h"
 
 /* --exclude-path / --exclude-regex, matched on paths relative to the root */
 struct erofs_exclude {
@@ -99,6 +100,12 @@ struct erofs_build_opts {
 	int64_t gid_offset;		/* --gid-offset */
 	char **xattr_prefixes;		/* --xattr-prefix, long name prefixes */
 	unsigned int nr_xattr_prefixes;
+
+	/*
+	 * temporary output names are recorded here while they exist (NULL:
+	 * nowhere), for the program's signal handler; see erofs/util.h
+	 */
+	struct erofs_tmpnames *tmpnames;
 
 	/* called now and then during a build (NULL: never) */
 	void (*progress)(void *arg, const struct erofs_build_progress *p);

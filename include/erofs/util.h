@@ -7,6 +7,8 @@
 #define EROFS_UTIL_H
 
 #include <stddef.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -19,18 +21,46 @@
 #define erofs_div_round_up(x, a) (((x) + (a) - 1) / (a))
 
 /*
- * An output file written under a temporary name in the same directory and
- * renamed over @path by erofs_outfile_commit().  erofs_outfile_abort()
- * removes the temporary file; nothing is ever left at @path on failure.
+ * Temporary output names a program removes when a fatal signal ends it.
+ * The library records a name here while it exists on disk (outputs are
+ * created unlinked where the file system allows, so usually none is);
+ * the program owns the object, typically in static storage, and calls
+ * erofs_tmpnames_unlink() from its SIGINT/SIGTERM/SIGHUP handler.  The
+ * library installs no signal handler itself.
+ */
+#define EROFS_TMPNAMES_MAX	8
+#define EROFS_TMPNAME_LEN	4096
+
+struct erofs_tmpnames {
+	volatile sig_atomic_t used[EROFS_TMPNAMES_MAX];
+	char path[EROFS_TMPNAMES_MAX][EROFS_TMPNAME_LEN];
+};
+
+/* async-signal-safe: unlinks every recorded name */
+void erofs_tmpnames_unlink(struct erofs_tmpnames *t);
+
+/*
+ * An output file that appears at @path only when erofs_outfile_commit()
+ * succeeds.  It is created unlinked (O_TMPFILE) in @path's directory where
+ * the file system allows, else under a temporary name next to @path,
+ * recorded in @reg (may be NULL).  erofs_outfile_abort() removes
+ * everything; nothing is ever left at @path on failure, and an existing
+ * file there stays untouched until the commit replaces it atomically.
  */
 struct erofs_outfile {
 	char *path;
-	char *tmppath;
+	char *tmppath;		/* the temporary name, when there is one */
 	int fd;
+	bool unlinked;		/* O_TMPFILE */
+	int slot;		/* in reg, or -1 */
+	struct erofs_tmpnames *reg;
 };
 
 int erofs_outfile_open(struct erofs_outfile *of, const char *path,
 		       const struct erofs_log *log);
+int erofs_outfile_open_reg(struct erofs_outfile *of, const char *path,
+			   struct erofs_tmpnames *reg,
+			   const struct erofs_log *log);
 int erofs_outfile_commit(struct erofs_outfile *of,
 			 const struct erofs_log *log);
 void erofs_outfile_abort(struct erofs_outfile *of);

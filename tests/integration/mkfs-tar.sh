@@ -62,7 +62,10 @@ mkdir -p "$MNT" "$WORK/src" "$WORK/out"
 echo "# mkfs: $MKFS"
 echo "# scratch: $WORK"
 
-TAROPTS=(--format=pax --xattrs "--xattrs-include=*" --acls --numeric-owner --sparse)
+# --sort=name: file data is stored in the order it is read, so an archive
+# gives the directory build's bytes when it lists the files in the order
+# the directory walk visits them (depth first, names in byte order)
+TAROPTS=(--format=pax --xattrs "--xattrs-include=*" --acls --numeric-owner --sparse --sort=name)
 for o in "${TAROPTS[@]}"; do
 	if ! tar --help | grep -q -- "${o%%=*}"; then
 		notok "GNU tar supports $o"

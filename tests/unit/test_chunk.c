@@ -90,48 +90,55 @@ static void test_dedup(void **state)
 	close(fd);
 }
 
-static void test_sparse_source(void **state)
+/* a second blob: new chunks go there, earlier ones are referenced */
+static void test_switch_blob(void **state)
 {
-	char src[] = "/tmp/test_chunk_src.XXXXXX";
-	char dst[] = "/tmp/test_chunk_dst.XXXXXX";
-	int sfd = mkstemp(src), dfd = mkstemp(dst);
-	struct erofs_blob blob;
+	char p1[] = "/tmp/test_chunk_b1.XXXXXX";
+	char p2[] = "/tmp/test_chunk_b2.XXXXXX";
+	int f1 = mkstemp(p1), f2 = mkstemp(p2);
+	struct erofs_blob b1, b2;
 	struct erofs_chunk_store cs;
-	struct erofs_chunk_ref r[4];
-	uint8_t *c = chunk(9, CS);
+	struct erofs_chunk_ref r[5];
 
-	assert_true(sfd >= 0 && dfd >= 0);
-	unlink(src);
-	unlink(dst);
-	/* [hole][data][hole][3 bytes] */
-	assert_int_equal(pwrite(sfd, c, CS, CS), CS);
-	assert_int_equal(pwrite(sfd, "end", 3, 3 * CS), 3);
-	assert_int_equal(erofs_blob_init(&blob, dfd, 0, 4096, true, 1 << 20,
-					 "blob", NULL),
+	(void)state;
+	assert_true(f1 >= 0 && f2 >= 0);
+	unlink(p1);
+	unlink(p2);
+	assert_int_equal(erofs_blob_init(&b1, f1, 0, 4096, true, 1 << 20,
+					 "b1", NULL), 0);
+	assert_int_equal(erofs_blob_init(&b2, f2, 0, 4096, true, 1 << 20,
+					 "b2", NULL), 0);
+	assert_int_equal(erofs_chunk_store_init(&cs, 12, CS, 1, 0, &b1, NULL),
 			 0);
-	assert_int_equal(erofs_chunk_store_init(&cs, 12, CS, 0, 100, &blob,
-						NULL),
-			 0);
-	assert_int_equal(erofs_chunk_file(&cs, sfd, "src", 3 * CS + 3, r), 0);
-	assert_int_equal(r[0].blkaddr, r[2].blkaddr);	/* zero extent */
-	assert_true(r[0].blkaddr >= 100);		/* blk_base applied */
-	assert_int_equal(r[1].device_id, 0);
+	assert_int_equal(erofs_chunk_put(&cs, chunk(1, CS), CS, CS, &r[0]), 0);
+	assert_int_equal(erofs_chunk_zero(&cs, CS, &r[1]), 0);
+	assert_int_equal(erofs_chunk_store_switch(&cs, &b2, 2, 0), 0);
+	assert_int_equal(erofs_chunk_put(&cs, chunk(1, CS), CS, CS, &r[2]), 0);
+	assert_int_equal(erofs_chunk_put(&cs, chunk(2, CS), CS, CS, &r[3]), 0);
+	assert_int_equal(erofs_chunk_zero(&cs, 100, &r[4]), 0);
+	/* the duplicate and the zero chunk stay on blob 1 */
+	assert_int_equal(r[2].device_id, 1);
+	assert_int_equal(r[2].blkaddr, r[0].blkaddr);
+	assert_int_equal(r[4].device_id, 1);
+	assert_int_equal(r[4].blkaddr, r[1].blkaddr);
+	assert_int_equal(r[3].device_id, 2);
+	assert_int_equal(r[3].blkaddr, 0);
 	assert_int_equal(cs.st.zero, 2);
 	assert_int_equal(cs.st.unique, 2);
-	/* a source shorter than announced is an error, not silent zeros */
-	assert_int_equal(erofs_chunk_file(&cs, sfd, "src", 5 * CS, r), -EAGAIN);
-	erofs_blob_finish(&blob, NULL);
+	assert_int_equal(erofs_blob_finish(&b1, NULL), 0);
+	assert_int_equal(erofs_blob_finish(&b2, NULL), 0);
+	assert_int_equal(b1.size, 2 * CS);
+	assert_int_equal(b2.size, CS);
 	erofs_chunk_store_free(&cs);
-	free(c);
-	close(sfd);
-	close(dfd);
+	close(f1);
+	close(f2);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dedup),
-		cmocka_unit_test(test_sparse_source),
+		cmocka_unit_test(test_switch_blob),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
