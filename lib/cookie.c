@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,17 +277,62 @@ static int table_add(struct erofs_cookie_table *t, const void *key,
 	err = erofs_cookie_init(ck, &t->vol, t->nr, key, keylen, size, log);
 	if (err)
 		return err;
-	for (unsigned int i = 0; i < t->nr; i++) {
-		if (t->cookies[i].keylen == keylen &&
-		    !memcmp(t->cookies[i].key, key, keylen))
-			return erofs_err(log, -EEXIST,
-					 "device %u: cookie key \"%s\" already "
-					 "used by device %u; the kernel "
-					 "refuses duplicate cookies",
-					 t->nr, ck->key, i);
-	}
 	t->nr++;
 	return 0;
+}
+
+static int key_cmp(const void *a, const void *b, void *arg)
+{
+	const struct erofs_cookie *v = arg;
+	const struct erofs_cookie *x = &v[*(const unsigned int *)a];
+	const struct erofs_cookie *y = &v[*(const unsigned int *)b];
+	int r;
+
+	if (x->keylen != y->keylen)
+		return x->keylen < y->keylen ? -1 : 1;
+	r = memcmp(x->key, y->key, x->keylen);
+	if (r)
+		return r;
+	return x->device_id < y->device_id ? -1 : x->device_id > y->device_id;
+}
+
+/*
+ * Duplicate keys, found by sorting (a table may have 65536 cookies): the
+ * first device in slot order whose key an earlier device already has.
+ */
+static int check_duplicates(const struct erofs_cookie_table *t,
+			    const struct erofs_log *log)
+{
+	unsigned int *idx = malloc((t->nr ? t->nr : 1) * sizeof(*idx));
+	unsigned int dup = UINT_MAX, first = 0;
+
+	if (!idx)
+		return erofs_err(log, -ENOMEM, "cookie table");
+	for (unsigned int i = 0; i < t->nr; i++)
+		idx[i] = i;
+	qsort_r(idx, t->nr, sizeof(*idx), key_cmp, t->cookies);
+	for (unsigned int i = 1, g = 0; i < t->nr; i++) {
+		const struct erofs_cookie *a = &t->cookies[idx[g]];
+		const struct erofs_cookie *b = &t->cookies[idx[i]];
+
+		if (a->keylen != b->keylen ||
+		    memcmp(a->key, b->key, a->keylen)) {
+			g = i;
+			continue;
+		}
+		/* idx[g] is the group's first device, idx[i] a later one */
+		if (idx[i] < dup) {
+			dup = idx[i];
+			first = idx[g];
+		}
+	}
+	free(idx);
+	if (dup == UINT_MAX)
+		return 0;
+	return erofs_err(log, -EEXIST,
+			 "device %u: cookie key \"%s\" already used by device "
+			 "%u; the kernel refuses duplicate cookies",
+			 dup, t->cookies[dup].key, first);
 }
 
 int erofs_cookie_table_build(struct erofs_cookie_table *t, const char *fsid,
@@ -321,6 +367,8 @@ int erofs_cookie_table_build(struct erofs_cookie_table *t, const char *fsid,
 						   : EROFS_COOKIE_SIZE_UNKNOWN,
 					log);
 	}
+	if (!err)
+		err = check_duplicates(t, log);
 	if (err)
 		erofs_cookie_table_free(t);
 	return err;

@@ -1105,20 +1105,3 @@ erofs_fetch_catalog_find(const struct erofs_fetch_catalog *c, const char *name)
 	}
 	return NULL;
 }
-
-/* ------------------------------------------------------------------ */
-/* generic source helpers                                              */
-
-int erofs_source_open(const char *spec, const struct erofs_http_opts *opts,
-		      const struct erofs_log *log, struct erofs_source **out)
-{
-	if (!strncmp(spec, "http://", 7) || !strncmp(spec, "https://", 8))
-		return erofs_source_http_create(spec, opts, log, out);
-	return erofs_source_dir_create(spec, log, out);
-}
-
-void erofs_source_destroy(struct erofs_source *src)
-{
-	if (src)
-		src->ops->destroy(src);
-}

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// fuzz-sources: lib/manifest.c lib/fetch.c lib/source_dir.c lib/source_http.c
-// lib/http_header.c lib/cookie.c lib/log.c lib/util.c
+// fuzz-sources: lib/manifest.c lib/fetch.c lib/cookie.c lib/log.c lib/util.c
 /*
  * libFuzzer target over the manifest loader: limits and pre-count, JSON
  * syntax (trailing data), every field's validation, then what a consumer

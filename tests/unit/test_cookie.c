@@ -614,6 +614,41 @@ static void test_device_table_size(void **state)
 	seedenv_free(&e);
 }
 
+static void test_big_table(void **state)
+{
+	enum { N = 65535 };
+	static char names[N][16];
+	static const char *tags[N];
+	FILE *mf = tmpfile();
+	struct erofs_log klog = {
+	    .prog = "test", .level = EROFS_LOG_ERR, .out = mf};
+	struct erofs_cookie_table t;
+
+	assert_non_null(mf);
+	for (int i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "blob%d", i);
+		tags[i] = names[i];
+	}
+	/* every slot a device table holds: built, no quadratic check */
+	assert_int_equal(erofs_cookie_table_build(&t, "fs", NULL, 4096, N, tags,
+						  NULL, &quiet_log),
+			 0);
+	assert_int_equal(t.nr, N + 1);
+	assert_string_equal((const char *)t.cookies[N].key, "blob65534");
+	erofs_cookie_table_free(&t);
+	/* three equal keys: the first later device is named */
+	tags[50000] = "blob7";
+	tags[30000] = "blob7";
+	take_msgs(mf);
+	assert_int_equal(erofs_cookie_table_build(&t, "fs", NULL, 4096, N, tags,
+						  NULL, &klog),
+			 -EEXIST);
+	take_msgs(mf);
+	assert_non_null(strstr(last_msg, "device 30001: cookie key \"blob7\" "
+					 "already used by device 8"));
+	fclose(mf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -630,6 +665,7 @@ int main(void)
 	    cmocka_unit_test(test_seed_refuses_symlinks),
 	    cmocka_unit_test(test_seed_refuses_fifo),
 	    cmocka_unit_test(test_device_table_size),
+	    cmocka_unit_test(test_big_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
