@@ -166,7 +166,9 @@ def archives(d):
     write(f'{d}/absurd-size.tar', bytes(h) + b'\0' * 1024)
     whole = finish(entry('cut-short-file', rand_bytes(100000, 1)))
     write(f'{d}/truncated.tar', whole[:50000])
-    write(f'{d}/truncated-header.tar', whole[:300])
+    # a whole first entry, then a header cut after 300 bytes
+    write(f'{d}/truncated-header.tar',
+          entry('first', b'first\n') + header('second-entry', size=10)[:300])
 
     # compressed: incompressible data, so the codecs store it and a flipped
     # byte is caught by nothing but the stream's own check
