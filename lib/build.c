@@ -549,6 +549,7 @@ static int import_source(struct build *b, const char *dest)
 				       EROFS_WHITEOUT_KEEP,
 		.ovlfs_strip = o->ovlfs_strip,
 		.chunksize = o->chunksize,
+		.blkszbits = o->blkszbits,
 	};
 	struct erofs_import_dir_opts io = {
 		.no_xattrs = o->xattr_tolerance < 0,

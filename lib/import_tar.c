@@ -1110,10 +1110,19 @@ static int overlay_marks(struct tar *c)
 static int claim_chunks(struct tar *c, struct archive_entry *e)
 {
 	uint64_t cs = c->opts->chunksize, size, n;
+	unsigned int bits = c->opts->blkszbits;
 
-	if (!cs || !archive_entry_size_is_set(e) || archive_entry_size(e) <= 0)
+	if (!archive_entry_size_is_set(e) || archive_entry_size(e) <= 0)
 		return 0;
 	size = archive_entry_size(e);
+	if (!cs && bits && bits < 32 && (size - 1) >> bits >= UINT32_MAX) {
+		erofs_fail(c->log, -EFBIG,
+			   "%s: entry \"%s\": %llu bytes do not fit a flat file of %u-byte blocks (use --chunksize)",
+			   c->src, c->name, (unsigned long long)size, 1u << bits);
+		return -EFBIG;
+	}
+	if (!cs)
+		return 0;
 	n = size / cs + !!(size % cs);
 	if (n > EROFS_TAR_MAX_CHUNK_INDEXES - c->chunk_indexes) {
 		erofs_fail(c->log, -EFBIG,
