@@ -1168,60 +1168,70 @@ int erofs_builder_import_dir(struct erofs_builder *b, const char *srcdir,
 	return err;
 }
 
+static int sink_begin(void *arg, struct erofs_inode *inode, const char *what)
+{
+	return erofs_builder_data_begin(arg, inode, what);
+}
+
+static int sink_write(void *arg, const void *buf, size_t len)
+{
+	return erofs_builder_data_write(arg, buf, len);
+}
+
+static int sink_hole(void *arg, uint64_t len)
+{
+	return erofs_builder_data_hole(arg, len);
+}
+
+static int sink_end(void *arg)
+{
+	return erofs_builder_data_end(arg);
+}
+
+static int sink_external(void *arg, struct erofs_inode *inode, uint64_t off)
+{
+	return erofs_builder_data_external(arg, inode, off);
+}
+
 /*
- * Archives, until the importer streams them itself: the old importer
- * copies file data to an unlinked spool file, and from there it goes
- * through the data path at once.
+ * Archives stream: the importer hands every regular file's bytes to the
+ * data path as it reads them (begin, write/hole, end), or with --tar=i the
+ * offset of the data inside the archive.
  */
 int erofs_builder_import_tar(struct erofs_builder *b, const char *path,
 			     int fd, const struct erofs_builder_source_opts *so)
 {
+	const struct erofs_tar_sink sink = {
+		.begin = sink_begin,
+		.write = sink_write,
+		.hole = sink_hole,
+		.end = sink_end,
+		.external = sink_external,
+		.arg = b,
+	};
 	struct erofs_import_tar_opts to = {
 		.no_xattrs = b->o.xattr_tolerance < 0,
 		.exclude = &b->o.exclude,
 		.fd = fd,
 		.could_be_dir = fd < 0,
+		.whiteouts = so ? so->whiteouts :
+			     b->o.aufs ? EROFS_WHITEOUT_OVERLAY :
+					 EROFS_WHITEOUT_KEEP,
+		.ovlfs_strip = so ? so->ovlfs_strip : b->o.ovlfs_strip,
+		.chunksize = b->o.chunksize,
+		.blkszbits = b->o.blkszbits,
+		.tar_mode = b->o.tar_mode,
+		.sink = &sink,
 	};
 	const char *name = path ? path : "-";
-	uint64_t from = b->tree.nr_all;
-	char *what = NULL;
-	int spool, err;
+	int err;
 
-	(void)so;
 	if (b->failed || b->cur)
 		return -ECANCELED;
 	b->source++;
 	err = check_source(b, fd, name);
-	if (err)
-		goto out_fail;
-	spool = open_spool(b->dest, b->log);
-	if (spool < 0) {
-		err = spool;
-		goto out_fail;
-	}
-	err = erofs_import_tar(&b->tree, &b->xt, name, spool, &to);
-	for (uint64_t i = from; !err && i < b->tree.nr_all; i++) {
-		struct erofs_inode *inode = b->tree.all[i];
-
-		if (!S_ISREG(inode->mode) || !inode->nlink ||
-		    (!inode->src_spooled && inode->size))
-			continue;
-		free(what);
-		if (asprintf(&what, "%s:%s", name,
-			     inode->src_path ? inode->src_path : "?") < 0) {
-			what = NULL;
-			err = -ENOMEM;
-			break;
-		}
-		err = erofs_builder_data_fd(b, inode, spool, inode->src_off,
-					    what, NULL);
-		inode->src_spooled = false;
-		free(inode->src_path);
-		inode->src_path = NULL;
-	}
-	free(what);
-	close(spool);
-out_fail:
+	if (!err)
+		err = erofs_import_tar(&b->tree, &b->xt, name, -1, &to);
 	if (err)
 		b->failed = true;
 	return err;
@@ -1517,7 +1527,12 @@ int erofs_build(const char *dest, const char *src,
 		const struct erofs_build_opts *o,
 		struct erofs_build_result *res, const struct erofs_log *log)
 {
-	struct erofs_builder_source_opts so = { .name = src };
+	struct erofs_builder_source_opts so = {
+		.whiteouts = o->aufs ? EROFS_WHITEOUT_OVERLAY :
+				       EROFS_WHITEOUT_KEEP,
+		.ovlfs_strip = o->ovlfs_strip,
+		.name = src,
+	};
 	struct erofs_builder *b;
 	struct stat st;
 	int err;

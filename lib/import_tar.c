@@ -615,16 +615,49 @@ static int spool_begin(void *arg, struct erofs_inode *inode, const char *what)
 	return 0;
 }
 
+static bool all_zero(const uint8_t *p, size_t len)
+{
+	return !len || (!p[0] && !memcmp(p, p + 1, len - 1));
+}
+
+/*
+ * Runs of all-zero spool blocks are not written: the spool is a fresh
+ * region of a sparse file, so they stay holes (a layer of zeros costs no
+ * temporary space).
+ */
 static int spool_write(void *arg, const void *buf, size_t len)
 {
 	struct tar *c = arg;
-	int err = erofs_pwrite_all(c->spool_fd, buf, len,
-				   c->sp_start + c->sp_pos);
+	const uint8_t *p = buf;
+	size_t done = 0;
 
-	if (err)
-		return erofs_err(c->log, err,
-				 "%s: entry \"%s\": cannot write the spool file",
-				 c->src, c->name);
+	while (done < len) {
+		uint64_t at = c->sp_start + c->sp_pos + done;
+		size_t run = SPOOL_ALIGN - at % SPOOL_ALIGN;
+		bool zero;
+
+		if (run > len - done)
+			run = len - done;
+		zero = all_zero(p + done, run);
+		while (done + run < len) {
+			size_t m = len - done - run < SPOOL_ALIGN ?
+					   len - done - run : SPOOL_ALIGN;
+
+			if (all_zero(p + done + run, m) != zero)
+				break;
+			run += m;
+		}
+		if (!zero) {
+			int err = erofs_pwrite_all(c->spool_fd, p + done, run,
+						   at);
+
+			if (err)
+				return erofs_err(c->log, err,
+						 "%s: entry \"%s\": cannot write the spool file",
+						 c->src, c->name);
+		}
+		done += run;
+	}
 	c->sp_pos += len;
 	return 0;
 }
@@ -1110,10 +1143,19 @@ static int overlay_marks(struct tar *c)
 static int claim_chunks(struct tar *c, struct archive_entry *e)
 {
 	uint64_t cs = c->opts->chunksize, size, n;
+	unsigned int bits = c->opts->blkszbits;
 
-	if (!cs || !archive_entry_size_is_set(e) || archive_entry_size(e) <= 0)
+	if (!archive_entry_size_is_set(e) || archive_entry_size(e) <= 0)
 		return 0;
 	size = archive_entry_size(e);
+	if (!cs && bits && bits < 32 && (size - 1) >> bits >= UINT32_MAX) {
+		erofs_fail(c->log, -EFBIG,
+			   "%s: entry \"%s\": %llu bytes do not fit a flat file of %u-byte blocks (use --chunksize)",
+			   c->src, c->name, (unsigned long long)size, 1u << bits);
+		return -EFBIG;
+	}
+	if (!cs)
+		return 0;
 	n = size / cs + !!(size % cs);
 	if (n > EROFS_TAR_MAX_CHUNK_INDEXES - c->chunk_indexes) {
 		erofs_fail(c->log, -EFBIG,

@@ -68,6 +68,8 @@ struct erofs_import_tar_opts {
 	 * sparse archive cannot demand gigabytes of chunk tables
 	 */
 	uint64_t chunksize;
+	/* block size of the image: without chunks a file is 2^32 blocks at most */
+	unsigned int blkszbits;
 	/* --tar=f (or AUTO), --tar=i (needs sink->external) */
 	enum erofs_tar_mode tar_mode;
 	/* NULL: data is copied to @spool_fd (src_spooled, src_off) */
