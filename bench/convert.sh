@@ -179,11 +179,11 @@ printf 'image: %d layers, %.0f MiB gzip, %.0f MiB uncompressed; one run each, wa
 line() {	# line LABEL NAME
 	local t c r
 	eval "t=\$t_$2 c=\$cpu_$2 r=\$rss_$2"
-	printf '%-42s %7.2f s  %.2fx   CPU %7.2f s  %.2fx   RSS %4d MiB\n' \
+	printf '%-46s %7.2f s  %.2fx   CPU %7.2f s  %.2fx   RSS %4d MiB\n' \
 		"$1" "$t" "$(echo "$t / $t_gzip" | bc -l)" "$c" \
 		"$(echo "$c / $cpu_gzip" | bc -l)" "$((r / 1024))"
 }
-echo "                                              wall  (x gzip -dc)      CPU  (x gzip -dc)"
+echo "                                                  wall  (x gzip -dc)      CPU  (x gzip -dc)"
 line "gzip -dc of all layers > /dev/null" gzip
 line "erofs-convert (merged, 1 MiB chunks)" ours
 line "erofs-convert --no-merge" nm
