@@ -39,8 +39,7 @@ cleanup() {
 }
 trap cleanup EXIT
 drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
-secs() { /usr/bin/time -f %e "$@" 2>&1 >/dev/null | tail -1; }
-mbps() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.0f", s > 0 ? b / s / 1e6 : 0 }'; }
+mbps() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? b / s / 1e6 : 0) }'; }
 
 build() { # NAME SOURCE
 	local d=$work/$1
@@ -60,12 +59,14 @@ fi
 build big "$work/src-big"
 [ -r "$linux_tar" ] && build linux "$linux_tar"
 
-reader() { # NAME: the workload on $work/mnt
+reader() { # NAME: the workload on $work/mnt, timed (seconds)
+	local cmd
 	if [ "$1" = big ]; then
-		dd if="$work/mnt/big" of=/dev/null bs=1M status=none
+		cmd="dd if='$work/mnt/big' of=/dev/null bs=1M status=none"
 	else
-		find "$work/mnt" -type f -print0 | xargs -0 cat >/dev/null
+		cmd="find '$work/mnt' -type f -print0 | xargs -0 cat >/dev/null"
 	fi
+	/usr/bin/time -f %e bash -c "$cmd" 2>&1 >/dev/null | tail -1
 }
 bytes_of() { # NAME: bytes the workload reads
 	if [ "$1" = big ]; then stat -c %s "$work/src-big/big"
@@ -79,7 +80,7 @@ for name in big linux; do
 	python3 "$mnt_py" mount "$d/img.boot" "$work/mnt" --device "$d/img.blob" >/dev/null
 	bytes=$(bytes_of $name)
 	drop
-	plain=$(secs reader $name)
+	plain=$(reader $name)
 	umount "$work/mnt"
 	echo "$name: $bytes bytes; plain file-backed cold: ${plain}s $(mbps "$bytes" "$plain") MB/s"
 	IFS=';' read -ra vs <<<"$variants"
@@ -100,13 +101,13 @@ for name in big linux; do
 		python3 "$mnt_py" mount "$d/img.boot" "$work/mnt" \
 			--device "$work/cache/blobs/$(tag $name)" >/dev/null
 		drop
-		cold=$(secs reader $name)
+		cold=$(reader $name)
 		kill -USR1 $dpid
 		sleep 0.5
 		ev=$(grep 'fanotify (SIGUSR1' "$work/fetchd.log" | tail -1 |
 			sed -n 's/.*events \([0-9]*\) .* (\([0-9]*\) B\/event).*/\1 events, \2 B\/event/p')
 		drop
-		warm=$(secs reader $name)
+		warm=$(reader $name)
 		kill -USR1 $dpid
 		sleep 0.5
 		ev2=$(grep 'fanotify (SIGUSR1' "$work/fetchd.log" | tail -1 |

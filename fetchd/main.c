@@ -30,7 +30,7 @@ struct cli {
 	const char *fetch_test, *out; /* --fetch-test */
 	uint64_t offset, length;
 	bool has_range;
-	char **daemon_argv;	/* for --supervise: the child's options */
+	char **daemon_argv; /* for --supervise: the child's options */
 };
 
 /* long options only: their codes are not in the short option string */
@@ -253,9 +253,9 @@ static int parse_args(int argc, char **argv, struct cli *o,
 	};
 	bool foreground; /* accepted: the daemon always is */
 	bool *flags[128] = {
-	    ['P'] = &o->d.prefetch,  ['R'] = &o->d.cachefiles.restore,
-	    ['X'] = &o->supervise,   ['f'] = &foreground,
-	    ['K'] = &o->d.control,   ['E'] = &o->d.exit_when_idle,
+	    ['P'] = &o->d.prefetch, ['R'] = &o->d.cachefiles.restore,
+	    ['X'] = &o->supervise,  ['f'] = &foreground,
+	    ['K'] = &o->d.control,  ['E'] = &o->d.exit_when_idle,
 	};
 	int c, n = 0;
 
@@ -320,8 +320,8 @@ static int parse_args(int argc, char **argv, struct cli *o,
  * The service manager then holds the fanotify group (or /dev/cachefiles)
  * across crashes and restarts, as a supervisor would.
  */
-#define FDNAME_GROUP	 "erofs-fanotify-group"
-#define FDNAME_PENDING	 "erofs-fanotify-pending"
+#define FDNAME_GROUP	  "erofs-fanotify-group"
+#define FDNAME_PENDING	  "erofs-fanotify-pending"
 #define FDNAME_CACHEFILES "erofs-cachefiles"
 
 static void sd_take_fds(struct erofs_fetchd_opts *d, struct erofs_log *log)
@@ -335,7 +335,8 @@ static void sd_take_fds(struct erofs_fetchd_opts *d, struct erofs_log *log)
 		return;
 	copy = strdup(names);
 	for (name = copy ? strtok_r(copy, ":", &save) : NULL;
-	     name && fd < 3 + atoi(n); name = strtok_r(NULL, ":", &save), fd++) {
+	     name && fd < 3 + atoi(n);
+	     name = strtok_r(NULL, ":", &save), fd++) {
 		if (!strcmp(name, FDNAME_GROUP)) {
 			d->fanotify.groupfd = fd;
 			d->backend = EROFS_FETCHD_FANOTIFY;

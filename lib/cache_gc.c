@@ -78,17 +78,16 @@ static time_t last_use(struct gc_pass *p, int dfd, const char *where,
 		       const char *vol, const char *name, const struct stat *st)
 {
 	time_t last = st->st_atime > st->st_mtime ? st->st_atime : st->st_mtime;
-	time_t closed = p->ops->last_close
-			    ? p->ops->last_close(p->arg, vol, name)
-			    : 0;
+	time_t closed =
+	    p->ops->last_close ? p->ops->last_close(p->arg, vol, name) : 0;
 
 	if (closed > last) {
 		struct timespec ts[2] = {{closed, 0}, {0, UTIME_OMIT}};
 
 		last = closed;
 		if (utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW))
-			erofs_warn(p->log, "%s/%s: cannot set atime: %s",
-				   where, name, strerror(errno));
+			erofs_warn(p->log, "%s/%s: cannot set atime: %s", where,
+				   name, strerror(errno));
 	}
 	return last;
 }
@@ -129,15 +128,15 @@ static int cull_fanout(struct gc_pass *p, int fd, const char *where,
 			continue;
 		}
 		if (err) {
-			erofs_err(p->log, err, "cachefiles command \"inuse %s\"",
+			erofs_err(p->log, err,
+				  "cachefiles command \"inuse %s\"",
 				  de->d_name);
 			continue;
 		}
 		if (!p->ops->cull(p->arg, de->d_name)) {
-			erofs_info(p->log,
-				   "culled %s/%s (unused for %" PRIu64 " s)",
-				   where, de->d_name,
-				   (uint64_t)(p->now - last));
+			erofs_info(
+			    p->log, "culled %s/%s (unused for %" PRIu64 " s)",
+			    where, de->d_name, (uint64_t)(p->now - last));
 			culled++;
 		}
 	}
@@ -237,8 +236,8 @@ static void *gc_thread(void *arg)
 	struct gc_pass *p = arg;
 
 	if (unshare(CLONE_FS)) {
-		p->result = erofs_err(p->log, -errno,
-				      "cull: cannot get a private cwd");
+		p->result =
+		    erofs_err(p->log, -errno, "cull: cannot get a private cwd");
 		return NULL;
 	}
 	p->result = gc_walk(p);

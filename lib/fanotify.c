@@ -199,8 +199,9 @@ static void maybe_unmark(struct fan_backend *b, struct fan_blob *blob)
 	if (!__atomic_compare_exchange_n(&blob->unmarked, &expected, 1, false,
 					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 		return;
-	if (fanotify_mark(b->groupfd, FAN_MARK_REMOVE, FAN_PRE_ACCESS,
-			  AT_FDCWD, blob->path) && errno != ENOENT) {
+	if (fanotify_mark(b->groupfd, FAN_MARK_REMOVE, FAN_PRE_ACCESS, AT_FDCWD,
+			  blob->path) &&
+	    errno != ENOENT) {
 		erofs_warn(b->log, "%s: removing its mark: %s", blob->path,
 			   strerror(errno));
 		return;
@@ -259,7 +260,8 @@ static int add_blob(struct erofs_fetchd *d, struct fetchd_image *img,
 	blob->users = 1;
 	blob->size = size;
 	blob->name = strdup(name);
-	if (!blob->name || asprintf(&blob->path, "%s/%s", b->blobdir, name) < 0) {
+	if (!blob->name ||
+	    asprintf(&blob->path, "%s/%s", b->blobdir, name) < 0) {
 		free(blob->name);
 		free(blob);
 		return erofs_err(d->log, -ENOMEM, "blob %s", name);
@@ -310,7 +312,8 @@ static int add_blob(struct erofs_fetchd *d, struct fetchd_image *img,
 			erofs_err(d->log, err, "fanotify_mark %s", blob->path);
 		goto fail;
 	} else {
-		erofs_info(d->log, "blob %s: %" PRIu64 " bytes, %" PRIu64
+		erofs_info(d->log,
+			   "blob %s: %" PRIu64 " bytes, %" PRIu64
 			   " missing, marked",
 			   name, size,
 			   blob->obj ? erofs_fetch_obj_missing(blob->obj) *
@@ -343,8 +346,8 @@ static void put_blob(struct fan_backend *b, struct fan_blob *blob,
 		return;
 	}
 	if (!blob->unmarked &&
-	    fanotify_mark(b->groupfd, FAN_MARK_REMOVE, FAN_PRE_ACCESS,
-			  AT_FDCWD, blob->path) &&
+	    fanotify_mark(b->groupfd, FAN_MARK_REMOVE, FAN_PRE_ACCESS, AT_FDCWD,
+			  blob->path) &&
 	    errno != ENOENT)
 		erofs_warn(b->log, "%s: removing its mark: %s", blob->path,
 			   strerror(errno));
@@ -380,8 +383,8 @@ static int fan_image_added(struct erofs_fetchd *d, struct fetchd_image *img)
 	}
 	if (err) {
 		while (i--) {
-			struct fan_blob *blob = find_blob_by_name(
-			    b, img->manifest.blobs[i].tag);
+			struct fan_blob *blob =
+			    find_blob_by_name(b, img->manifest.blobs[i].tag);
 
 			if (blob)
 				put_blob(b, blob, img);
@@ -419,9 +422,8 @@ static void fan_image_removing(struct erofs_fetchd *d, struct fetchd_image *img)
 		for (unsigned int k = 0; !blob->img && k < d->images.nr; k++) {
 			struct fetchd_image *m = d->images.v[k];
 
-			for (unsigned int j = 0; m->have_manifest &&
-						 j < m->manifest.nr_blobs;
-			     j++)
+			for (unsigned int j = 0;
+			     m->have_manifest && j < m->manifest.nr_blobs; j++)
 				if (!strcmp(m->manifest.blobs[j].tag,
 					    blob->name) &&
 				    m != img)
@@ -482,7 +484,7 @@ static void queue_background(struct fan_backend *b, struct fan_blob *blob,
 
 /* a sequential reader: keep READAHEAD_UNITS ahead of it */
 static void seq_readahead(struct fan_backend *b, struct fan_blob *blob,
-		      uint64_t off, uint64_t end)
+			  uint64_t off, uint64_t end)
 {
 	bool seq = off <= blob->next_off && end > blob->next_off;
 	uint64_t target;
@@ -537,8 +539,7 @@ static void handle_event(struct erofs_fetchd *d,
 		len = range->count;
 	}
 	if (fstat(m->fd, &st) ||
-	    !(blob = find_blob_by_ino(b, st.st_dev, st.st_ino)) ||
-	    !blob->img) {
+	    !(blob = find_blob_by_ino(b, st.st_dev, st.st_ino)) || !blob->img) {
 		/* never allow what we cannot fill: that reads zeros */
 		COUNT(b, unknown, 1);
 		erofs_err(d->log, -ENOENT,
@@ -663,8 +664,8 @@ static int fan_prefetch(struct erofs_fetchd *d, struct fetchd_image *img,
 		queue_background(b, blob, off, off + len);
 		return 0;
 	}
-	return name ? erofs_fail(d->log, -ENOENT,
-				 "image %s: no open blob %s", img->id, name)
+	return name ? erofs_fail(d->log, -ENOENT, "image %s: no open blob %s",
+				 img->id, name)
 		    : 0;
 }
 
@@ -673,9 +674,8 @@ static int64_t fan_present(struct erofs_fetchd *d, struct fetchd_image *img)
 	struct fan_backend *b = d->bpriv;
 	int64_t t = 0;
 
-	for (unsigned int i = 0; img->have_manifest &&
-				 i < img->manifest.nr_blobs;
-	     i++) {
+	for (unsigned int i = 0;
+	     img->have_manifest && i < img->manifest.nr_blobs; i++) {
 		struct fan_blob *blob =
 		    find_blob_by_name(b, img->manifest.blobs[i].tag);
 		uint64_t miss;
@@ -688,7 +688,8 @@ static int64_t fan_present(struct erofs_fetchd *d, struct fetchd_image *img)
 					O_RDONLY | O_CLOEXEC);
 			off_t pos = 0, dpos, hpos;
 
-			while (fd >= 0 && (dpos = lseek(fd, pos, SEEK_DATA)) >= 0) {
+			while (fd >= 0 &&
+			       (dpos = lseek(fd, pos, SEEK_DATA)) >= 0) {
 				hpos = lseek(fd, dpos, SEEK_HOLE);
 				if (hpos < 0)
 					break;

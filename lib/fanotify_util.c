@@ -36,10 +36,10 @@ bool erofs_fanotify_supported(void)
 
 int erofs_fanotify_group(bool inherit, const struct erofs_log *log)
 {
-	int fd = fanotify_init(FAN_CLASS_PRE_CONTENT | FAN_UNLIMITED_QUEUE |
-				   FAN_NONBLOCK | (inherit ? 0 : FAN_CLOEXEC),
-			       O_RDWR | O_LARGEFILE |
-				   (inherit ? 0 : O_CLOEXEC));
+	int fd =
+	    fanotify_init(FAN_CLASS_PRE_CONTENT | FAN_UNLIMITED_QUEUE |
+			      FAN_NONBLOCK | (inherit ? 0 : FAN_CLOEXEC),
+			  O_RDWR | O_LARGEFILE | (inherit ? 0 : O_CLOEXEC));
 
 	if (fd < 0)
 		return erofs_err(log, -errno,
@@ -53,20 +53,13 @@ static const struct {
 	const char *name;
 	bool ok;
 } fs_names[] = {
-    {0xEF53, "ext4", true},
-    {0x58465342, "xfs", true},
-    {0x9123683E, "btrfs", true},
-    {0x01021994, "tmpfs", false},
-    {0x858458f6, "ramfs", false},
-    {0x9fa0, "proc", false},
-    {0x62656572, "sysfs", false},
-    {0xE0F5E1E2, "erofs", false},
-    {0x794c7630, "overlayfs", false},
-    {0x6969, "nfs", false},
-    {0x65735546, "fuse", false},
-    {0x73717368, "squashfs", false},
-    {0xF2F52010, "f2fs", false},
-    {0x2fc12fc1, "zfs", false},
+    {0xEF53, "ext4", true},	      {0x58465342, "xfs", true},
+    {0x9123683E, "btrfs", true},      {0x01021994, "tmpfs", false},
+    {0x858458f6, "ramfs", false},     {0x9fa0, "proc", false},
+    {0x62656572, "sysfs", false},     {0xE0F5E1E2, "erofs", false},
+    {0x794c7630, "overlayfs", false}, {0x6969, "nfs", false},
+    {0x65735546, "fuse", false},      {0x73717368, "squashfs", false},
+    {0xF2F52010, "f2fs", false},      {0x2fc12fc1, "zfs", false},
     {0x4d44, "vfat", false},
 };
 
@@ -161,8 +154,8 @@ unsigned int erofs_fan_pending_fail_all(uint64_t *map, int groupfd)
 	unsigned int n = 0;
 
 	for (unsigned int w = 0; w < EROFS_FAN_PENDING_FDS / 64; w++) {
-		uint64_t bits = __atomic_exchange_n(&map[w], 0,
-						    __ATOMIC_SEQ_CST);
+		uint64_t bits =
+		    __atomic_exchange_n(&map[w], 0, __ATOMIC_SEQ_CST);
 
 		while (bits) {
 			int b = __builtin_ctzll(bits);

@@ -84,8 +84,8 @@ static int cf_start(struct erofs_fetchd *d)
 	err = cf_open_device(d, b);
 	if (err)
 		return err;
-	err = erofs_od_create(&ocfg, &erofs_od_kdev_ops, &b->kdev, NULL,
-			      &b->od);
+	err =
+	    erofs_od_create(&ocfg, &erofs_od_kdev_ops, &b->kdev, NULL, &b->od);
 	if (err)
 		return err;
 	if (o->cachefiles.restore) {
@@ -142,9 +142,8 @@ static int cf_timers(struct erofs_fetchd *d)
 	if (!o->cachefiles.cull_age)
 		return -1;
 	if (now >= b->next_cull) {
-		int culled = erofs_od_cull_old(b->od, d->cache_dir,
-					       o->cachefiles.cull_age,
-					       time(NULL));
+		int culled = erofs_od_cull_old(
+		    b->od, d->cache_dir, o->cachefiles.cull_age, time(NULL));
 
 		if (culled > 0)
 			erofs_info(d->log, "culled %d cache files", culled);

@@ -62,8 +62,8 @@ int fetchd_image_create(struct erofs_fetchd *d, const char *id,
 		img->nr_specs++;
 	}
 	img->source_desc = img->specs[0];
-	err = fetchd_sources_open(&img->srcs, specs, nr_specs, &o->http,
-				  d->log);
+	err =
+	    fetchd_sources_open(&img->srcs, specs, nr_specs, &o->http, d->log);
 	if (err)
 		goto fail;
 	if (manifest) {
@@ -72,9 +72,9 @@ int fetchd_image_create(struct erofs_fetchd *d, const char *id,
 		if (err)
 			goto fail;
 		img->have_manifest = true;
-		err = erofs_fetch_catalog_from_manifest(
-		    &img->manifest, *id ? NULL : o->fsid, d->log,
-		    &img->catalog);
+		err = erofs_fetch_catalog_from_manifest(&img->manifest,
+							*id ? NULL : o->fsid,
+							d->log, &img->catalog);
 		if (err)
 			goto fail;
 	}

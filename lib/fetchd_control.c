@@ -26,8 +26,8 @@ static int sock_addr(const char *cache_dir, struct sockaddr_un *sa)
 	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
 	if ((size_t)snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%s",
-			     cache_dir, EROFS_FETCHD_CONTROL_NAME) >=
-	    sizeof(sa->sun_path))
+			     cache_dir,
+			     EROFS_FETCHD_CONTROL_NAME) >= sizeof(sa->sun_path))
 		return -ENAMETOOLONG;
 	return 0;
 }
@@ -118,8 +118,8 @@ int fetchd_control_open(struct erofs_fetchd *d)
 		return erofs_err(d->log, -errno, "control socket");
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
 	    chmod(sa.sun_path, 0600) || listen(fd, 16)) {
-		err = erofs_err(d->log, -errno, "control socket %s",
-				sa.sun_path);
+		err =
+		    erofs_err(d->log, -errno, "control socket %s", sa.sun_path);
 		close(fd);
 		return err;
 	}
@@ -145,7 +145,7 @@ struct reply {
 };
 
 __attribute__((format(printf, 2, 3))) static void rprintf(struct reply *r,
-							 const char *fmt, ...)
+							  const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -194,8 +194,8 @@ static void cmd_add(struct erofs_fetchd *d, char **f, int n, struct reply *r)
 
 static void cmd_del(struct erofs_fetchd *d, char **f, int n, struct reply *r)
 {
-	struct fetchd_image *img = n == 2 ? fetchd_catalog_get(&d->images, f[1])
-					  : NULL;
+	struct fetchd_image *img =
+	    n == 2 ? fetchd_catalog_get(&d->images, f[1]) : NULL;
 
 	if (!img || !*f[1]) {
 		rprintf(r, "err %d no image %s", ENOENT, n == 2 ? f[1] : "");
@@ -230,8 +230,8 @@ static void cmd_list(struct erofs_fetchd *d, struct reply *r)
 static void cmd_prefetch(struct erofs_fetchd *d, char **f, int n,
 			 struct reply *r)
 {
-	struct fetchd_image *img = n >= 3 ? fetchd_catalog_get(&d->images, f[1])
-					  : NULL;
+	struct fetchd_image *img =
+	    n >= 3 ? fetchd_catalog_get(&d->images, f[1]) : NULL;
 	int err = 0;
 
 	if (!img) {
@@ -306,8 +306,8 @@ out:
 	free(r.buf);
 }
 
-int erofs_fetchd_ctl_call(const char *cache_dir, const char *req,
-			  char **reply, const struct erofs_log *log)
+int erofs_fetchd_ctl_call(const char *cache_dir, const char *req, char **reply,
+			  const struct erofs_log *log)
 {
 	struct sockaddr_un sa;
 	char *buf;
@@ -341,8 +341,8 @@ int erofs_fetchd_ctl_call(const char *cache_dir, const char *req,
 	close(fd);
 	if (n <= 0) {
 		free(buf);
-		return erofs_err(log, err ? err : -ECONNRESET,
-				 "%s: no reply", sa.sun_path);
+		return erofs_err(log, err ? err : -ECONNRESET, "%s: no reply",
+				 sa.sun_path);
 	}
 	buf[n] = '\0';
 	*reply = buf;

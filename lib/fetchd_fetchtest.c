@@ -142,8 +142,8 @@ int erofs_fetchd_fetch_test(const struct erofs_fetchd_opts *o, const char *name,
 	err = erofs_fetch_create(&cfg, srcs.v, srcs.nr,
 				 o->manifest ? &catalog : NULL, &fetch);
 	if (!err)
-		err = fetch_into(fetch, name, out, offset, length, fetched,
-				 log);
+		err =
+		    fetch_into(fetch, name, out, offset, length, fetched, log);
 out:
 	erofs_fetch_destroy(fetch);
 	if (catalog.v)

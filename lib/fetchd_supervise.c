@@ -33,8 +33,8 @@ struct erofs_fetchd_supervisor {
 	const char *exec_path;
 	char **cargv;
 	char fdarg[16], pendarg[16];
-	int handle;	/* device or group fd, inherited by children */
-	int pendingfd;	/* fanotify: the pending table */
+	int handle;    /* device or group fd, inherited by children */
+	int pendingfd; /* fanotify: the pending table */
 	uint64_t *pending;
 	int wake[2];
 	bool pidfile_written;
@@ -254,15 +254,15 @@ int erofs_fetchd_supervisor_run(struct erofs_fetchd_supervisor *s)
 			return -ECHILD;
 		}
 		restarts++;
-		erofs_warn(s->log, "supervisor: daemon %s %d; restart %u with %s",
-			   WIFSIGNALED(status) ? "killed by signal"
-					       : "exited with",
-			   WIFSIGNALED(status) ? WTERMSIG(status)
-					       : WEXITSTATUS(status),
-			   restarts,
-			   s->backend == EROFS_FETCHD_CACHEFILES
-			       ? "restore"
-			       : "the fanotify group");
+		erofs_warn(
+		    s->log, "supervisor: daemon %s %d; restart %u with %s",
+		    WIFSIGNALED(status) ? "killed by signal" : "exited with",
+		    WIFSIGNALED(status) ? WTERMSIG(status)
+					: WEXITSTATUS(status),
+		    restarts,
+		    s->backend == EROFS_FETCHD_CACHEFILES
+			? "restore"
+			: "the fanotify group");
 		sleep(1);
 	}
 }

@@ -58,7 +58,7 @@ int erofs_fanotify_check_fs(int fd, const char *path,
  * the bit right after read() and clears it after its answer; when it dies,
  * the supervisor answers what is left with EIO.
  */
-#define EROFS_FAN_PENDING_FDS (1u << 20)
+#define EROFS_FAN_PENDING_FDS  (1u << 20)
 #define EROFS_FAN_PENDING_SIZE (EROFS_FAN_PENDING_FDS / 8)
 
 int erofs_fan_pending_create(const struct erofs_log *log);

@@ -32,9 +32,9 @@ void fetchd_sources_close(struct fetchd_sources *s);
 /* object catalog: the images served (fetchd_catalog.c)                */
 
 struct fetchd_image {
-	char *id;	/* "" for the image given on the command line */
-	char *manifest_path;	/* NULL: objects found by name */
-	char *source_desc;	/* the first source, for --list */
+	char *id;	     /* "" for the image given on the command line */
+	char *manifest_path; /* NULL: objects found by name */
+	char *source_desc;   /* the first source, for --list */
 	char *specs[EROFS_FETCHD_MAX_SOURCES];
 	unsigned int nr_specs;
 	struct erofs_manifest manifest;
@@ -123,8 +123,8 @@ struct erofs_fetchd {
 	const struct fetchd_backend_ops *bops;
 	void *bpriv;
 	struct fetchd_catalog images;
-	int wake[2];	/* stop handle: 's' stop, 'u' statistics */
-	int ctlfd;	/* listening control socket, or -1 */
+	int wake[2]; /* stop handle: 's' stop, 'u' statistics */
+	int ctlfd;   /* listening control socket, or -1 */
 	char *ctl_path;
 	bool pidfile_written;
 	bool stopping;

@@ -39,14 +39,14 @@ struct mount_job {
 	const struct erofs_log *log;
 	FILE *out;
 	char *cache_dir;
-	char *mnt;		/* absolute: the image id in the daemon */
-	char *manifest_path;	/* what the daemon loads */
+	char *mnt;	     /* absolute: the image id in the daemon */
+	char *manifest_path; /* what the daemon loads */
 	struct erofs_manifest m;
 	bool have_m;
 	const char *srcs[EROFS_MOUNT_MAX_SOURCES];
 	unsigned int nr_srcs;
 	char *default_src;
-	char *bootstrap;	/* local, complete, checked */
+	char *bootstrap; /* local, complete, checked */
 	enum mount_backend backend;
 };
 
@@ -155,7 +155,8 @@ static int manifest_from_bootstrap(struct mount_job *j, const char *path)
 	erofs_image_close(&img);
 	/* the daemon loads it from the cache dir */
 	hash = hash_name(j->mnt);
-	if (!hash || asprintf(&out, "%s/images/%s.json", j->cache_dir, hash) < 0) {
+	if (!hash ||
+	    asprintf(&out, "%s/images/%s.json", j->cache_dir, hash) < 0) {
 		free(hash);
 		return erofs_err(j->log, -ENOMEM, "manifest");
 	}
@@ -342,8 +343,8 @@ static int ensure_daemon(struct mount_job *j)
 		return 0;
 	}
 	fetchd = find_fetchd(j->o);
-	if (!fetchd || asprintf(&logpath, "%s/erofs-fetchd.log",
-				j->cache_dir) < 0) {
+	if (!fetchd ||
+	    asprintf(&logpath, "%s/erofs-fetchd.log", j->cache_dir) < 0) {
 		free(fetchd);
 		return erofs_err(j->log, -ENOMEM, "daemon");
 	}
@@ -410,8 +411,8 @@ static int ctl_result(struct mount_job *j, const char *what, char *reply)
 	return e > 0 ? -e : -EIO;
 }
 
-static int ctl_fmt(struct mount_job *j, const char *what, const char *fmt,
-		   ...) __attribute__((format(printf, 3, 4)));
+static int ctl_fmt(struct mount_job *j, const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int ctl_fmt(struct mount_job *j, const char *what, const char *fmt, ...)
 {
 	char *req, *reply;
@@ -458,8 +459,7 @@ static int add_image(struct mount_job *j)
 	}
 	if (n >= sizeof(req))
 		return erofs_err(j->log, -E2BIG, "request");
-	err = ctl_fmt(j, "registering the image with erofs-fetchd", "%s",
-		      req);
+	err = ctl_fmt(j, "registering the image with erofs-fetchd", "%s", req);
 	return err;
 }
 
@@ -553,8 +553,9 @@ static int prefetch_list(struct mount_job *j)
 			continue;
 		if (resolve_path(&img, line, &ri) || !S_ISREG(ri.di.mode) ||
 		    ri.di.datalayout != EROFS_INODE_CHUNK_BASED) {
-			erofs_warn(j->log, "--prefetch-list: %s: no chunked "
-					   "file of the image; skipped",
+			erofs_warn(j->log,
+				   "--prefetch-list: %s: no chunked "
+				   "file of the image; skipped",
 				   line);
 			continue;
 		}
@@ -571,8 +572,7 @@ static int prefetch_list(struct mount_job *j)
 			if (c < ri.nr_chunks &&
 			    !erofs_image_read_chunk(&img, &ri, c, &ci) &&
 			    ci.blkaddr != EROFS_NULL_ADDR)
-				for (unsigned int k = 0; k < j->m.nr_blobs;
-				     k++)
+				for (unsigned int k = 0; k < j->m.nr_blobs; k++)
 					if (j->m.blobs[k].device_id ==
 					    ci.device_id)
 						b = &j->m.blobs[k];
@@ -607,8 +607,9 @@ static int prefetch_list(struct mount_job *j)
 	fclose(f);
 	erofs_image_close(&img);
 	if (!err)
-		fprintf(j->out, "erofs-mount: prefetching %u listed files "
-				"first\n",
+		fprintf(j->out,
+			"erofs-mount: prefetching %u listed files "
+			"first\n",
 			files);
 	return err;
 }
@@ -628,8 +629,8 @@ static char *state_path(const char *state_dir, const char *mnt)
 
 static int save_state(struct mount_job *j)
 {
-	const char *dir = j->o->state_dir ? j->o->state_dir
-					  : EROFS_MOUNT_DEFAULT_STATE;
+	const char *dir =
+	    j->o->state_dir ? j->o->state_dir : EROFS_MOUNT_DEFAULT_STATE;
 	char *p = state_path(dir, j->mnt);
 	struct erofs_outfile of;
 	uint64_t total = 0;
@@ -651,8 +652,9 @@ static int save_state(struct mount_job *j)
 		erofs_outfile_abort(&of);
 		return erofs_err(j->log, -errno, "state");
 	}
-	fprintf(f, "mountpoint %s\nbackend %s\ncache %s\nsource %s\n"
-		   "image %s\ntotal %" PRIu64 "\n",
+	fprintf(f,
+		"mountpoint %s\nbackend %s\ncache %s\nsource %s\n"
+		"image %s\ntotal %" PRIu64 "\n",
 		j->mnt, mb_names[j->backend], j->cache_dir, j->srcs[0],
 		j->o->image, total);
 	fclose(f);
@@ -749,9 +751,8 @@ static int do_mount(struct mount_job *j)
 			     j->m.domain_id ? j->m.domain_id : "") < 0)
 			return erofs_err(j->log, -ENOMEM, "mount options");
 		if (mount("erofs", j->mnt, "erofs", MS_RDONLY, data))
-			err = erofs_err(j->log, -errno,
-					"mount %s on %s (%s)", j->o->image,
-					j->mnt, data);
+			err = erofs_err(j->log, -errno, "mount %s on %s (%s)",
+					j->o->image, j->mnt, data);
 		free(data);
 		return err;
 	}
@@ -765,10 +766,9 @@ static int do_mount(struct mount_job *j)
 					     n ? "," : "", j->cache_dir,
 					     EROFS_FETCHD_BLOB_DIR,
 					     j->m.blobs[i].tag);
-	if (mount(j->bootstrap, j->mnt, "erofs", MS_RDONLY,
-		  n ? data : NULL))
-		err = erofs_err(j->log, -errno, "mount %s on %s",
-				j->bootstrap, j->mnt);
+	if (mount(j->bootstrap, j->mnt, "erofs", MS_RDONLY, n ? data : NULL))
+		err = erofs_err(j->log, -errno, "mount %s on %s", j->bootstrap,
+				j->mnt);
 	free(data);
 	return err;
 }
@@ -793,10 +793,10 @@ static int full_fetch(struct mount_job *j)
 
 int erofs_mount(const struct erofs_mount_opts *o, const struct erofs_log *log)
 {
-	struct mount_job j = {.o = o, .log = log, .out = o->out ? o->out
-								 : stdout};
-	const char *cache = o->cache_dir ? o->cache_dir
-					 : EROFS_MOUNT_DEFAULT_CACHE;
+	struct mount_job j = {
+	    .o = o, .log = log, .out = o->out ? o->out : stdout};
+	const char *cache =
+	    o->cache_dir ? o->cache_dir : EROFS_MOUNT_DEFAULT_CACHE;
 	bool added = false;
 	int err;
 
@@ -853,8 +853,9 @@ int erofs_mount(const struct erofs_mount_opts *o, const struct erofs_log *log)
 		added = false; /* mounted: never released under the mount */
 		err = save_state(&j);
 		if (err)
-			erofs_warn(log, "%s is mounted but not recorded: "
-					"unmount it with umount(8) first",
+			erofs_warn(log,
+				   "%s is mounted but not recorded: "
+				   "unmount it with umount(8) first",
 				   j.mnt);
 	}
 	if (err)
@@ -864,11 +865,12 @@ int erofs_mount(const struct erofs_mount_opts *o, const struct erofs_log *log)
 	 * fails, or its blobs would lose their marks under a mount.
 	 */
 	added = false;
-	fprintf(j.out, "erofs-mount: mounted %s on %s (backend %s)\n",
-		o->image, j.mnt, mb_names[j.backend]);
+	fprintf(j.out, "erofs-mount: mounted %s on %s (backend %s)\n", o->image,
+		j.mnt, mb_names[j.backend]);
 	if (j.backend != MB_FULL && o->prefetch_list && prefetch_list(&j))
-		erofs_warn(log, "%s: --prefetch-list failed; the mount "
-				"works, filled on demand",
+		erofs_warn(log,
+			   "%s: --prefetch-list failed; the mount "
+			   "works, filled on demand",
 			   j.mnt);
 	if (j.backend != MB_FULL && o->prefetch) {
 		char *id = erofs_fetchd_ctl_quote(j.mnt);
@@ -877,9 +879,8 @@ int erofs_mount(const struct erofs_mount_opts *o, const struct erofs_log *log)
 			 : -ENOMEM;
 		free(id);
 		if (!err)
-			fprintf(j.out,
-				"erofs-mount: prefetching everything in "
-				"the background\n");
+			fprintf(j.out, "erofs-mount: prefetching everything in "
+				       "the background\n");
 	}
 	/* a failed prefetch leaves a working lazy mount */
 	err = 0;
@@ -908,8 +909,8 @@ int erofs_umount(const char *mountpoint, const char *state_dir,
 		return erofs_err(log, -errno, "%s", mountpoint);
 	sp = state_path(dir, mnt);
 	if (!sp || load_state(sp, &s)) {
-		err = erofs_fail(log, -ENOENT,
-				 "%s: not mounted by erofs-mount", mnt);
+		err = erofs_fail(log, -ENOENT, "%s: not mounted by erofs-mount",
+				 mnt);
 		goto out;
 	}
 	/* the mount goes first: the daemon keeps serving until then */
@@ -929,8 +930,9 @@ int erofs_umount(const char *mountpoint, const char *state_dir,
 			if (asprintf(&req, "del %s", id) >= 0) {
 				if (erofs_fetchd_ctl_call(s.cache, req, &reply,
 							  log))
-					erofs_warn(log, "%s: its daemon is "
-							"gone",
+					erofs_warn(log,
+						   "%s: its daemon is "
+						   "gone",
 						   mnt);
 				free(req);
 			}
@@ -991,8 +993,9 @@ int erofs_mount_list(FILE *out, const char *state_dir,
 		}
 		free(reply);
 		if (present < 0)
-			fprintf(out, "%-30s %-10s %-30s ?/%" PRIu64
-				     " (daemon not running)\n",
+			fprintf(out,
+				"%-30s %-10s %-30s ?/%" PRIu64
+				" (daemon not running)\n",
 				s.mnt, s.backend, s.source, total);
 		else
 			fprintf(out,

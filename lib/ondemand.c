@@ -679,8 +679,7 @@ static int gc_inuse(void *arg, const char *name)
 	struct erofs_od *od = arg;
 	char cmd[EROFS_OD_CMD_MAX + 1];
 
-	if ((size_t)snprintf(cmd, sizeof(cmd), "inuse %s", name) >=
-	    sizeof(cmd))
+	if ((size_t)snprintf(cmd, sizeof(cmd), "inuse %s", name) >= sizeof(cmd))
 		return -ENAMETOOLONG;
 	return od->ops->write_cmd(od->dev, cmd);
 }

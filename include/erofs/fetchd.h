@@ -26,9 +26,9 @@
 #define EROFS_FETCHD_DEFAULT_CULL_INTV 600u
 #define EROFS_FETCHD_DEFAULT_RESTARTS  10u
 /* the control socket below the cache directory */
-#define EROFS_FETCHD_CONTROL_NAME      ".erofs-fetchd.sock"
+#define EROFS_FETCHD_CONTROL_NAME ".erofs-fetchd.sock"
 /* where the fanotify backend keeps its sparse blobs, below the cache dir */
-#define EROFS_FETCHD_BLOB_DIR	       "blobs"
+#define EROFS_FETCHD_BLOB_DIR "blobs"
 
 enum erofs_fetchd_backend {
 	EROFS_FETCHD_AUTO = 0,	 /* fanotify when the kernel has it */
@@ -171,8 +171,8 @@ int erofs_fetchd_fetch_test(const struct erofs_fetchd_opts *o, const char *name,
 
 /* send @req to the daemon of @cache_dir; the reply (malloc'ed) in @reply.
  * 0, -ECONNREFUSED / -ENOENT when no daemon listens, or -errno */
-int erofs_fetchd_ctl_call(const char *cache_dir, const char *req,
-			  char **reply, const struct erofs_log *log);
+int erofs_fetchd_ctl_call(const char *cache_dir, const char *req, char **reply,
+			  const struct erofs_log *log);
 /* percent-encode @s (space, '%' and control bytes) into a new string */
 char *erofs_fetchd_ctl_quote(const char *s);
 

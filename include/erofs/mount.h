@@ -28,18 +28,18 @@
 #define EROFS_MOUNT_MAX_SOURCES	  16u
 
 struct erofs_mount_opts {
-	const char *image;	/* manifest, bootstrap, or oci:DIR[:REF] */
+	const char *image; /* manifest, bootstrap, or oci:DIR[:REF] */
 	const char *mountpoint;
 	const char *sources[EROFS_MOUNT_MAX_SOURCES]; /* default: IMAGE's dir */
 	unsigned int nr_sources;
-	const char *cache_dir;	/* default EROFS_MOUNT_DEFAULT_CACHE */
-	const char *state_dir;	/* default EROFS_MOUNT_DEFAULT_STATE */
-	const char *backend;	/* auto, fanotify, cachefiles, full */
-	const char *fetchd;	/* the erofs-fetchd program; NULL: found */
-	bool prefetch;		/* fill everything in the background */
+	const char *cache_dir;	   /* default EROFS_MOUNT_DEFAULT_CACHE */
+	const char *state_dir;	   /* default EROFS_MOUNT_DEFAULT_STATE */
+	const char *backend;	   /* auto, fanotify, cachefiles, full */
+	const char *fetchd;	   /* the erofs-fetchd program; NULL: found */
+	bool prefetch;		   /* fill everything in the background */
 	const char *prefetch_list; /* paths whose chunks go first */
 	struct erofs_http_opts http;
-	FILE *out;		/* what was chosen and done; NULL: stdout */
+	FILE *out; /* what was chosen and done; NULL: stdout */
 };
 
 void erofs_mount_opts_init(struct erofs_mount_opts *o);

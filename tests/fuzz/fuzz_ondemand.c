@@ -1,5 +1,7 @@
-// fuzz-sources: lib/ondemand.c lib/cache_gc.c lib/fetch.c lib/source_dir.c lib/source_http.c lib/manifest.c lib/cookie.c lib/ondisk.c lib/reader.c lib/log.c lib/util.c
+// fuzz-sources: lib/ondemand.c lib/cache_gc.c lib/fetch.c lib/source_dir.c
 // SPDX-License-Identifier: GPL-2.0-or-later
+// fuzz-sources: lib/source_http.c lib/manifest.c lib/cookie.c lib/ondisk.c
+// fuzz-sources: lib/reader.c lib/log.c lib/util.c
 /*
  * libFuzzer target over the cachefiles message handler: parsing and the
  * OPEN / READ / CLOSE handlers with a simulated device, a fetch core and a
@@ -34,7 +36,7 @@ static ssize_t sim_read(void *dev, void *buf, size_t size)
 static int sim_write(void *dev, const char *cmd)
 {
 	return strncmp(cmd, "copen ", 6) && strncmp(cmd, "inuse ", 6) &&
-			       strncmp(cmd, "cull ", 5)
+		       strncmp(cmd, "cull ", 5)
 		   ? -EINVAL
 		   : 0;
 }
@@ -60,8 +62,8 @@ static const struct erofs_od_dev_ops sim_ops = {
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct erofs_fetch_config cfg = {.workers = 2, .unit = 65536,
-					 .log = &flog};
+	struct erofs_fetch_config cfg = {
+	    .workers = 2, .unit = 65536, .log = &flog};
 	char path[64], buf[4096];
 	int fd;
 

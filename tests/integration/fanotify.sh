@@ -135,5 +135,24 @@ rc=$?
 check "erofs-fetchd refuses it too (status $rc)" \
 	both [ $rc -eq 1 ] -- grep -q 'on tmpfs' "$T/e2.log"
 
+# ---- the service manager's fd store keeps the group ----
+$PY "$LIB/notifysock.py" "$T/notify.sock" 3 "$T/notify.out" &
+LAZY_PIDS+=($!)
+wait_for test -S "$T/notify.sock"
+mkdir -p "$T/cache/f"
+NOTIFY_SOCKET=$T/notify.sock "$FETCHD" --backend fanotify \
+	--cache-dir "$T/cache/f" --manifest "$IMG" --source "$BLOBS" \
+	>"$T/f.log" 2>&1 &
+f=$!
+LAZY_PIDS+=($f)
+wait_for grep -q READY=1 "$T/notify.out"
+check "FDSTORE=1 hands the fanotify group to the service manager" \
+	grep -q 'FDSTORE=1\\nFDNAME=erofs-fanotify-group anon_inode:\[fanotify\]' "$T/notify.out"
+check "... and the pending-event table" \
+	grep -q 'FDNAME=erofs-fanotify-pending /memfd:' "$T/notify.out"
+check "READY=1 once the blobs are marked" grep -q 'READY=1' "$T/notify.out"
+kill -TERM $f
+wait $f
+
 echo "fanotify: $fails failed"
 [ "$fails" -eq 0 ]
