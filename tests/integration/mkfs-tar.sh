@@ -15,8 +15,9 @@
 # fsck.erofs --extract accepts them; crafted
 # archives check tar semantics (later entries win, implicit parents,
 # hard links, path normalisation) on the mounted image; sparse entries stay
-# holes in the spool (DEST on a small tmpfs); bad input fails cleanly with
-# a message naming the entry and nothing left in DEST's directory.
+# holes in the spool, and so do zeros (DEST on a small tmpfs); bad input
+# fails cleanly with a message naming the entry and nothing left in DEST's
+# directory.
 #
 # Two things of the generated tree cannot travel through a GNU tar archive
 # and are removed from the source before archiving it: sockets (GNU tar
@@ -539,6 +540,16 @@ sparse() {
 		fi
 		rm -f "$P/fs/$v.img" "$P/fs/$v.blob" "$P/$v.img" "$P/$v.blob"
 	done
+	# 64 MiB of zeros stored as data (not sparse) in a .tar.gz: no
+	# temporary space either
+	mkdir -p "$P/z"
+	head -c 64M /dev/zero >"$P/z/zeros"
+	tar -C "$P/z" -cf - . | gzip -1 >"$P/z.tar.gz"
+	"$MKFS" --quiet -T $T --chunksize 1M "--blobdev=$P/fs/z.blob" \
+		"$P/fs/z.img" "$P/z.tar.gz" >"$P/log" 2>&1
+	check "sparse: 64 MiB of zeros in a .tar.gz build with DEST (and the spool) on a 16 MiB tmpfs" \
+		$? "$(oneline <"$P/log")"
+	rm -rf "$P/z" "$P/fs/z.img" "$P/fs/z.blob"
 	umount "$P/fs"
 	rm -rf "$P"
 }
