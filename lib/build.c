@@ -190,38 +190,6 @@ static int validate_opts(const struct erofs_build_opts *o,
 	return 0;
 }
 
-/*
- * An unlinked temporary file in DEST's directory for an archive's file
- * data: on the output's file system, and gone whatever happens.
- */
-static int open_spool(const char *dest, const struct erofs_log *log)
-{
-	char *dir = dir_of(dest), *tmpl = NULL;
-	int fd;
-
-	if (!dir)
-		return erofs_err(log, -errno, "%s: cannot find its directory",
-				 dest);
-	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR ||
-		       errno == EINVAL)) {
-		/* no O_TMPFILE here: a named file, unlinked at once */
-		if (asprintf(&tmpl, "%s/.mkfs-spool.XXXXXX", dir) < 0) {
-			free(dir);
-			return -ENOMEM;
-		}
-		fd = mkostemp(tmpl, O_CLOEXEC);
-		if (fd >= 0)
-			unlink(tmpl);
-	}
-	if (fd < 0)
-		fd = erofs_err(log, -errno,
-			       "%s: cannot create a spool file for the archive's data",
-			       dir);
-	free(tmpl);
-	free(dir);
-	return fd;
-}
 
 
 struct builder_blob {
