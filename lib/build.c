@@ -423,8 +423,10 @@ static void report(struct erofs_builder *b, bool done)
 
 void erofs_builder_tick(struct erofs_builder *b)
 {
+	/* the first entry too, so even a short build shows where it is */
 	if (b->o.progress &&
-	    (b->tree.nr_all - b->last_entries >= PROGRESS_ENTRIES ||
+	    (!b->last_entries ||
+	     b->tree.nr_all - b->last_entries >= PROGRESS_ENTRIES ||
 	     b->bytes_in - b->last_bytes >= PROGRESS_BYTES))
 		report(b, false);
 }

@@ -37,6 +37,7 @@
 int erofs_tar_path_normalize(char *path)
 {
 	char *in = path, *out = path;
+	bool absolute = *path == '/';
 
 	while (*in) {
 		char *end;
@@ -56,6 +57,8 @@ int erofs_tar_path_normalize(char *path)
 			return -EINVAL;
 		if (len > EROFS_NAME_LEN)
 			return -ENAMETOOLONG;
+		if (absolute)
+			return -EXDEV;
 		if (out != path)
 			*out++ = '/';
 		memmove(out, in, len);
@@ -973,7 +976,8 @@ static int do_hardlink(struct tar *c, struct archive_entry *e,
 			   "%s: entry \"%s\": hard link target \"%s\" %s",
 			   c->src, c->name, raw,
 			   err == -EINVAL ? "has a \"..\" component" :
-					    "has a component over 255 bytes");
+			   err == -EXDEV ? "is absolute" :
+					   "has a component over 255 bytes");
 		goto out;
 	}
 	tn = map_find(c, target, strlen(target));
@@ -1346,6 +1350,10 @@ static int read_all(struct tar *c)
 		err = erofs_tar_path_normalize(path);
 		if (err == -EINVAL) {
 			err = bad_entry(c, err, "path has a \"..\" component");
+			break;
+		}
+		if (err == -EXDEV) {
+			err = bad_entry(c, -EINVAL, "path is absolute");
 			break;
 		}
 		if (err) {

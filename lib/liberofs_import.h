@@ -96,10 +96,11 @@ int erofs_import_tar(struct erofs_tree *t, struct erofs_xattr_table *xt,
 		     const struct erofs_import_tar_opts *opts);
 
 /*
- * Normalises an archive member path in place: leading '/' and "./" go,
+ * Normalises an archive member path in place: leading "./" goes,
  * "." components and repeated or trailing slashes are dropped; "" is the
- * root.  -EINVAL for a ".." component, -ENAMETOOLONG for a component over
- * 255 bytes.
+ * root.  -EINVAL for a ".." component, -EXDEV for an absolute path
+ * (a leading '/' before a name: members never leave the tree),
+ * -ENAMETOOLONG for a component over 255 bytes.
  */
 int erofs_tar_path_normalize(char *path);
 

@@ -110,7 +110,7 @@ for t in tests/integration/*.sh; do
 	selected "$t" && run_script "$t" "$t"
 done
 if [ -x tests/fuzz/run-fuzz.sh ] && selected fuzz; then
-	run_script "fuzz smoke" tests/fuzz/run-fuzz.sh "${FUZZ_SECONDS:-30}"
+	run_script "fuzz smoke" tests/fuzz/run-fuzz.sh "${FUZZ_SECONDS:-8}"
 fi
 if [ "$run_kernel" = 1 ] && [ -x tests/kernel/run.sh ] && selected kernel; then
 	run_script "kernel suite" tests/kernel/run.sh

@@ -1,6 +1,7 @@
 // fuzz-sources: lib/ondemand.c lib/cache_gc.c lib/fetch.c lib/source_dir.c
 // SPDX-License-Identifier: GPL-2.0-or-later
 // fuzz-sources: lib/source_http.c lib/manifest.c lib/cookie.c lib/ondisk.c
+// fuzz-sources: lib/http_header.c lib/source.c
 // fuzz-sources: lib/reader.c lib/log.c lib/util.c
 /*
  * libFuzzer target over the cachefiles message handler: parsing and the

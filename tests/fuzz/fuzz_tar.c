@@ -23,7 +23,8 @@
  * per feature (see the names), each under 200 bytes.
  */
 // fuzz-sources: lib/import_tar.c lib/import_dir.c lib/tree.c lib/xattr.c
-// fuzz-sources: lib/log.c lib/util.c lib/ondisk.c
+// fuzz-sources: lib/log.c lib/util.c lib/ondisk.c lib/build.c lib/chunk.c
+// fuzz-sources: lib/blob.c lib/image.c lib/dir.c lib/manifest.c lib/cookie.c
 // fuzz-options: -max_len=4096
 #include <errno.h>
 #include <stdbool.h>
