@@ -715,7 +715,7 @@ static int data_fail(struct erofs_builder *b, int err)
 int erofs_builder_data_begin(struct erofs_builder *b,
 			     struct erofs_inode *inode, const char *what)
 {
-	uint64_t tail;
+	uint64_t tail, blocks;
 
 	if (b->cur)
 		return erofs_fail(b->log, -EBUSY,
@@ -759,8 +759,13 @@ int erofs_builder_data_begin(struct erofs_builder *b,
 	}
 	/* flat: whole blocks to the data area, the tail inline if it fits */
 	inode->datalayout = EROFS_INODE_FLAT_PLAIN;
+	blocks = inode->size / b->blksz;
+	if (blocks >= EROFS_NULL_ADDR)
+		return data_fail(b, erofs_fail(b->log, -EFBIG,
+					       "%s: too big for a flat file",
+					       what));
 	inode->raw_blkaddr = b->data_start + b->bootw.size / b->blksz;
-	inode->nr_blocks = inode->size / b->blksz;
+	inode->nr_blocks = blocks;
 	tail = inode->size % b->blksz;
 	if (tail && !b->o.no_inline_data) {
 		struct erofs_inode est = *inode;

@@ -14,13 +14,32 @@
 #include "erofs/ondisk.h"
 #include "erofs/util.h"
 
+/* 32 bytes: the writer and blob offset follow from the device */
 struct erofs_chunk_entry {
 	XXH128_hash_t hash;
-	uint64_t len;		/* 0 marks a free slot */
-	uint64_t blob_off;
-	struct erofs_blob *blob;	/* the writer holding the bytes */
-	struct erofs_chunk_ref ref;
+	uint32_t len;		/* 0 marks a free slot */
+	uint32_t blkaddr;
+	uint16_t device_id;
 };
+
+/* where device @id's chunks are: its writer and block 0 */
+static int dev_note(struct erofs_chunk_store *cs, uint16_t id,
+		    struct erofs_blob *blob, uint32_t blk_base)
+{
+	if (id >= cs->nr_devs) {
+		void *p = realloc(cs->devs, (id + 1) * sizeof(*cs->devs));
+
+		if (!p)
+			return -ENOMEM;
+		cs->devs = p;
+		memset(cs->devs + cs->nr_devs, 0,
+		       (id + 1 - cs->nr_devs) * sizeof(*cs->devs));
+		cs->nr_devs = id + 1;
+	}
+	cs->devs[id].blob = blob;
+	cs->devs[id].blk_base = blk_base;
+	return 0;
+}
 
 int erofs_chunk_store_init(struct erofs_chunk_store *cs,
 			   unsigned int blkszbits, uint64_t chunksize,
@@ -38,7 +57,8 @@ int erofs_chunk_store_init(struct erofs_chunk_store *cs,
 	cs->cap = 4096;
 	cs->tab = calloc(cs->cap, sizeof(*cs->tab));
 	cs->cmpbuf = malloc(chunksize);
-	if (!cs->tab || !cs->cmpbuf)
+	if (!cs->tab || !cs->cmpbuf ||
+	    dev_note(cs, device_id, blob, blk_base))
 		return -ENOMEM;
 	/* chunk sizes are block multiples: one buffer size fits them all */
 	return erofs_blob_set_pool(blob, chunksize);
@@ -51,6 +71,8 @@ int erofs_chunk_store_switch(struct erofs_chunk_store *cs,
 	cs->blob = blob;
 	cs->device_id = device_id;
 	cs->blk_base = blk_base;
+	if (dev_note(cs, device_id, blob, blk_base))
+		return -ENOMEM;
 	return erofs_blob_set_pool(blob, cs->chunksize);
 }
 
@@ -58,6 +80,9 @@ void erofs_chunk_store_free(struct erofs_chunk_store *cs)
 {
 	free(cs->tab);
 	free(cs->cmpbuf);
+	free(cs->devs);
+	cs->devs = NULL;
+	cs->nr_devs = 0;
 	cs->tab = NULL;
 	cs->cmpbuf = NULL;
 }
@@ -176,6 +201,7 @@ int erofs_chunk_put(struct erofs_chunk_store *cs, void *buf, size_t size,
 {
 	XXH128_hash_t h;
 	uint64_t i, off;
+	const struct erofs_chunk_dev *d;
 	int err;
 
 	cs->st.chunks++;
@@ -192,7 +218,10 @@ int erofs_chunk_put(struct erofs_chunk_store *cs, void *buf, size_t size,
 		if (e->len != len || !XXH128_isEqual(e->hash, h))
 			continue;
 		/* a fast hash only proposes; the stored bytes decide */
-		err = erofs_blob_compare(e->blob, buf, len, e->blob_off,
+		d = &cs->devs[e->device_id];
+		err = erofs_blob_compare(d->blob, buf, len,
+					 (uint64_t)(e->blkaddr - d->blk_base)
+						 << cs->blkszbits,
 					 cs->cmpbuf);
 		if (err < 0) {
 			erofs_blob_release(cs->blob, buf, size);
@@ -203,7 +232,8 @@ int erofs_chunk_put(struct erofs_chunk_store *cs, void *buf, size_t size,
 			continue;
 		}
 		erofs_blob_release(cs->blob, buf, size);
-		*ref = e->ref;
+		ref->device_id = e->device_id;
+		ref->blkaddr = e->blkaddr;
 		cs->st.dedup_hits++;
 		cs->st.bytes_dedup += len;
 		return 0;
@@ -221,9 +251,8 @@ int erofs_chunk_put(struct erofs_chunk_store *cs, void *buf, size_t size,
 	}
 	cs->tab[i].hash = h;
 	cs->tab[i].len = len;
-	cs->tab[i].blob_off = off;
-	cs->tab[i].blob = cs->blob;
-	cs->tab[i].ref = *ref;
+	cs->tab[i].blkaddr = ref->blkaddr;
+	cs->tab[i].device_id = ref->device_id;
 	cs->used++;
 	return 0;
 }

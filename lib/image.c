@@ -276,9 +276,14 @@ int erofs_image_layout(struct erofs_image_writer *img)
 			plan_streamed(inode, blksz, &pos);
 		} else if (S_ISREG(inode->mode) &&
 			   inode->data_state == EROFS_DATA_EXTERNAL) {
+			uint64_t n = erofs_div_round_up(inode->size, blksz);
+
+			if (n >= EROFS_NULL_ADDR)
+				return erofs_fail(img->log, -EFBIG,
+						  "a file of %llu bytes: too many blocks",
+						  (unsigned long long)inode->size);
 			inode->datalayout = EROFS_INODE_FLAT_PLAIN;
-			inode->nr_blocks = erofs_div_round_up(inode->size,
-							      blksz);
+			inode->nr_blocks = n;
 			inode->inline_size = 0;
 		} else if (S_ISDIR(inode->mode) || S_ISLNK(inode->mode)) {
 			plan_flat(inode, inode->size, blksz, true, &pos);
@@ -287,7 +292,6 @@ int erofs_image_layout(struct erofs_image_writer *img)
 			inode->nr_blocks = 0;
 			inode->inline_size = 0;
 		}
-		inode->meta_off = pos;
 		inode->nid = (pos - img->meta_base) / EROFS_SLOT_SIZE;
 		if (inode->datalayout == EROFS_INODE_CHUNK_BASED)
 			pos += ALIGN_UP(isize, chunk_unit(img)) +
@@ -493,7 +497,7 @@ static void encode_inode(const struct erofs_image_writer *img,
 		.mtime_nsec = inode->mtime_nsec,
 		.nlink = inode->nlink,
 	};
-	uint8_t *p = meta + (inode->meta_off - img->meta_base);
+	uint8_t *p = meta + inode->nid * EROFS_SLOT_SIZE;
 	unsigned int isize = erofs_inode_core_size(inode->extended);
 
 	erofs_inode_encode(&di, p);

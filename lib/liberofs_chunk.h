@@ -35,6 +35,11 @@ struct erofs_chunk_store {
 	struct erofs_blob *blob;
 	const struct erofs_log *log;
 
+	struct erofs_chunk_dev {
+		struct erofs_blob *blob;
+		uint32_t blk_base;
+	} *devs;		/* by device id */
+	unsigned int nr_devs;
 	struct erofs_chunk_entry *tab;
 	uint64_t cap;
 	uint64_t used;

@@ -37,31 +37,22 @@ struct erofs_inode {
 	uint64_t size;
 	int64_t mtime;
 	uint32_t mtime_nsec;
+	uint32_t raw_blkaddr;	/* first data block (flat layouts) */
 	unsigned int rdev_major;
 	unsigned int rdev_minor;
 
 	/* identity in the source, for hard links */
 	dev_t src_dev;
 	ino_t src_ino;
-	/* regular files: path relative to the source root, for the data pass */
-	char *src_path;
 	/*
-	 * regular files whose data an importer copied into the build's spool
-	 * file (archives): it is read from there at byte src_off
+	 * archives read through a spool file: the entry's path (messages)
+	 * and where its data lies in the spool (src_spooled); --tar=i: the
+	 * data's offset in the archive (data_state EROFS_DATA_EXTERNAL)
 	 */
-	bool src_spooled;
+	char *src_path;
 	uint64_t src_off;
 	/* symlinks: the target (size bytes, no NUL needed) */
 	char *link_target;
-	/*
-	 * regular files: EROFS_DATA_* -- whether the builder's data path got
-	 * the bytes (streamed), or they stay in an appended archive at
-	 * src_off (external)
-	 */
-	uint8_t data_state;
-	/* flat file whose blocks move at layout (set by the image writer) */
-	bool relocate;
-	uint32_t old_blkaddr;
 
 	/* directories */
 	struct erofs_inode *parent;
@@ -71,22 +62,28 @@ struct erofs_inode {
 	unsigned int nr_subdirs;
 
 	/* xattrs, sorted by (index, name) after erofs_tree_finalize() */
-	struct erofs_xattr_item **xattrs;
 	unsigned int nr_xattrs;
+	struct erofs_xattr_item **xattrs;
 
-	/* layout, filled by the image writer */
+	/* layout, filled by the image writer (and the builder's data path) */
 	uint64_t nid;
-	uint64_t order;		/* 1-based position in nid order */
-	bool extended;
-	bool data_done;		/* regular file data already stored */
-	uint8_t datalayout;
+	uint32_t order;		/* 1-based position in nid order */
+	uint32_t xattr_isize;
+	uint32_t nr_shared;	/* xattrs stored as shared ids */
+	uint32_t old_blkaddr;	/* relocate: where the blocks were streamed */
+	uint32_t nr_blocks;	/* full data blocks (flat layouts) */
 	uint16_t xattr_icount;
-	unsigned int xattr_isize;
-	unsigned int nr_shared;	/* xattrs stored as shared ids */
-	unsigned int inline_size;	/* tail bytes stored after the inode */
-	uint64_t meta_off;	/* byte offset of the inode in the image */
-	uint32_t raw_blkaddr;	/* first data block (flat layouts) */
-	uint64_t nr_blocks;	/* full data blocks (flat layouts) */
+	uint16_t inline_size;	/* tail bytes stored after the inode */
+	uint8_t datalayout;
+	/*
+	 * regular files: EROFS_DATA_* -- whether the builder's data path got
+	 * the bytes (streamed), or they stay in an appended archive at
+	 * src_off (external)
+	 */
+	uint8_t data_state;
+	bool extended;
+	bool relocate;		/* flat file whose blocks move at layout */
+	bool src_spooled;
 	uint8_t *inline_data;	/* the tail, once known */
 	struct erofs_chunk_ref *chunks;
 	uint64_t nr_chunks;
@@ -101,7 +98,10 @@ enum {
 /* hard-link table entry; the tree owns a small open-addressing table */
 struct erofs_tree {
 	struct erofs_inode *root;
-	struct erofs_inode **all;	/* ownership, creation order */
+	struct erofs_inode **all;	/* every inode, creation order */
+	struct erofs_inode **slabs;	/* inodes are allocated in slabs */
+	uint64_t nr_slabs;
+	unsigned int slab_used;
 	uint64_t nr_all;
 	uint64_t all_cap;
 	struct erofs_inode **inodes;	/* every inode once, in nid order */

@@ -11,6 +11,8 @@
 #include "liberofs_tree.h"
 #include "liberofs_xattr.h"
 
+#define INODE_SLAB	1024
+
 void erofs_tree_init(struct erofs_tree *t, const struct erofs_log *log)
 {
 	memset(t, 0, sizeof(*t));
@@ -27,13 +29,15 @@ static void erofs_inode_free(struct erofs_inode *inode)
 	free(inode->link_target);
 	free(inode->inline_data);
 	free(inode->chunks);
-	free(inode);
 }
 
 void erofs_tree_free(struct erofs_tree *t)
 {
 	for (uint64_t i = 0; i < t->nr_all; i++)
 		erofs_inode_free(t->all[i]);
+	for (uint64_t i = 0; i < t->nr_slabs; i++)
+		free(t->slabs[i]);
+	free(t->slabs);
 	free(t->all);
 	free(t->inodes);
 	free(t->links);
@@ -53,9 +57,22 @@ struct erofs_inode *erofs_tree_new_inode(struct erofs_tree *t)
 		t->all = p;
 		t->all_cap = cap;
 	}
-	inode = calloc(1, sizeof(*inode));
-	if (inode)
-		t->all[t->nr_all++] = inode;
+	/* slabs: no allocator overhead per inode */
+	if (!t->nr_slabs || t->slab_used == INODE_SLAB) {
+		void *p = realloc(t->slabs,
+				  (t->nr_slabs + 1) * sizeof(*t->slabs));
+
+		if (!p)
+			return NULL;
+		t->slabs = p;
+		t->slabs[t->nr_slabs] = calloc(INODE_SLAB, sizeof(*inode));
+		if (!t->slabs[t->nr_slabs])
+			return NULL;
+		t->nr_slabs++;
+		t->slab_used = 0;
+	}
+	inode = &t->slabs[t->nr_slabs - 1][t->slab_used++];
+	t->all[t->nr_all++] = inode;
 	return inode;
 }
 
