@@ -9,9 +9,11 @@
 #     hang), the log names object, range and error; reads work again once the
 #     blob is back;
 #   * a supervised daemon killed while a READ is pending (the source is
-#     stalled: the blob file is replaced by a FIFO nobody writes, so the
-#     fetch blocks in open): after the restart with "restore" the kernel
-#     delivers the same READ again and the blocked reader gets right data.
+#     stalled: an HTTP source whose server, busybox httpd, is replaced after
+#     the mount by a listener that accepts and never answers, so the fetch
+#     blocks; directory sources refuse FIFOs): after the restart with
+#     "restore" the kernel delivers the same READ again, httpd is back, and
+#     the blocked reader gets right data.
 # /data/meta.fail: "MISSING_FSID FAIL_FSID STALL_FSID TAG FILE"; the
 # bootstraps are in /data/blobs, the blob TAG is copied to per-case source
 # directories under /run, MISSING_FSID's blob is nowhere.
@@ -105,9 +107,25 @@ fi
 src=/run/stallsrc
 mkdir -p $src
 cp "/data/blobs/$stall" "/data/blobs/$tag" $src/
+SPORT=8093
+SURL=http://127.0.0.1:$SPORT/
+# serve_src: busybox httpd for the source directory (the stall below
+# swaps it for a listener that takes each connection and never answers)
+serve_src() {
+	httpd -f -p 127.0.0.1:$SPORT -h $src &
+	spid=$!
+	echo $spid >> /run/t_pids
+	i=0
+	while ! wget -q -O /dev/null "$SURL$stall" 2>/dev/null &&
+		[ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+serve_src
 T_READY='supervisor: started daemon'
 if ! err=$(t_daemon_start /bin/erofs-fetchd --supervise --cache-dir $CD \
-		--source $src -v); then
+		--source $SURL --http-retries 1 --connect-timeout 2 -v); then
 	t_fail supervise-started "$err"
 	return 1
 fi
@@ -117,14 +135,23 @@ if ! err=$(t_od_mount /mnt/st "$stall"); then
 	t_daemon_stop
 	return 1
 fi
-# 6.12 opens blob objects asynchronously after the mount: swap the blob
-# only once its OPEN was answered, or the daemon would refuse the OPEN
+# 6.12 opens blob objects asynchronously after the mount: stall the source
+# only once the blob's OPEN was answered, or the daemon would refuse the OPEN
 if ! t_wait_open "$tag" 150; then
 	t_fail stall-blob-opened "no OPEN of $tag after the mount"
 fi
-# from now on a fetch from the blob blocks in open() of the FIFO
-mv "$src/$tag" "$src/$tag.real"
-mkfifo "$src/$tag"
+# the metadata is cached first: only the blob's fetch is to stall
+ls -laR /mnt/st > /dev/null 2>&1
+# from now on a fetch from the blob waits for an answer that never comes
+kill $spid 2>/dev/null
+wait $spid 2>/dev/null
+printf '#!/bin/sh\necho $$ >> /run/hang.pids\nexec sleep 600\n' > /run/hang.sh
+chmod +x /run/hang.sh
+: > /run/hang.pids
+nc -ll -p $SPORT -e /run/hang.sh &
+npid=$!
+echo $npid >> /run/t_pids
+sleep 0.3
 t_mark
 cat "/mnt/st/$file" > /run/stalled.out 2> /run/stalled.err &
 reader=$!
@@ -150,7 +177,10 @@ else
 	t_fail stall-child-killed "no daemon pid in the log"
 fi
 # the source comes back before the new daemon starts (one second later)
-mv "$src/$tag.real" "$src/$tag"
+kill $npid 2>/dev/null
+wait $npid 2>/dev/null
+kill $(cat /run/hang.pids) 2>/dev/null
+serve_src
 i=0
 while kill -0 $reader 2>/dev/null && [ $i -lt 150 ]; do
 	sleep 0.1
@@ -172,5 +202,6 @@ n=$(grep -c "READ msg_id $id object [0-9]* ($tag)" "$T_DAEMON_LOG")
 	t_fail stall-same-read-redelivered "READ msg_id '$id' seen $n times"
 t_umount /mnt/st
 t_daemon_stop
+kill $spid 2>/dev/null
 cp "$T_DAEMON_LOG" /cache/artifacts/fetchd-stall.log
 t_dmesg_clean kernel-log-clean
