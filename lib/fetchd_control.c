@@ -50,17 +50,6 @@ char *erofs_fetchd_ctl_quote(const char *s)
 	return out;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* in place; false on a bad escape or a NUL */
 static bool unquote(char *s)
 {
@@ -68,7 +57,8 @@ static bool unquote(char *s)
 
 	for (; *s; s++) {
 		if (*s == '%') {
-			int h = hexval(s[1]), l = h < 0 ? -1 : hexval(s[2]);
+			int h = erofs_hexval(s[1]);
+			int l = h < 0 ? -1 : erofs_hexval(s[2]);
 
 			if (l < 0 || (h == 0 && l == 0))
 				return false;

@@ -326,7 +326,7 @@ void erofs_hex(char *out, const uint8_t *in, size_t n)
 	out[2 * n] = '\0';
 }
 
-static int hexval(char c)
+int erofs_hexval(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -342,7 +342,8 @@ int erofs_unhex(uint8_t *out, const char *hex, size_t n)
 	if (strlen(hex) != 2 * n)
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		int hi = erofs_hexval(hex[2 * i]);
+		int lo = erofs_hexval(hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -EINVAL;

@@ -71,6 +71,8 @@ int erofs_write_all(int fd, const void *buf, size_t len);
 /* bytes read (short only at end of file) or -errno */
 ssize_t erofs_pread_all(int fd, void *buf, size_t len, off_t off);
 
+/* the value of the hex digit @c (either case), or -1 */
+int erofs_hexval(char c);
 /* lowercase hex of @n bytes into @out (2n + 1 bytes) */
 void erofs_hex(char *out, const uint8_t *in, size_t n);
 /* 0, or -EINVAL when @hex is not 2n lowercase/uppercase hex digits */
