@@ -189,6 +189,31 @@ int erofs_oci_layout_read_blob(int dirfd, const struct erofs_oci_desc *d,
 			       size_t max, const char *what, char **buf,
 			       const struct erofs_log *log);
 
+/*
+ * An image erofs-convert wrote (see erofs-convert(1), OUTPUT), picked in
+ * the layout @dir like erofs_oci_layout_open() picks one, its manifest
+ * verified; nothing else is read.  A manifest of another kind (no
+ * org.erofs.format annotation, other media types) is -EMEDIUMTYPE after
+ * a message.
+ */
+struct erofs_oci_erofs {
+	bool merged;			/* else one image per layer */
+	struct erofs_oci_desc manifest;
+	char *ref;			/* its tag in index.json, or NULL */
+	struct erofs_oci_desc bootstrap;	/* merged only */
+	/* merged: the blobs in device order; else the layers, bottom first */
+	unsigned int nr_parts;
+	struct erofs_oci_desc *parts;
+	unsigned int block_size;	/* merged: the annotation's */
+	char *fsid, *domain_id;		/* merged: annotations, or NULL */
+};
+
+int erofs_oci_layout_open_erofs(const char *dir, const char *ref,
+				const struct erofs_oci_platform *plat,
+				struct erofs_oci_erofs *e,
+				const struct erofs_log *log);
+void erofs_oci_erofs_free(struct erofs_oci_erofs *e);
+
 /* ---- the byte sources a layer stream reads ---- */
 
 struct erofs_oci_src {

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * erofs-mount: image resolution (manifest, bootstrap), bootstrap fetch with
- * its SHA-256 checked, backend choice, daemon start or reuse through its
- * control socket, mount(2) in the right order, unmount, listing, and the
- * chunk ranges of a prefetch list.  See erofs/mount.h.
+ * erofs-mount: image resolution (manifest, bootstrap, an OCI layout
+ * erofs-convert wrote), bootstrap fetch with its SHA-256 checked, backend
+ * choice, daemon start or reuse through its control socket, mount(2) in the
+ * right order, --no-merge layers stacked by overlayfs, unmount, listing,
+ * and the chunk ranges of a prefetch list.  See erofs/mount.h.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -30,9 +31,12 @@
 #include "erofs/reader.h"
 #include "erofs/util.h"
 #include "liberofs_fanotify.h"
+#include "liberofs_oci.h"
 
-enum mount_backend { MB_FANOTIFY, MB_CACHEFILES, MB_FULL };
-static const char *const mb_names[] = {"fanotify", "cachefiles", "full"};
+/* MB_OVERLAY: --no-merge layers, fetched whole and stacked by overlayfs */
+enum mount_backend { MB_FANOTIFY, MB_CACHEFILES, MB_FULL, MB_OVERLAY };
+static const char *const mb_names[] = {"fanotify", "cachefiles", "full",
+				       "overlay"};
 
 struct mount_job {
 	const struct erofs_mount_opts *o;
@@ -48,6 +52,10 @@ struct mount_job {
 	char *default_src;
 	char *bootstrap; /* local, complete, checked */
 	enum mount_backend backend;
+	/* IMAGE is an OCI layout erofs-convert wrote */
+	bool is_oci;
+	struct erofs_oci_erofs oci;
+	char *oci_blobdir; /* its blobs/sha256, absolute */
 };
 
 void erofs_mount_opts_init(struct erofs_mount_opts *o)
@@ -101,12 +109,30 @@ static bool is_hex64(const char *s)
 	return true;
 }
 
+/* j->m into the cache dir, where the daemon loads it from */
+static int save_manifest(struct mount_job *j)
+{
+	char *hash = hash_name(j->mnt), *out;
+	int err;
+
+	if (!hash ||
+	    asprintf(&out, "%s/images/%s.json", j->cache_dir, hash) < 0) {
+		free(hash);
+		return erofs_err(j->log, -ENOMEM, "manifest");
+	}
+	free(hash);
+	j->manifest_path = out;
+	err = mkdir_p(dirname(strdupa(out)), j->log);
+	if (!err)
+		err = erofs_manifest_save(&j->m, out, j->log);
+	return err;
+}
+
 /* a bootstrap given as IMAGE: a manifest made from its device table */
 static int manifest_from_bootstrap(struct mount_job *j, const char *path)
 {
 	struct erofs_image img;
 	uint8_t md[EROFS_SHA256_LEN];
-	char *hash, *out;
 	int fd, err = erofs_image_open(&img, path, j->log);
 
 	if (err)
@@ -153,34 +179,180 @@ static int manifest_from_bootstrap(struct mount_job *j, const char *path)
 		}
 	}
 	erofs_image_close(&img);
-	/* the daemon loads it from the cache dir */
-	hash = hash_name(j->mnt);
-	if (!hash ||
-	    asprintf(&out, "%s/images/%s.json", j->cache_dir, hash) < 0) {
-		free(hash);
-		return erofs_err(j->log, -ENOMEM, "manifest");
-	}
-	free(hash);
-	j->manifest_path = out;
-	err = mkdir_p(dirname(strdupa(out)), j->log);
-	if (!err)
-		err = erofs_manifest_save(&j->m, out, j->log);
+	err = save_manifest(j);
 	j->bootstrap = strdup(j->m.bootstrap_path);
 	return err;
 }
 
+/*
+ * An OCI layout erofs-convert wrote: the image picked by @ref and the
+ * platform, its manifest checked to be erofs-convert's.  Merged: a
+ * manifest naming the bootstrap and the blobs by their SHA-256 (checked
+ * against the bootstrap once it is here, oci_finish()); --no-merge: the
+ * layers, mounted by mount_layers().
+ */
+static int load_oci(struct mount_job *j, const char *dir, const char *ref)
+{
+	struct erofs_oci_platform plat = {0};
+	struct erofs_manifest *m = &j->m;
+	char hex[EROFS_SHA256_HEX_LEN + 1], *abs;
+	int err;
+
+	if (j->o->platform) {
+		err = erofs_oci_platform_parse(j->o->platform, &plat);
+		if (err) {
+			erofs_oci_platform_free(&plat);
+			return erofs_fail(
+			    j->log, -EINVAL,
+			    "--platform %s: not os/arch[/variant]",
+			    j->o->platform);
+		}
+	} else {
+		err = erofs_oci_platform_host(&plat);
+		if (err)
+			return erofs_err(j->log, err, "the host's platform");
+	}
+	err = erofs_oci_layout_open_erofs(dir, ref, &plat, &j->oci, j->log);
+	erofs_oci_platform_free(&plat);
+	if (err)
+		return err;
+	j->is_oci = true;
+	abs = realpath(dir, NULL);
+	if (!abs || asprintf(&j->oci_blobdir, "%s/blobs/sha256", abs) < 0) {
+		j->oci_blobdir = NULL;
+		free(abs);
+		return erofs_err(j->log, -ENOMEM, "%s", dir);
+	}
+	free(abs);
+	j->default_src = strdup(j->oci_blobdir);
+	if (!j->default_src)
+		return erofs_err(j->log, -ENOMEM, "%s", dir);
+	if (!j->oci.merged)
+		return 0;
+	memset(m, 0, sizeof(*m));
+	j->have_m = true;
+	erofs_hex(hex, j->oci.bootstrap.digest, EROFS_SHA256_LEN);
+	m->bootstrap_path = strdup(hex);
+	m->bootstrap_size = j->oci.bootstrap.size;
+	memcpy(m->bootstrap_sha256, hex, sizeof(hex));
+	m->block_size = j->oci.block_size;
+	/* erofs-convert(1): the bootstrap's hex digest is its fsid */
+	m->fsid = strdup(j->oci.fsid ? j->oci.fsid : hex);
+	if (j->oci.domain_id)
+		m->domain_id = strdup(j->oci.domain_id);
+	m->nr_blobs = j->oci.nr_parts;
+	m->blobs = calloc(m->nr_blobs + 1, sizeof(*m->blobs));
+	if (!m->bootstrap_path || !m->fsid || !m->blobs ||
+	    (j->oci.domain_id && !m->domain_id))
+		return erofs_err(j->log, -ENOMEM, "%s", dir);
+	for (unsigned int i = 0; i < m->nr_blobs; i++) {
+		struct erofs_manifest_blob *b = &m->blobs[i];
+
+		erofs_hex(hex, j->oci.parts[i].digest, EROFS_SHA256_LEN);
+		b->device_id = i + 1;
+		memcpy(b->tag, hex, sizeof(hex));
+		memcpy(b->sha256, hex, sizeof(hex));
+		b->size = j->oci.parts[i].size;
+		b->path = strdup(hex);
+		if (!b->path)
+			return erofs_err(j->log, -ENOMEM, "%s", dir);
+	}
+	return 0;
+}
+
+/*
+ * The merged OCI image's bootstrap is here and verified: its device table
+ * must name the manifest's blobs in order with their sizes; without
+ * --source every blob must be in the layout.  Then the manifest for the
+ * daemon is written.
+ */
+static int oci_finish(struct mount_job *j)
+{
+	struct erofs_image img;
+	int err = erofs_image_open(&img, j->bootstrap, j->log);
+
+	if (err)
+		return err;
+	if (img.nr_devices != j->m.nr_blobs)
+		err = erofs_fail(j->log, -EINVAL,
+				 "%s: the bootstrap has %u devices, its "
+				 "manifest lists %u blobs",
+				 j->o->image, img.nr_devices, j->m.nr_blobs);
+	for (unsigned int i = 0; !err && i < img.nr_devices; i++) {
+		struct erofs_manifest_blob *b = &j->m.blobs[i];
+
+		b->blocks = img.devs[i].blocks;
+		if (strcmp(img.devs[i].tag, b->tag))
+			err = erofs_fail(j->log, -EINVAL,
+					 "%s: device %u of the bootstrap is "
+					 "\"%s\", the manifest says blob "
+					 "sha256:%s",
+					 j->o->image, i + 1, img.devs[i].tag,
+					 b->tag);
+		else if (b->size != b->blocks * img.blksz)
+			err = erofs_fail(j->log, -EINVAL,
+					 "%s: blob sha256:%s has %" PRIu64
+					 " bytes, the bootstrap's device "
+					 "table says %" PRIu64 " blocks of %u",
+					 j->o->image, b->tag, b->size,
+					 b->blocks, img.blksz);
+	}
+	j->m.block_size = img.blksz;
+	erofs_image_close(&img);
+	for (unsigned int i = 0; !err && !j->o->nr_sources && i < j->m.nr_blobs;
+	     i++) {
+		const struct erofs_manifest_blob *b = &j->m.blobs[i];
+		char path[PATH_MAX];
+		struct stat st;
+
+		snprintf(path, sizeof(path), "%s/%s", j->oci_blobdir, b->tag);
+		if (stat(path, &st))
+			err = erofs_fail(j->log, -errno,
+					 "%s: blob %u/%u (sha256:%s) is not "
+					 "in the layout (%s); give --source "
+					 "where it is",
+					 j->o->image, i + 1, j->m.nr_blobs,
+					 b->tag, strerror(errno));
+		else if (!S_ISREG(st.st_mode) ||
+			 (uint64_t)st.st_size != b->size)
+			err = erofs_fail(j->log, -EINVAL,
+					 "%s: blob sha256:%s in the layout is "
+					 "not a file of %" PRIu64 " bytes",
+					 j->o->image, b->tag, b->size);
+	}
+	return err ? err : save_manifest(j);
+}
+
+/* "oci:DIR[:REF]", or a directory holding oci-layout */
 static int load_image(struct mount_job *j)
 {
 	const char *image = j->o->image;
+	struct stat st;
 	char head[1];
 	int fd, err;
 
-	if (!strncmp(image, "oci:", 4))
-		return erofs_fail(j->log, -EOPNOTSUPP,
-				  "%s: OCI layouts are not supported by this "
-				  "build yet: mount the manifest erofs-convert "
-				  "wrote next to them",
-				  image);
+	if (!strncmp(image, "oci:", 4)) {
+		const char *colon = strchr(image + 4, ':');
+		char *dir = colon ? strndup(image + 4, colon - image - 4)
+				  : strdup(image + 4);
+
+		if (!dir)
+			return erofs_err(j->log, -ENOMEM, "%s", image);
+		err = load_oci(j, dir, colon && colon[1] ? colon + 1 : NULL);
+		free(dir);
+		return err;
+	}
+	if (!stat(image, &st) && S_ISDIR(st.st_mode)) {
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s/oci-layout", image);
+		if (access(path, F_OK))
+			return erofs_fail(j->log, -EISDIR,
+					  "%s: a directory but not an OCI "
+					  "layout (no oci-layout file)",
+					  image);
+		return load_oci(j, image, NULL);
+	}
 	fd = open(image, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return erofs_err(j->log, -errno, "%s", image);
@@ -205,7 +377,8 @@ static int load_image(struct mount_job *j)
 /* ------------------------------------------------------------------ */
 /* fetching whole objects (bootstrap, or every blob for a full fetch)  */
 
-static int fetch_whole(struct mount_job *j, const char *path, uint64_t size,
+static int fetch_whole(struct mount_job *j, const char *const *srcs,
+		       unsigned int nr_srcs, const char *path, uint64_t size,
 		       const char *sha256, const char *dest)
 {
 	uint8_t md[EROFS_SHA256_LEN];
@@ -234,13 +407,13 @@ static int fetch_whole(struct mount_job *j, const char *path, uint64_t size,
 		if (fd >= 0)
 			close(fd);
 	}
-	for (unsigned int s = 0; s < j->nr_srcs && err; s++) {
+	for (unsigned int s = 0; s < nr_srcs && err; s++) {
 		struct erofs_source *src;
 		struct erofs_outfile of;
 		EVP_MD_CTX *ctx;
 		uint64_t off = 0;
 
-		err = erofs_source_open(j->srcs[s], &j->o->http, j->log, &src);
+		err = erofs_source_open(srcs[s], &j->o->http, j->log, &src);
 		if (err)
 			continue;
 		err = erofs_outfile_open(&of, dest, j->log);
@@ -266,12 +439,12 @@ static int fetch_whole(struct mount_job *j, const char *path, uint64_t size,
 			err = erofs_fail(j->log, -EBADMSG,
 					 "%s from %s: SHA-256 %s, the manifest "
 					 "says %s",
-					 path, j->srcs[s], hex, sha256);
+					 path, srcs[s], hex, sha256);
 		if (err) {
 			erofs_outfile_abort(&of);
 			if (err != -EBADMSG)
 				erofs_err(j->log, err, "%s from %s", path,
-					  j->srcs[s]);
+					  srcs[s]);
 		} else {
 			err = erofs_outfile_commit(&of, j->log);
 		}
@@ -281,20 +454,45 @@ static int fetch_whole(struct mount_job *j, const char *path, uint64_t size,
 	return err;
 }
 
+/*
+ * An OCI layout's own blobs directory when it holds @hex (the layout is
+ * local: no point asking a server for what is next to its index), else
+ * the sources.
+ */
+static unsigned int oci_srcs(struct mount_job *j, const char *hex,
+			     const char **srcs)
+{
+	char path[PATH_MAX];
+
+	if (j->is_oci &&
+	    (size_t)snprintf(path, sizeof(path), "%s/%s", j->oci_blobdir, hex) <
+		sizeof(path) &&
+	    !access(path, F_OK)) {
+		srcs[0] = j->oci_blobdir;
+		return 1;
+	}
+	memcpy(srcs, j->srcs, j->nr_srcs * sizeof(*srcs));
+	return j->nr_srcs;
+}
+
 static int fetch_bootstrap(struct mount_job *j)
 {
+	const char *srcs[EROFS_MOUNT_MAX_SOURCES];
+	unsigned int nr;
 	char *dest;
 	int err;
 
 	if (j->bootstrap)
 		return 0; /* given as IMAGE: local already */
+	nr = oci_srcs(j, j->m.bootstrap_sha256, srcs);
 	if (asprintf(&dest, "%s/bootstrap/%s.img", j->cache_dir,
 		     j->m.bootstrap_sha256) < 0)
 		return erofs_err(j->log, -ENOMEM, "bootstrap");
 	err = mkdir_p(dirname(strdupa(dest)), j->log);
 	if (!err)
-		err = fetch_whole(j, j->m.bootstrap_path, j->m.bootstrap_size,
-				  j->m.bootstrap_sha256, dest);
+		err = fetch_whole(j, srcs, nr, j->m.bootstrap_path,
+				  j->m.bootstrap_size, j->m.bootstrap_sha256,
+				  dest);
 	if (err) {
 		free(dest);
 		return err;
@@ -647,6 +845,9 @@ static int save_state(struct mount_job *j)
 		return err;
 	for (unsigned int i = 0; i < j->m.nr_blobs; i++)
 		total += j->m.blobs[i].size;
+	if (j->backend == MB_OVERLAY)
+		for (unsigned int i = 0; i < j->oci.nr_parts; i++)
+			total += j->oci.parts[i].size;
 	f = fdopen(dup(of.fd), "w");
 	if (!f) {
 		erofs_outfile_abort(&of);
@@ -703,7 +904,19 @@ static int choose_backend(struct mount_job *j)
 	const char *b = j->o->backend ? j->o->backend : "auto";
 	const char *why;
 
-	if (!strcmp(b, "fanotify")) {
+	if (j->is_oci && !j->oci.merged) {
+		if (strcmp(b, "auto") && strcmp(b, "full"))
+			return erofs_fail(j->log, -EINVAL,
+					  "%s: an image of standalone layers "
+					  "(erofs-convert --no-merge) holds "
+					  "its data in each layer, which is "
+					  "mounted whole: --backend %s cannot "
+					  "serve it lazily (auto or full)",
+					  j->o->image, b);
+		j->backend = MB_OVERLAY;
+		why = "standalone layers, each fetched whole and verified, "
+		      "stacked by overlayfs";
+	} else if (!strcmp(b, "fanotify")) {
 		j->backend = MB_FANOTIFY;
 		why = "forced";
 	} else if (!strcmp(b, "cachefiles")) {
@@ -773,6 +986,105 @@ static int do_mount(struct mount_job *j)
 	return err;
 }
 
+/* a detached read-only mount of the EROFS image file @path */
+static int erofs_fsmount(const char *path, const struct erofs_log *log)
+{
+	int fd = fsopen("erofs", FSOPEN_CLOEXEC), m = -1;
+
+	if (fd < 0)
+		return erofs_err(log, -errno, "fsopen erofs");
+	if (fsconfig(fd, FSCONFIG_SET_STRING, "source", path, 0) ||
+	    fsconfig(fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0))
+		m = erofs_err(log, -errno, "mount %s", path);
+	else if ((m = fsmount(fd, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY)) < 0)
+		m = erofs_err(log, -errno, "mount %s", path);
+	close(fd);
+	return m;
+}
+
+/*
+ * An OCI layout of standalone layers (erofs-convert --no-merge): each
+ * layer's image holds its file data, so nothing can be served lazily (a
+ * file-backed mount needs its image complete).  Each is fetched whole and
+ * verified, mounted detached, and the mounts are stacked read-only by
+ * overlayfs (layers given by descriptor: Linux 6.13+), which then moves
+ * onto the mount point; unmounting it releases the layers.  A single
+ * layer is mounted as it is.
+ */
+static int mount_layers(struct mount_job *j)
+{
+	unsigned int n = j->oci.nr_parts;
+	int *fds = malloc(n * sizeof(*fds)), ofd = -1, mfd = -1, err;
+	char dir[PATH_MAX];
+
+	if (!fds)
+		return erofs_err(j->log, -ENOMEM, "layers");
+	for (unsigned int i = 0; i < n; i++)
+		fds[i] = -1;
+	snprintf(dir, sizeof(dir), "%s/layers", j->cache_dir);
+	err = mkdir_p(dir, j->log);
+	for (unsigned int i = 0; !err && i < n; i++) {
+		const struct erofs_oci_desc *d = &j->oci.parts[i];
+		const char *srcs[EROFS_MOUNT_MAX_SOURCES];
+		char hex[EROFS_SHA256_HEX_LEN + 1], dest[PATH_MAX + 80];
+		unsigned int nr;
+
+		erofs_hex(hex, d->digest, EROFS_SHA256_LEN);
+		snprintf(dest, sizeof(dest), "%s/%s.img", dir, hex);
+		nr = oci_srcs(j, hex, srcs);
+		err = fetch_whole(j, srcs, nr, hex, d->size, hex, dest);
+		if (!err) {
+			fds[i] = erofs_fsmount(dest, j->log);
+			if (fds[i] < 0)
+				err = fds[i];
+		}
+	}
+	if (!err && n == 1) {
+		mfd = fds[0];
+		fds[0] = -1;
+	} else if (!err) {
+		ofd = fsopen("overlay", FSOPEN_CLOEXEC);
+		if (ofd < 0)
+			err = erofs_err(j->log, -errno, "fsopen overlay");
+		if (!err && fsconfig(ofd, FSCONFIG_SET_STRING, "source",
+				     "erofs-mount", 0))
+			err = erofs_err(j->log, -errno, "overlay source");
+		/* inode numbers of different layers never collide */
+		if (!err && fsconfig(ofd, FSCONFIG_SET_STRING, "xino", "on", 0))
+			err = erofs_err(j->log, -errno, "overlay xino=on");
+		/* the top layer first */
+		for (unsigned int i = n; !err && i-- > 0;)
+			if (fsconfig(ofd, FSCONFIG_SET_FD, "lowerdir+", NULL,
+				     fds[i]))
+				err = erofs_fail(j->log, -errno,
+						 "overlayfs refuses layer %u "
+						 "as a descriptor (%s): Linux "
+						 "6.13+ stacks them",
+						 i + 1, strerror(errno));
+		if (!err && fsconfig(ofd, FSCONFIG_CMD_CREATE, NULL, NULL, 0))
+			err = erofs_err(j->log, -errno,
+					"overlayfs of %u layers", n);
+		if (!err) {
+			mfd = fsmount(ofd, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY);
+			if (mfd < 0)
+				err = erofs_err(j->log, -errno,
+						"overlayfs of %u layers", n);
+		}
+	}
+	if (!err &&
+	    move_mount(mfd, "", AT_FDCWD, j->mnt, MOVE_MOUNT_F_EMPTY_PATH))
+		err = erofs_err(j->log, -errno, "mount on %s", j->mnt);
+	if (mfd >= 0)
+		close(mfd);
+	if (ofd >= 0)
+		close(ofd);
+	for (unsigned int i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(fds);
+	return err;
+}
+
 static int full_fetch(struct mount_job *j)
 {
 	char dir[PATH_MAX];
@@ -786,7 +1098,8 @@ static int full_fetch(struct mount_job *j)
 		char dest[PATH_MAX + 80];
 
 		snprintf(dest, sizeof(dest), "%s/%s", dir, b->tag);
-		err = fetch_whole(j, b->path, b->size, b->sha256, dest);
+		err = fetch_whole(j, j->srcs, j->nr_srcs, b->path, b->size,
+				  b->sha256, dest);
 	}
 	return err;
 }
@@ -813,9 +1126,9 @@ int erofs_mount(const struct erofs_mount_opts *o, const struct erofs_log *log)
 		err = erofs_err(log, -errno, "--cache-dir %s", cache);
 		goto out;
 	}
-	err = choose_backend(&j);
+	err = load_image(&j);
 	if (!err)
-		err = load_image(&j);
+		err = choose_backend(&j);
 	if (err)
 		goto out;
 	for (unsigned int i = 0; i < o->nr_sources; i++)
@@ -833,12 +1146,16 @@ int erofs_mount(const struct erofs_mount_opts *o, const struct erofs_log *log)
 			goto out;
 	}
 	/* the bootstrap first: it must be complete before the mount */
-	if (j.backend != MB_CACHEFILES) {
-		err = fetch_bootstrap(&j);
+	if (j.backend != MB_CACHEFILES || j.is_oci) {
+		err = j.backend == MB_OVERLAY ? 0 : fetch_bootstrap(&j);
+		if (!err && j.is_oci && j.oci.merged)
+			err = oci_finish(&j);
 		if (err)
 			goto out;
 	}
-	if (j.backend == MB_FULL) {
+	if (j.backend == MB_OVERLAY) {
+		/* no daemon: the layers are fetched and mounted here */
+	} else if (j.backend == MB_FULL) {
 		err = full_fetch(&j);
 	} else {
 		err = ensure_daemon(&j);
@@ -848,7 +1165,7 @@ int erofs_mount(const struct erofs_mount_opts *o, const struct erofs_log *log)
 	}
 	/* marks are in place: now EROFS may open the blobs */
 	if (!err)
-		err = do_mount(&j);
+		err = j.backend == MB_OVERLAY ? mount_layers(&j) : do_mount(&j);
 	if (!err) {
 		added = false; /* mounted: never released under the mount */
 		err = save_state(&j);
@@ -867,12 +1184,13 @@ int erofs_mount(const struct erofs_mount_opts *o, const struct erofs_log *log)
 	added = false;
 	fprintf(j.out, "erofs-mount: mounted %s on %s (backend %s)\n", o->image,
 		j.mnt, mb_names[j.backend]);
-	if (j.backend != MB_FULL && o->prefetch_list && prefetch_list(&j))
+	if (j.backend != MB_FULL && j.backend != MB_OVERLAY &&
+	    o->prefetch_list && prefetch_list(&j))
 		erofs_warn(log,
 			   "%s: --prefetch-list failed; the mount "
 			   "works, filled on demand",
 			   j.mnt);
-	if (j.backend != MB_FULL && o->prefetch) {
+	if (j.backend != MB_FULL && j.backend != MB_OVERLAY && o->prefetch) {
 		char *id = erofs_fetchd_ctl_quote(j.mnt);
 
 		err = id ? ctl_fmt(&j, "prefetch", "prefetch %s all", id)
@@ -889,6 +1207,9 @@ out:
 		del_image(&j);
 	if (j.have_m)
 		erofs_manifest_free(&j.m);
+	if (j.is_oci)
+		erofs_oci_erofs_free(&j.oci);
+	free(j.oci_blobdir);
 	free(j.manifest_path);
 	free(j.bootstrap);
 	free(j.default_src);
@@ -922,7 +1243,7 @@ int erofs_umount(const char *mountpoint, const char *state_dir,
 		erofs_warn(log, "%s was not mounted; forgetting it", mnt);
 	}
 	err = 0;
-	if (strcmp(s.backend, "full")) {
+	if (strcmp(s.backend, "full") && strcmp(s.backend, "overlay")) {
 		id = erofs_fetchd_ctl_quote(mnt);
 		if (id) {
 			char *req;
@@ -970,7 +1291,8 @@ int erofs_mount_list(FILE *out, const char *state_dir,
 		if (load_state(path, &s))
 			continue;
 		total = s.total;
-		if (!strcmp(s.backend, "full")) {
+		if (!strcmp(s.backend, "full") ||
+		    !strcmp(s.backend, "overlay")) {
 			present = total;
 		} else if (!erofs_fetchd_ctl_call(s.cache, "list", &reply,
 						  log)) {

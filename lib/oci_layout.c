@@ -4,7 +4,8 @@
  * indexes picked by tag and platform, the manifest and the config, each
  * verified against its descriptor before it is parsed; then the layer
  * blobs, which must all be there with their declared sizes before a
- * conversion starts.  Also the byte sources a layer is read from.
+ * conversion starts.  Also the byte sources a layer is read from, and an
+ * image erofs-convert wrote picked the same way for erofs-mount.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 #include <json-c/json.h>
 #include <openssl/evp.h>
 
+#include "erofs/convert.h"
 #include "liberofs_oci.h"
 
 #define MAX_NESTING 4
@@ -208,31 +210,34 @@ static int check_layers(int dirfd, const char *dir,
 	return 0;
 }
 
-int erofs_oci_layout_open(const char *dir, const char *ref,
-			  const struct erofs_oci_platform *plat,
-			  struct erofs_oci_image *img,
-			  const struct erofs_log *log)
+/*
+ * index.json, then nested image indexes down to one image manifest: *cur
+ * is its descriptor, *root its parsed document, *refname (when not NULL)
+ * the tag index.json gave it; @what names it afterwards.
+ */
+static int resolve_manifest(int dirfd, const char *dir, const char *ref,
+			    const struct erofs_oci_platform *plat,
+			    struct erofs_oci_desc *cur,
+			    struct json_object **rootp, char **refname,
+			    char *what, size_t whatsz,
+			    const struct erofs_log *log)
 {
-	struct erofs_oci_desc cur = { 0 }, cfg;
 	struct json_object *root = NULL;
-	char what[300], *buf = NULL;
+	char *buf = NULL;
 	size_t len;
-	int dirfd, err;
+	int err;
 
-	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0)
-		return erofs_err(log, -errno, "%s", dir);
-	img->layout_fd = dirfd;
+	memset(cur, 0, sizeof(*cur));
+	*rootp = NULL;
 	err = check_layout_file(dirfd, dir, log);
 	if (err)
 		return err;
-	snprintf(what, sizeof(what), "%.250s/index.json", dir);
+	snprintf(what, whatsz, "%.250s/index.json", dir);
 	err = read_at(dirfd, "index.json", EROFS_OCI_JSON_MAX, what, &buf, &len,
 		      log);
 	if (!err)
 		err = erofs_oci_json_parse(buf, len, false, what, &root, log);
 	free(buf);
-	/* index.json, then nested image indexes down to one manifest */
 	for (int depth = 0; !err; depth++) {
 		struct erofs_oci_desc *descs;
 		unsigned int nr, idx;
@@ -243,12 +248,12 @@ int erofs_oci_layout_open(const char *dir, const char *ref,
 		err = erofs_oci_select(descs, nr, depth ? NULL : ref, plat,
 				       what, &idx, log);
 		if (!err) {
-			erofs_oci_desc_free(&cur);
-			cur = descs[idx];
+			erofs_oci_desc_free(cur);
+			*cur = descs[idx];
 			memset(&descs[idx], 0, sizeof(descs[idx]));
-			if (!depth && cur.ref_name) {
-				free(img->ref);
-				img->ref = strdup(cur.ref_name);
+			if (!depth && cur->ref_name && refname) {
+				free(*refname);
+				*refname = strdup(cur->ref_name);
 			}
 		}
 		erofs_oci_descs_free(descs, nr);
@@ -259,21 +264,47 @@ int erofs_oci_layout_open(const char *dir, const char *ref,
 		{
 			char ds[EROFS_OCI_DIGEST_LEN + 1];
 
-			erofs_oci_digest_str(ds, cur.digest);
-			snprintf(what, sizeof(what), "%.150s: %s %s", dir,
-				 erofs_oci_is_index_type(cur.media_type) ?
+			erofs_oci_digest_str(ds, cur->digest);
+			snprintf(what, whatsz, "%.150s: %s %s", dir,
+				 erofs_oci_is_index_type(cur->media_type) ?
 				 "image index" : "manifest", ds);
 		}
-		err = read_json_blob(dirfd, &cur, false, what, &root, log);
-		if (err || !erofs_oci_is_index_type(cur.media_type))
+		err = read_json_blob(dirfd, cur, false, what, &root, log);
+		if (err || !erofs_oci_is_index_type(cur->media_type))
 			break;
 		if (depth + 1 >= MAX_NESTING)
 			err = erofs_fail(log, -ELOOP,
 					 "%s: image indexes nested deeper than %d",
 					 what, MAX_NESTING);
 	}
-	if (!err)
-		err = erofs_oci_parse_manifest(root, what, &cfg, img, log);
+	if (err) {
+		json_object_put(root);
+		erofs_oci_desc_free(cur);
+		return err;
+	}
+	*rootp = root;
+	return 0;
+}
+
+int erofs_oci_layout_open(const char *dir, const char *ref,
+			  const struct erofs_oci_platform *plat,
+			  struct erofs_oci_image *img,
+			  const struct erofs_log *log)
+{
+	struct erofs_oci_desc cur, cfg;
+	struct json_object *root = NULL;
+	char what[300];
+	int dirfd, err;
+
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return erofs_err(log, -errno, "%s", dir);
+	img->layout_fd = dirfd;
+	err = resolve_manifest(dirfd, dir, ref, plat, &cur, &root, &img->ref,
+			       what, sizeof(what), log);
+	if (err)
+		return err;
+	err = erofs_oci_parse_manifest(root, what, &cfg, img, log);
 	json_object_put(root);
 	root = NULL;
 	if (err) {
@@ -295,6 +326,163 @@ int erofs_oci_layout_open(const char *dir, const char *ref,
 	json_object_put(root);
 	if (!err)
 		err = check_layers(dirfd, dir, img, log);
+	return err;
+}
+
+/* ---- an image erofs-convert wrote, to be mounted ---- */
+
+void erofs_oci_erofs_free(struct erofs_oci_erofs *e)
+{
+	erofs_oci_desc_free(&e->manifest);
+	erofs_oci_desc_free(&e->bootstrap);
+	erofs_oci_descs_free(e->parts, e->nr_parts);
+	free(e->ref);
+	free(e->fsid);
+	free(e->domain_id);
+	memset(e, 0, sizeof(*e));
+}
+
+/* annotation @key of descriptor object @o, or NULL */
+static const char *annotation(struct json_object *o, const char *key)
+{
+	struct json_object *ann, *v;
+
+	if (!json_object_object_get_ex(o, "annotations", &ann) ||
+	    !json_object_is_type(ann, json_type_object) ||
+	    !json_object_object_get_ex(ann, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static bool ann_is_uint(struct json_object *o, const char *key,
+			unsigned long long want)
+{
+	const char *s = annotation(o, key);
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%llu", want);
+	return s && !strcmp(s, buf);
+}
+
+static int dup_ann(struct json_object *o, const char *key, char **out)
+{
+	const char *s = annotation(o, key);
+
+	*out = NULL;
+	if (!s)
+		return 0;
+	*out = strdup(s);
+	return *out ? 0 : -ENOMEM;
+}
+
+/* the manifest's layers as erofs-convert writes them, into @e */
+static int parse_erofs_manifest(struct json_object *root, const char *what,
+				struct erofs_oci_erofs *e,
+				const struct erofs_log *log)
+{
+	struct json_object *ls, *sv;
+	const char *fmt = annotation(root, EROFS_ANN_FORMAT);
+	const char *want;
+	size_t n;
+	int err;
+
+	if (!json_object_object_get_ex(root, "schemaVersion", &sv) ||
+	    !json_object_is_type(sv, json_type_int) ||
+	    json_object_get_int64(sv) != 2)
+		return erofs_fail(log, -EINVAL, "%s: schemaVersion is not 2",
+				  what);
+	if (!json_object_object_get_ex(root, "layers", &ls) ||
+	    !json_object_is_type(ls, json_type_array) ||
+	    !(n = json_object_array_length(ls)))
+		return erofs_fail(log, -EINVAL, "%s: no \"layers\"", what);
+	if (!fmt)
+		return erofs_fail(log, -EMEDIUMTYPE,
+				  "%s: not an image erofs-convert wrote (no %s "
+				  "annotation): convert it with erofs-convert "
+				  "first",
+				  what, EROFS_ANN_FORMAT);
+	if (!strcmp(fmt, "merged"))
+		e->merged = true;
+	else if (strcmp(fmt, "layers"))
+		return erofs_fail(log, -EMEDIUMTYPE,
+				  "%s: %s \"%.40s\" is neither \"merged\" "
+				  "nor \"layers\"",
+				  what, EROFS_ANN_FORMAT, fmt);
+	if (n > EROFS_OCI_MAX_LAYERS + 1)
+		return erofs_fail(log, -EINVAL, "%s: %zu layers", what, n);
+	e->nr_parts = e->merged ? n - 1 : n;
+	e->parts = calloc(e->nr_parts + 1, sizeof(*e->parts));
+	if (!e->parts)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *lo = json_object_array_get_idx(ls, i);
+		bool boot = e->merged && i == n - 1;
+		struct erofs_oci_desc *d = boot ? &e->bootstrap : &e->parts[i];
+		char w[256];
+
+		snprintf(w, sizeof(w), "%.200s: layer %zu", what, i + 1);
+		err = erofs_oci_parse_desc(lo, w, d, log);
+		if (err)
+			return err;
+		want = !e->merged ? EROFS_MT_LAYER :
+		       boot	  ? EROFS_MT_BOOTSTRAP :
+				    EROFS_MT_BLOB;
+		if (!d->media_type || strcmp(d->media_type, want))
+			return erofs_fail(log, -EMEDIUMTYPE,
+					  "%s: media type %.100s, an image "
+					  "erofs-convert wrote (%s) has %s "
+					  "there",
+					  w,
+					  d->media_type ? d->media_type
+							: "(none)",
+					  fmt, want);
+		if (e->merged && !boot &&
+		    !ann_is_uint(lo, EROFS_ANN_DEVICE_ID, i + 1))
+			return erofs_fail(log, -EINVAL,
+					  "%s: %s is not %zu", w,
+					  EROFS_ANN_DEVICE_ID, i + 1);
+		if (boot) {
+			const char *bs = annotation(lo, EROFS_ANN_BLOCK_SIZE);
+
+			if (!ann_is_uint(lo, EROFS_ANN_DEVICES, n - 1))
+				return erofs_fail(log, -EINVAL,
+						  "%s: %s is not %zu", w,
+						  EROFS_ANN_DEVICES, n - 1);
+			e->block_size = bs ? strtoul(bs, NULL, 10) : 4096;
+			err = dup_ann(lo, EROFS_ANN_FSID, &e->fsid);
+			if (!err)
+				err = dup_ann(lo, EROFS_ANN_DOMAIN_ID,
+					      &e->domain_id);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+int erofs_oci_layout_open_erofs(const char *dir, const char *ref,
+				const struct erofs_oci_platform *plat,
+				struct erofs_oci_erofs *e,
+				const struct erofs_log *log)
+{
+	struct json_object *root = NULL;
+	char what[300];
+	int dirfd, err;
+
+	memset(e, 0, sizeof(*e));
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return erofs_err(log, -errno, "%s", dir);
+	err = resolve_manifest(dirfd, dir, ref, plat, &e->manifest, &root,
+			       &e->ref, what, sizeof(what), log);
+	close(dirfd);
+	if (err)
+		return err;
+	err = parse_erofs_manifest(root, what, e, log);
+	json_object_put(root);
+	if (err)
+		erofs_oci_erofs_free(e);
 	return err;
 }
 

@@ -21,6 +21,7 @@ static const struct option longopts[] = {
 	{"fetchd", required_argument, NULL, 'F'},
 	{"prefetch", no_argument, NULL, 'P'},
 	{"prefetch-list", required_argument, NULL, 'L'},
+	{"platform", required_argument, NULL, 'p'},
 	{"list", no_argument, NULL, 'l'},
 	{"umount", no_argument, NULL, 'u'},
 	{"verbose", no_argument, NULL, 'v'},
@@ -41,10 +42,13 @@ static void usage(FILE *out)
 		"\n"
 		"Mount an EROFS image whose blobs are fetched on demand.  IMAGE is a\n"
 		"manifest written by mkfs.erofs (--manifest), a bootstrap whose device\n"
-		"tags are the blobs' SHA-256, or oci:DIR[:REF].\n"
+		"tags are the blobs' SHA-256, or an OCI layout erofs-convert wrote:\n"
+		"oci:DIR[:REF] or DIR.\n"
 		"\n"
 		"  --source DIR|URL     where the blobs are (repeatable; default: IMAGE's\n"
-		"                       directory)\n"
+		"                       directory, an OCI layout's blobs/sha256)\n"
+		"  --platform OS/ARCH[/VARIANT]  the image of an OCI index to mount\n"
+		"                       (default: this machine's)\n"
 		"  --cache-dir DIR      local cache (default %s); the fanotify\n"
 		"                       backend needs it on ext4, xfs or btrfs\n"
 		"  --backend B          auto (default), fanotify, cachefiles or full\n"
@@ -98,6 +102,9 @@ int main(int argc, char **argv)
 			break;
 		case 'L':
 			o.prefetch_list = optarg;
+			break;
+		case 'p':
+			o.platform = optarg;
 			break;
 		case 'l':
 			list = true;

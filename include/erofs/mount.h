@@ -28,7 +28,7 @@
 #define EROFS_MOUNT_MAX_SOURCES	  16u
 
 struct erofs_mount_opts {
-	const char *image; /* manifest, bootstrap, or oci:DIR[:REF] */
+	const char *image; /* manifest, bootstrap, oci:DIR[:REF] or DIR */
 	const char *mountpoint;
 	const char *sources[EROFS_MOUNT_MAX_SOURCES]; /* default: IMAGE's dir */
 	unsigned int nr_sources;
@@ -38,6 +38,8 @@ struct erofs_mount_opts {
 	const char *fetchd;	   /* the erofs-fetchd program; NULL: found */
 	bool prefetch;		   /* fill everything in the background */
 	const char *prefetch_list; /* paths whose chunks go first */
+	const char *platform;	   /* OCI index: os/arch[/variant]; NULL:
+				    * the host's */
 	struct erofs_http_opts http;
 	FILE *out; /* what was chosen and done; NULL: stdout */
 };

@@ -45,8 +45,8 @@ lazy_need() {
 	fi
 }
 
-# the cache filesystem and the image
-lazy_setup() {
+# the cache filesystem (ext4 on a loop device) on $T/cache
+lazy_cache() {
 	lazy_need
 	truncate -s 768M "$T/cache.ext4"
 	mkfs.ext4 -q -F -b 4096 "$T/cache.ext4" || exit 1
@@ -55,6 +55,11 @@ lazy_setup() {
 		nok "loop-mounted ext4 cache" "mount failed"
 		exit 1
 	}
+}
+
+# the cache filesystem and the image
+lazy_setup() {
+	lazy_cache
 	SRC=$T/src
 	$PY "$LIB/gentree.py" --seed 7 --kind full --bigdir 64 "$SRC" >/dev/null || exit 1
 	head -c $((24 << 20)) /dev/urandom >"$SRC/big"
