@@ -27,6 +27,7 @@
 struct cli {
 	struct erofs_fetchd_opts d;
 	bool supervise;
+	bool supervised; /* started by a supervisor (--supervised) */
 	const char *fetch_test, *out; /* --fetch-test */
 	uint64_t offset, length;
 	bool has_range;
@@ -49,7 +50,7 @@ static const struct option longopts[] = {
 	A("http-retries", 'r'), A("fetch-test", 'e'), A("out", 'o'),
 	A("offset", 'O'), A("length", 'l'), F("help", 'h'), F("version", 'V'),
 	A("backend", 'B'), A("fanotify-fd", 'g'), A("pending-fd", 'G'),
-	F("control", 'K'), F("exit-when-idle", 'E'),
+	F("control", 'K'), F("exit-when-idle", 'E'), F("supervised", 'Y'),
 	{NULL, 0, NULL, 0},
 };
 #undef A
@@ -87,6 +88,9 @@ static void usage(FILE *out)
 		"  --exit-when-idle       stop once the last image is removed\n"
 		"  --fanotify-fd N        use inherited fanotify group fd N\n"
 		"  --pending-fd N         the supervisor's table of unanswered events\n"
+		"  --supervised           (given by --supervise to its daemon) a stop\n"
+		"                         signal from another process exits with status\n"
+		"                         128+SIGNAL, so the supervisor restarts it\n"
 		"  --stats-interval SEC   log statistics every SEC seconds (0: off)\n"
 		"  --cull-age SEC         cull cache files unused for SEC seconds\n"
 		"  --cull-interval SEC    how often to look (default 600)\n"
@@ -107,7 +111,10 @@ static void usage(FILE *out)
 		"  --log-level N          0 error, 1 warning, 2 info (default), 3 debug\n"
 		"  --foreground           accepted; the daemon always runs in the foreground\n"
 		"\n"
-		"Signals: SIGTERM/SIGINT stop cleanly, SIGUSR1 logs statistics.\n",
+		"Signals: SIGTERM/SIGINT stop cleanly, SIGUSR1 logs statistics.  A\n"
+		"supervised daemon stops for good only through its supervisor, the\n"
+		"control socket or --exit-when-idle: a stop signal sent to it by anyone\n"
+		"else ends it like a crash, and it is restarted.\n",
 		EROFS_FETCH_DEFAULT_WORKERS);
 	// clang-format on
 }
@@ -256,6 +263,7 @@ static int parse_args(int argc, char **argv, struct cli *o,
 	    ['P'] = &o->d.prefetch, ['R'] = &o->d.cachefiles.restore,
 	    ['X'] = &o->supervise,  ['f'] = &foreground,
 	    ['K'] = &o->d.control,  ['E'] = &o->d.exit_when_idle,
+	    ['Y'] = &o->supervised,
 	};
 	int c, n = 0;
 
@@ -412,20 +420,48 @@ static void sd_store_fds(struct erofs_fetchd *d, struct erofs_log *log)
 /* the process-wide part: signal handlers that call the stop handles */
 static struct erofs_fetchd *the_daemon;
 static struct erofs_fetchd_supervisor *the_supervisor;
+/* the first stop signal the daemon got, and who sent it */
+static volatile sig_atomic_t stop_signo;
+static volatile sig_atomic_t stop_sender;
 
-static void on_signal(int sig)
+static void on_signal(int sig, siginfo_t *si, void *uc)
 {
-	if (the_supervisor)
+	if (the_supervisor) {
 		erofs_fetchd_supervisor_signal(the_supervisor, sig);
-	else if (the_daemon && sig == SIGUSR1)
+	} else if (the_daemon && sig == SIGUSR1) {
 		erofs_fetchd_poke_stats(the_daemon);
-	else if (the_daemon)
+	} else if (the_daemon) {
+		if (!stop_signo) {
+			stop_sender = si ? si->si_pid : 0;
+			stop_signo = sig;
+		}
 		erofs_fetchd_stop(the_daemon);
+	}
+}
+
+/*
+ * A supervised daemon stopped by a signal its supervisor did not send
+ * (kill(1) on the worker, the OOM killer's SIGTERM, ...) exits like a
+ * crash, with 128+SIGNAL, so that the supervisor restarts it: only the
+ * supervisor (which forwards its own stop signals), the control socket
+ * ("stop", or the last image removed with --exit-when-idle) end a
+ * supervised service.
+ */
+static int stop_status(const struct cli *o, const struct erofs_log *log)
+{
+	if (!o->supervised || !stop_signo || stop_sender == getppid())
+		return 0;
+	erofs_warn(log,
+		   "stopped by signal %d from pid %d, not by the supervisor: "
+		   "exiting with status %d to be restarted",
+		   (int)stop_signo, (int)stop_sender, 128 + (int)stop_signo);
+	return 128 + stop_signo;
 }
 
 static void install_handlers(void)
 {
-	struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART};
+	struct sigaction sa = {.sa_sigaction = on_signal,
+			       .sa_flags = SA_RESTART | SA_SIGINFO};
 	const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
 
 	sigemptyset(&sa.sa_mask);
@@ -479,6 +515,10 @@ int main(int argc, char **argv)
 		}
 		the_daemon = NULL;
 		erofs_fetchd_destroy(d);
+		if (!err) {
+			free(o.daemon_argv);
+			return stop_status(&o, &log);
+		}
 	}
 	free(o.daemon_argv);
 	return err ? 1 : 0;

@@ -153,15 +153,20 @@ static int fan_start(struct erofs_fetchd *d)
 	if (!b->pending)
 		return -EINVAL;
 	if (b->inherited) {
-		/* what a dead predecessor read and never answered */
+		/*
+		 * What a dead predecessor read and never answered, recorded
+		 * or not (we have not read anything yet)
+		 */
 		unsigned int n =
 		    erofs_fan_pending_fail_all(b->pending, b->groupfd);
+		unsigned int u = erofs_fan_pending_sweep(b->groupfd);
 
-		if (n)
+		if (n + u)
 			erofs_warn(d->log,
 				   "fanotify: answered %u events the previous "
-				   "daemon left with EIO",
-				   n);
+				   "daemon left with EIO (%u read but not "
+				   "recorded)",
+				   n + u, u);
 	}
 	return 0;
 }

@@ -3,13 +3,15 @@
  * fanotify pre-content helpers shared by the backend, the supervisor and
  * erofs-mount: feature probe, group creation, the filesystem check of
  * rule 2 (only ext4, xfs and btrfs take pre-content marks), and the table
- * of read-but-unanswered events a supervisor answers after a crash.
+ * of read-but-unanswered events a supervisor answers after a crash, with
+ * the sweep that finds those a daemon read but did not record.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/statfs.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -166,5 +168,32 @@ unsigned int erofs_fan_pending_fail_all(uint64_t *map, int groupfd)
 				n++;
 		}
 	}
+	return n;
+}
+
+/*
+ * A permission event a reader has read waits on the group's access list
+ * under the event fd number the reader got, until a response names that
+ * number or the group is released; the reader's death closes the fd but
+ * neither answers nor forgets the event, and any holder of the group may
+ * answer it by number (a number with no such event is -ENOENT).  Event fd
+ * numbers are below the reader's RLIMIT_NOFILE hard limit, which our
+ * daemons never change and inherit from their supervisor (docs/
+ * kernel-facts.md §29).  So once the reader is dead and
+ * before a successor reads, trying every number below the hard limit (at
+ * most EROFS_FAN_PENDING_FDS) answers exactly the events it left, recorded
+ * or not.
+ */
+unsigned int erofs_fan_pending_sweep(int groupfd)
+{
+	struct rlimit rl;
+	unsigned int n = 0, limit = EROFS_FAN_PENDING_FDS;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_max != RLIM_INFINITY &&
+	    rl.rlim_max < limit)
+		limit = rl.rlim_max;
+	for (unsigned int fd = 0; fd < limit; fd++)
+		if (!erofs_fan_respond(groupfd, fd, FAN_DENY_ERRNO(EIO)))
+			n++;
 	return n;
 }

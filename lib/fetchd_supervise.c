@@ -7,7 +7,13 @@
  *  - fanotify: the group; a restarted daemon gets it with --fanotify-fd N
  *    and finds the marks in place.  Events the dead daemon had read but not
  *    answered are answered here with EIO (the pending table it shared with
- *    us says which): a reader gets an error it can retry, never zeros.
+ *    us says which, and a sweep of every event fd number it could have
+ *    had finds those it read but had not recorded yet): a reader gets an
+ *    error it can retry, never zeros.
+ * The daemon runs with --supervised: a stop signal someone else sends it
+ * ends it with 128+SIGNAL, which is restarted like a crash; only a stop
+ * signal sent to the supervisor (forwarded), or the daemon's own clean
+ * exit (control socket "stop", --exit-when-idle) ends the service.
  * The child is watched through a pidfd and signals reach us through a pipe
  * a program's handler writes to, so no disposition or mask is changed.
  */
@@ -148,6 +154,7 @@ int erofs_fetchd_supervisor_create(const struct erofs_fetchd_opts *o,
 		s->cargv[n++] = "--pending-fd";
 		s->cargv[n++] = s->pendarg;
 	}
+	s->cargv[n++] = "--supervised";
 	s->cargv[n] = NULL;
 	return 0;
 }
@@ -193,14 +200,20 @@ static int watch_child(struct erofs_fetchd_supervisor *s, pid_t pid,
 				continue;
 			break;
 		}
-		if (p[1].revents & POLLIN)
-			break;
+		/*
+		 * A stop signal that reached us too (a terminal's ^C goes to
+		 * the whole process group) is read even when the child is
+		 * gone already: it was for the service, not a crash.
+		 */
 		n = read(s->wake[0], sig, sizeof(sig));
 		for (ssize_t i = 0; i < n; i++) {
 			if (sig[i] != SIGUSR1)
 				*stopping = true;
-			kill(pid, sig[i]);
+			if (!(p[1].revents & POLLIN))
+				kill(pid, sig[i]);
 		}
+		if (p[1].revents & POLLIN)
+			break;
 	}
 	close(pfd);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -230,12 +243,14 @@ int erofs_fetchd_supervisor_run(struct erofs_fetchd_supervisor *s)
 		if (s->pending) {
 			unsigned int n =
 			    erofs_fan_pending_fail_all(s->pending, s->handle);
+			unsigned int u = erofs_fan_pending_sweep(s->handle);
 
-			if (n)
+			if (n + u)
 				erofs_warn(s->log,
 					   "supervisor: answered %u events "
-					   "the daemon left with EIO",
-					   n);
+					   "the daemon left with EIO (%u read "
+					   "but not recorded yet)",
+					   n + u, u);
 		}
 		if (stopping || (WIFEXITED(status) && !WEXITSTATUS(status))) {
 			erofs_info(s->log,
@@ -256,7 +271,10 @@ int erofs_fetchd_supervisor_run(struct erofs_fetchd_supervisor *s)
 		restarts++;
 		erofs_warn(
 		    s->log, "supervisor: daemon %s %d; restart %u with %s",
-		    WIFSIGNALED(status) ? "killed by signal" : "exited with",
+		    WIFSIGNALED(status)		? "killed by signal"
+		    : WEXITSTATUS(status) > 128 ? "stopped by someone else's "
+						  "signal, status"
+						: "exited with",
 		    WIFSIGNALED(status) ? WTERMSIG(status)
 					: WEXITSTATUS(status),
 		    restarts,

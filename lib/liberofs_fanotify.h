@@ -68,6 +68,13 @@ void erofs_fan_pending_set(uint64_t *map, int fd);
 void erofs_fan_pending_clear(uint64_t *map, int fd);
 /* answer every pending event with FAN_DENY_ERRNO(EIO); how many */
 unsigned int erofs_fan_pending_fail_all(uint64_t *map, int groupfd);
+/*
+ * After the group's reader died and before another reads: answer with
+ * FAN_DENY_ERRNO(EIO) every event it read and left, also those it had not
+ * recorded in the table yet (every event fd number it could have had is
+ * tried); how many.
+ */
+unsigned int erofs_fan_pending_sweep(int groupfd);
 
 /* answer one event */
 int erofs_fan_respond(int groupfd, int fd, uint32_t response);

@@ -4,9 +4,11 @@
 # pre-content hooks, file-backed EROFS mounts), mounted through
 # erofs-mount with the cache on a loop-mounted ext4: a metadata walk
 # fetches nothing; the whole tree equals the source field by field; a
-# re-read after drop_caches fetches nothing; the worker SIGKILLed while a
+# re-read after drop_caches fetches nothing; a worker SIGKILLed, or
+# SIGTERMed by another process, is restarted; the worker SIGKILLed while a
 # read waits on a stalled source gives the reader its bytes or EIO, never
-# zeros, and the restarted worker serves every later read right; a source
+# zeros, also when it died before recording the events it read, and the
+# restarted worker serves every later read right; a source
 # that vanishes mid-read gives EIO, not a hang; a tmpfs cache is refused
 # naming the filesystem.
 #   BUILD=/path/to/build tests/integration/fanotify.sh
@@ -63,7 +65,22 @@ drop_caches
 dd if="$T/mnt/b/big" of="$T/b3" bs=64k count=16 status=none
 check "after a restart the same read fetches nothing" \
 	both cmp "$T/b1" "$T/b3" -- [ "$(fetched_bytes b)" = 0 ]
+# SIGTERM sent to the worker by someone else: a crash, not a stop
+w=$(worker_pid b)
+kill -TERM "$w"
+check "a worker SIGTERMed by another process exits with 143 and is restarted" \
+	wait_for both grep -q "stopped by someone else's signal, status 143; restart" \
+	"$T/cache/b/erofs-fetchd.log" -- \
+	bash -c "[ \$(grep -c 'started daemon pid' '$T/cache/b/erofs-fetchd.log') -ge 3 ]"
+check "... the supervisor did not stop" \
+	bash -c "! grep -q 'stopping' '$T/cache/b/erofs-fetchd.log'"
+sleep 0.5
+drop_caches
+check "... and the new worker serves the mount" cmp "$T/mnt/b/big" "$SRC/big"
 emount -u "$T/mnt/b" >/dev/null 2>&1
+check "-u still stops the service cleanly" \
+	wait_for grep -q 'supervisor: daemon exited (status 0); stopping' \
+	"$T/cache/b/erofs-fetchd.log"
 
 # ---- SIGKILL the worker while a read waits ----
 mkdir -p "$T/stalled"
@@ -106,6 +123,50 @@ $PY "$LIB/treecmp.py" "$SRC" "$T/mnt/c" >"$T/cmp-c.log" 2>&1
 check "the whole tree is right after the crash ($(tail -n1 "$T/cmp-c.log"))" \
 	[ $? -eq 0 ]
 emount -u "$T/mnt/c" >/dev/null 2>&1
+
+# ---- the worker dies between read() and its record ----
+# The same stalled read; then the worker's shared table is cleared, which
+# is the state after a death between its read(2) and its record (the
+# events are read, pending on the group, and nobody knows their fd
+# numbers), and it is SIGKILLed.  The supervisor's sweep must answer them.
+lazy_mount g "$T/stalled/img.json" --source "http://127.0.0.1:$STALL_PORT/"
+touch "$T/stalled/.stall"
+dd if="$T/mnt/g/big" of="$T/g1" bs=1M status=none 2>"$T/g1.err" &
+reader=$!
+sleep 1.5
+check "the reader waits for the stalled fetch" kill -0 $reader
+w=$(worker_pid g)
+pfd=$(tr '\0' '\n' <"/proc/$w/cmdline" | grep -A1 -x -- --pending-fd | tail -n1)
+recorded=$(od -An -v -tx1 "/proc/$w/fd/$pfd" | tr -s ' ' '\n' | grep -cv '^0*$')
+check "the worker recorded the events it read ($recorded table bytes set)" \
+	[ "$recorded" -gt 0 ]
+dd if=/dev/zero of="/proc/$w/fd/$pfd" bs=131072 count=1 conv=notrunc status=none
+check "... then its table is cleared" \
+	[ "$(od -An -v -tx1 "/proc/$w/fd/$pfd" | tr -s ' ' '\n' | grep -cv '^0*$')" = 0 ]
+kill -9 "$w"
+check "the supervisor finds and answers the unrecorded events with EIO" \
+	wait_for grep -q 'answered [1-9][0-9]* events the daemon left with EIO ([1-9][0-9]* read but not recorded yet)' \
+	"$T/cache/g/erofs-fetchd.log"
+sleep 2
+rm -f "$T/stalled/.stall"
+WAIT_TRIES=600 wait_for bash -c "! kill -0 $reader 2>/dev/null"
+check "the reader is not left hanging" bash -c "! kill -0 $reader 2>/dev/null"
+wait $reader
+rc=$?
+got=$(stat -c %s "$T/g1")
+# an EIO on readahead is retried by the kernel with a read of its own,
+# which the restarted worker serves: EIO or every byte
+if [ $rc -eq 0 ]; then
+	check "the reader got every byte right" cmp "$T/g1" "$SRC/big"
+else
+	check "the reader got EIO (status $rc: $(cat "$T/g1.err"))" \
+		grep -q 'Input/output error' "$T/g1.err"
+fi
+check "what it got is right, never zeros ($got bytes)" \
+	cmp -n "$got" "$T/g1" "$SRC/big"
+check "the restarted worker serves every later read right" \
+	wait_for cmp "$T/mnt/g/big" "$SRC/big"
+emount -u "$T/mnt/g" >/dev/null 2>&1
 
 # ---- the source vanishes mid-read ----
 mkdir -p "$T/vanish"
