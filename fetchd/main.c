@@ -27,7 +27,7 @@
 struct cli {
 	struct erofs_fetchd_opts d;
 	bool supervise;
-	bool supervised; /* started by a supervisor (--supervised) */
+	bool supervised;	      /* --child-of-supervisor */
 	const char *fetch_test, *out; /* --fetch-test */
 	uint64_t offset, length;
 	bool has_range;
@@ -50,7 +50,8 @@ static const struct option longopts[] = {
 	A("http-retries", 'r'), A("fetch-test", 'e'), A("out", 'o'),
 	A("offset", 'O'), A("length", 'l'), F("help", 'h'), F("version", 'V'),
 	A("backend", 'B'), A("fanotify-fd", 'g'), A("pending-fd", 'G'),
-	F("control", 'K'), F("exit-when-idle", 'E'), F("supervised", 'Y'),
+	F("control", 'K'), F("exit-when-idle", 'E'),
+	F("child-of-supervisor", 'Y'),
 	{NULL, 0, NULL, 0},
 };
 #undef A
@@ -88,7 +89,7 @@ static void usage(FILE *out)
 		"  --exit-when-idle       stop once the last image is removed\n"
 		"  --fanotify-fd N        use inherited fanotify group fd N\n"
 		"  --pending-fd N         the supervisor's table of unanswered events\n"
-		"  --supervised           (given by --supervise to its daemon) a stop\n"
+		"  --child-of-supervisor  (given by --supervise to its daemon) a stop\n"
 		"                         signal from another process exits with status\n"
 		"                         128+SIGNAL, so the supervisor restarts it\n"
 		"  --stats-interval SEC   log statistics every SEC seconds (0: off)\n"

@@ -10,8 +10,8 @@
  *    us says which, and a sweep of every event fd number it could have
  *    had finds those it read but had not recorded yet): a reader gets an
  *    error it can retry, never zeros.
- * The daemon runs with --supervised: a stop signal someone else sends it
- * ends it with 128+SIGNAL, which is restarted like a crash; only a stop
+ * The daemon runs with --child-of-supervisor: a stop signal anyone else
+ * sends it ends it with 128+SIGNAL, which is restarted like a crash; only a stop
  * signal sent to the supervisor (forwarded), or the daemon's own clean
  * exit (control socket "stop", --exit-when-idle) ends the service.
  * The child is watched through a pidfd and signals reach us through a pipe
@@ -154,7 +154,7 @@ int erofs_fetchd_supervisor_create(const struct erofs_fetchd_opts *o,
 		s->cargv[n++] = "--pending-fd";
 		s->cargv[n++] = s->pendarg;
 	}
-	s->cargv[n++] = "--supervised";
+	s->cargv[n++] = "--child-of-supervisor";
 	s->cargv[n] = NULL;
 	return 0;
 }
