@@ -23,6 +23,7 @@
 
 #include "erofs/fetch.h"
 #include "erofs/manifest.h"
+#include "erofs/util.h"
 
 #define MIB (1u << 20)
 
@@ -979,9 +980,32 @@ static void test_bad_config(void **state)
 	assert_int_equal(erofs_fetch_create(&cfg, NULL, 0, NULL, &f), -EINVAL);
 }
 
+/* the hex digit helper the control socket's %XX unquoting shares */
+static void test_hexval(void **state)
+{
+	const char digits[] = "0123456789abcdefABCDEF";
+	const int want[] = {0,	1,  2,	3,  4,	5,  6,	7,  8,	9,  10,
+			    11, 12, 13, 14, 15, 10, 11, 12, 13, 14, 15};
+	uint8_t out[2];
+
+	(void)state;
+	for (unsigned int i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		assert_int_equal(erofs_hexval(digits[i]), want[i]);
+	assert_int_equal(erofs_hexval('g'), -1);
+	assert_int_equal(erofs_hexval('G'), -1);
+	assert_int_equal(erofs_hexval('/'), -1);
+	assert_int_equal(erofs_hexval(':'), -1);
+	assert_int_equal(erofs_hexval('\0'), -1);
+	assert_int_equal(erofs_unhex(out, "a5Ff", 2), 0);
+	assert_int_equal(out[0], 0xa5);
+	assert_int_equal(out[1], 0xff);
+	assert_int_equal(erofs_unhex(out, "a5fg", 2), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_hexval),
 	    cmocka_unit_test(test_widen),
 	    cmocka_unit_test(test_dir_fetch),
 	    cmocka_unit_test(test_failing_source),
