@@ -313,6 +313,8 @@ static int parse_args(int argc, char **argv, struct cli *o,
 	}
 	if (!o->d.cache_dir)
 		return erofs_err(log, -EINVAL, "no --cache-dir given");
+	/* our supervisor sweeps the group before it starts us */
+	o->d.fanotify.answered = o->supervised;
 	if (o->supervise &&
 	    (o->d.cachefiles.devfd >= 0 || o->d.cachefiles.restore ||
 	     o->d.fanotify.groupfd >= 0 || o->d.fanotify.pendingfd >= 0))

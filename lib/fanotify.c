@@ -159,7 +159,9 @@ static int fan_start(struct erofs_fetchd *d)
 		 */
 		unsigned int n =
 		    erofs_fan_pending_fail_all(b->pending, b->groupfd);
-		unsigned int u = erofs_fan_pending_sweep(b->groupfd);
+		unsigned int u = o->fanotify.answered
+				     ? 0
+				     : erofs_fan_pending_sweep(b->groupfd);
 
 		if (n + u)
 			erofs_warn(d->log,

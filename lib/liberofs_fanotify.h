@@ -56,7 +56,8 @@ int erofs_fanotify_check_fs(int fd, const char *path,
  * The table of events read but not answered yet, shared by a daemon and its
  * supervisor through a memfd: one bit per event fd number.  A daemon sets
  * the bit right after read() and clears it after its answer; when it dies,
- * the supervisor answers what is left with EIO.
+ * the supervisor answers what is left with EIO, and what it had read but
+ * not recorded yet through erofs_fan_pending_sweep().
  */
 #define EROFS_FAN_PENDING_FDS  (1u << 20)
 #define EROFS_FAN_PENDING_SIZE (EROFS_FAN_PENDING_FDS / 8)

@@ -77,6 +77,9 @@ struct erofs_fetchd_opts {
 	struct {
 		int groupfd;   /* inherited group fd; -1: create one */
 		int pendingfd; /* the supervisor's table of events read */
+		/* the supervisor answered what a dead predecessor left: no
+		 * sweep of the inherited group at start */
+		bool answered;
 	} fanotify;
 };
 
