@@ -17,7 +17,8 @@
 # stored bytes; the output is reproducible and `skopeo copy` round-trips
 # it; --no-merge layers stacked by overlayfs equal `umoci unpack` except
 # the metadata of directories a layer only implies.  Then bad input: each
-# case fails with a message naming the layer, and leaves nothing behind.
+# case fails with a message naming the layer, and leaves nothing behind;
+# nor does SIGINT, SIGTERM or SIGHUP during a conversion.
 #
 # Environment: BUILD (default: build/ of this tree), PEER_BUILD (the script
 # that builds erofs-utils 1.9.3 and prints its directory; default
@@ -630,6 +631,56 @@ if ! conv full "oci:$IMG:t" "$W/full" && grep -q "not an empty directory" "$W/fu
 else
 	nok "a non-empty OUTDIR is refused" "$(oneline <"$W/full.err")"
 fi
+
+# ------------------------------------------------------------ signals
+# waitfor FILE WORD: until a line of FILE starts with WORD (60 s at most)
+waitfor() {
+	local i
+	for i in $(seq 600); do
+		grep -q "^$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# sigtest SIG: a conversion held (by a fanotify permission event on the
+# first layer blob's open) while its temporary layout directory exists is
+# sent SIG; it dies of SIG and leaves neither OUTDIR nor that directory
+sigtest() {
+	local sig=$1 sd=$W/sig hold pid rc tmp left
+	rm -rf "$sd"
+	mkdir -p "$sd/run"
+	mkfifo "$sd/ctl"
+	$PY "$LIB/holdopen.py" "${LAYERS[0]}" <"$sd/ctl" >"$sd/hold" 2>&1 &
+	hold=$!
+	exec 5>"$sd/ctl"
+	if ! waitfor "$sd/hold" ready; then
+		nok "SIG$sig during a conversion" "holdopen.py: $(oneline <"$sd/hold")"
+		exec 5>&-
+		kill "$hold" 2>/dev/null
+		wait "$hold" 2>/dev/null
+		return
+	fi
+	"$CONV" --quiet "oci:$IMG:t" "$sd/run/out" 2>"$sd/err" &
+	pid=$!
+	waitfor "$sd/hold" held
+	tmp=$(find "$sd/run" -mindepth 1 -maxdepth 1 -name '.out.tmp*' -printf '%P')
+	kill -s "$sig" "$pid"
+	echo go >&5
+	exec 5>&-
+	# (the shell would report the signal on stderr)
+	{ wait "$pid"; } 2>/dev/null
+	rc=$?
+	wait "$hold"
+	left=$(find "$sd/run" -mindepth 1 -printf '%P ')
+	if [ -n "$tmp" ] && [ "$rc" = $((128 + $(kill -l "$sig"))) ] &&
+		[ -z "$left" ]; then
+		ok "SIG$sig while the temporary layout $tmp exists: killed by it, nothing left"
+	else
+		nok "SIG$sig during a conversion" "held with [$tmp], exit $rc, left [$left], $(oneline <"$sd/err")"
+	fi
+	rm -rf "$sd"
+}
+for s in INT TERM HUP; do sigtest $s; done
 
 echo "# $fails failed"
 [ "$fails" = 0 ]

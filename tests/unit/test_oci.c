@@ -785,7 +785,7 @@ static void test_out_atomic(void **state)
 	snprintf(out, sizeof(out), "%s/out", dir);
 
 	/* aborted: nothing left next to OUTDIR or at it */
-	assert_int_equal(erofs_oci_out_create(&o, out, &tlog), 0);
+	assert_int_equal(erofs_oci_out_create(&o, out, NULL, &tlog), 0);
 	tmp = erofs_oci_out_tmpname(o, "layer-1");
 	fd = open(tmp, O_WRONLY | O_CREAT, 0644);
 	assert_true(fd >= 0);
@@ -798,7 +798,7 @@ static void test_out_atomic(void **state)
 
 	/* committed, over an empty directory */
 	assert_int_equal(mkdir(out, 0755), 0);
-	assert_int_equal(erofs_oci_out_create(&o, out, &tlog), 0);
+	assert_int_equal(erofs_oci_out_create(&o, out, NULL, &tlog), 0);
 	assert_int_equal(erofs_oci_out_blob(o, "{}", 2, d), 0);
 	assert_int_equal(erofs_oci_out_commit(o, d, 2, "t"), 0);
 	erofs_oci_out_destroy(o);
@@ -812,7 +812,7 @@ static void test_out_atomic(void **state)
 	/* a non-empty OUTDIR is refused */
 	snprintf(out, sizeof(out), "%s/out", dir);
 	log_reset();
-	assert_int_equal(erofs_oci_out_create(&o, out, &tlog), -EEXIST);
+	assert_int_equal(erofs_oci_out_create(&o, out, NULL, &tlog), -EEXIST);
 	assert_logged("not an empty directory");
 	rm_rf(dir);
 }
