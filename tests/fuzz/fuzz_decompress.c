@@ -65,7 +65,7 @@ static void put(struct buf *b, const void *p, size_t n)
 static void gzip_member(struct buf *out, const uint8_t *in, size_t len,
 			int level)
 {
-	z_stream z = { 0 };
+	z_stream z = {0};
 	uint8_t tmp[4096];
 	int ret;
 
@@ -163,9 +163,9 @@ static int run(const uint8_t *in, size_t len, struct buf *got)
 		put(got, p, n);
 	}
 	if (n < 0 && !erofs_dstream_error(d))
-		abort();	/* an error has a message */
+		abort(); /* an error has a message */
 	if (n > 0)
-		n = 0;		/* a bomb: stopped reading */
+		n = 0; /* a bomb: stopped reading */
 	else if (!n)
 		n = erofs_dstream_drain(d);
 	erofs_dstream_close(d);
@@ -189,7 +189,7 @@ static void expect_same(int err, const struct buf *got, const uint8_t *want,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct buf s = { 0 }, got = { 0 };
+	struct buf s = {0}, got = {0};
 	const uint8_t *rest = data + 1;
 	size_t len = size ? size - 1 : 0;
 	int mode = size ? data[0] % 5 : 0;
@@ -226,9 +226,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		s.p[at] ^= (uint8_t)(data[0] | 1);
 		err = run(s.p, s.len, &got);
 		/* without the gzip magic it is passed through as it is */
-		if (at >= 2 && !err && (got.len != len || (len && memcmp(got.p, rest, len)))) {
-			fprintf(stderr, "byte %zu flipped: wrong data, no error\n",
-				at);
+		if (at >= 2 && !err &&
+		    (got.len != len || (len && memcmp(got.p, rest, len)))) {
+			fprintf(stderr,
+				"byte %zu flipped: wrong data, no error\n", at);
 			abort();
 		}
 		break;
