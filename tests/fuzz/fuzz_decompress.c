@@ -23,7 +23,8 @@
  * `gzip -n` members with three zero bytes between, `zstd`, `xz`,
  * `xz --format=lzma`, `bzip2` and `lz4` of eight lines of text, or the
  * text itself ("none"); bytes 1 to 4 and 8 followed by the text (mode8 is
- * mode 3 with xz).
+ * mode 3 with xz); xz-of-lzma-lookalike, which this target found: data
+ * starting like an lzma stream, xz'ed, was decompressed twice.
  */
 // fuzz-sources: lib/decompress.c lib/log.c
 // fuzz-libs: libisal

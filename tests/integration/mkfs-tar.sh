@@ -201,6 +201,24 @@ comp() {
 		cmp "$C/ref.blob" "$C/stdin.blob" >>"$C/log" 2>&1
 	check "compressed: gzip archive on stdin (SOURCE \"-\") gives the same bytes" \
 		$? "$(oneline <"$C/log")"
+	# a tar whose first member is named "BZh91AY&SY" starts like a bzip2
+	# stream: compressed, it is decompressed once (libarchive would stack
+	# a bzip2 filter on the decompressed bytes and fail)
+	mkdir -p "$C/bz"
+	echo data >"$C/bz/BZh91AY&SY"
+	tar -C "$C/bz" --format=ustar -cf "$C/bz.tar" 'BZh91AY&SY'
+	gzip -c <"$C/bz.tar" >"$C/bz.tar.gzip"
+	"$MKFS" --quiet -T $T -U "$UUID" "$C/bz-gzip.img" "$C/bz.tar.gzip" \
+		>"$C/log" 2>&1
+	for z in zstd xz lz4; do
+		command -v $z >/dev/null || continue
+		$z -c <"$C/bz.tar" >"$C/bz.tar.$z"
+		"$MKFS" --quiet -T $T -U "$UUID" "$C/bz-$z.img" "$C/bz.tar.$z" \
+			>"$C/log" 2>&1 &&
+			cmp "$C/bz-gzip.img" "$C/bz-$z.img" >>"$C/log" 2>&1
+		check "compressed: $z archive whose tar starts like bzip2 (member BZh91AY&SY) is decompressed once" \
+			$? "$(oneline <"$C/log")"
+	done
 	rm -rf "$C"
 }
 comp
