@@ -32,7 +32,6 @@ set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 LIB=$HERE/../lib
-TOP=$(cd "$HERE/../.." && pwd)
 . "$LIB/tap.sh"
 . "$LIB/scratch.sh"
 . "$LIB/peer.sh"
