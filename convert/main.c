@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 
 #include "config.h"
 #include "erofs/convert.h"
+#include "erofs/options.h"
 #include "erofs/util.h"
 
 enum {
@@ -114,10 +116,26 @@ static void show_progress(void *arg, const struct erofs_convert_progress *p)
 		fprintf(stderr, "\r%*s\r", (int)pr->width, "");
 }
 
-static int bad(const struct erofs_log *log, const char *opt, const char *v)
+/* the temporary layout directory, removed when a signal ends the run */
+static struct erofs_tmpnames tmpnames;
+
+static void on_fatal_signal(int sig)
 {
-	erofs_err(log, 0, "invalid value \"%s\" for %s", v, opt);
-	return 2;
+	erofs_tmpnames_unlink(&tmpnames);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void catch_fatal_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa = { .sa_handler = on_fatal_signal };
+
+	sigemptyset(&sa.sa_mask);
+	for (unsigned int i = 0; i < sizeof(sigs) / sizeof(*sigs); i++)
+		sigaddset(&sa.sa_mask, sigs[i]);
+	for (unsigned int i = 0; i < sizeof(sigs) / sizeof(*sigs); i++)
+		sigaction(sigs[i], &sa, NULL);
 }
 
 int main(int argc, char **argv)
@@ -127,7 +145,6 @@ int main(int argc, char **argv)
 	struct erofs_log log;
 	struct progress pr = { 0 };
 	bool layers = false, quiet = false, json = false;
-	const char *env;
 	uint64_t v;
 	int c, err;
 
@@ -143,22 +160,20 @@ int main(int argc, char **argv)
 			break;
 		case OPT_TAG:
 			if (!*optarg)
-				return bad(&log, "--tag", optarg);
+				return erofs_opt_bad(&log, "--tag", optarg);
 			o.tag = optarg;
 			break;
 		case OPT_NO_MERGE:
 			o.no_merge = true;
 			break;
 		case OPT_CHUNKSIZE:
-			if (erofs_parse_size(optarg, &v) || !erofs_is_pow2(v) ||
-			    v < 4096)
-				return bad(&log, "--chunksize", optarg);
+			if (erofs_opt_pow2(optarg, 4096, UINT64_MAX, &v))
+				return erofs_opt_bad(&log, "--chunksize", optarg);
 			o.chunksize = v;
 			break;
 		case 'b':
-			if (erofs_parse_size(optarg, &v) || !erofs_is_pow2(v) ||
-			    v < 512 || v > 65536)
-				return bad(&log, "-b", optarg);
+			if (erofs_opt_pow2(optarg, 512, 65536, &v))
+				return erofs_opt_bad(&log, "-b", optarg);
 			o.blkszbits = erofs_ilog2(v);
 			break;
 		case OPT_FSID:
@@ -174,9 +189,8 @@ int main(int argc, char **argv)
 			json = true;
 			break;
 		case 'd':
-			if (erofs_parse_u64(optarg, 3, &v))
-				return bad(&log, "-d", optarg);
-			log.level = (int)v;
+			if (erofs_opt_log_level(&log, "-d", optarg, 3))
+				return EROFS_EXIT_USAGE;
 			break;
 		case OPT_HELP:
 			usage(stdout);
@@ -187,12 +201,12 @@ int main(int argc, char **argv)
 			return 0;
 		default:
 			usage(stderr);
-			return 2;
+			return EROFS_EXIT_USAGE;
 		}
 	}
 	if (layers ? argc - optind < 2 : argc - optind != 2) {
 		usage(stderr);
-		return 2;
+		return EROFS_EXIT_USAGE;
 	}
 	if (quiet)
 		log.level = EROFS_LOG_ERR;
@@ -203,19 +217,16 @@ int main(int argc, char **argv)
 		o.source = argv[optind];
 	}
 	o.outdir = argv[argc - 1];
-	env = getenv("SOURCE_DATE_EPOCH");
-	if (env && *env) {
-		if (erofs_parse_u64(env, INT64_MAX, &v))
-			return bad(&log, "SOURCE_DATE_EPOCH", env);
-		o.have_epoch = true;
-		o.epoch = v;
-	}
+	if (erofs_opt_epoch(&log, &o.have_epoch, &o.epoch))
+		return EROFS_EXIT_USAGE;
 	if (!quiet && isatty(STDERR_FILENO)) {
 		pr.on = true;
 		clock_gettime(CLOCK_MONOTONIC, &pr.start);
 		o.progress = show_progress;
 		o.progress_arg = &pr;
 	}
+	catch_fatal_signals();
+	o.tmpnames = &tmpnames;
 	err = erofs_convert(&o, &res, &log);
 	if (!err && json) {
 		char *text = erofs_convert_result_json(&res);

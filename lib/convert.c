@@ -707,7 +707,8 @@ int erofs_convert(const struct erofs_convert_opts *o,
 	if (!err && o->nr_layers)
 		err = hash_layer_files(&c);
 	if (!err)
-		err = erofs_oci_out_create(&c.out, o->outdir, log);
+		err = erofs_oci_out_create(&c.out, o->outdir, o->tmpnames,
+					   log);
 	if (!err)
 		err = make_names(&c);
 	if (!err)

@@ -65,6 +65,13 @@ struct erofs_dstream {
 	unsigned int members;	/* gzip members finished */
 	bool member_done;
 	struct archive *ra;
+	/*
+	 * What libarchive read while it chose its filters, kept to be read
+	 * again when it stacked a second one (see open_archive())
+	 */
+	uint8_t *rec;
+	size_t rec_len, rec_cap, replay_off;
+	bool recording, replaying;
 };
 
 static __attribute__((format(printf, 3, 4))) int
@@ -256,18 +263,105 @@ static la_ssize_t raw_read(struct archive *a, void *arg, const void **buf)
 	struct erofs_dstream *d = arg;
 	ssize_t n;
 
+	if (d->replaying) {
+		if (d->replay_off < d->rec_len) {
+			*buf = d->rec + d->replay_off;
+			n = d->rec_len - d->replay_off;
+			d->replay_off = d->rec_len;
+			return n;
+		}
+		/* libarchive is done with the replayed bytes */
+		d->replaying = false;
+		free(d->rec);
+		d->rec = NULL;
+	}
 	*buf = d->inbuf;
 	if (d->first_len) {
 		n = d->first_len;
 		d->first_len = 0;
-		return n;
+	} else {
+		n = read_input(d, d->inbuf, IN_SIZE);
 	}
-	n = read_input(d, d->inbuf, IN_SIZE);
 	if (n < 0) {
 		archive_set_error(a, -n, "%s", d->msg);
 		return -1;
 	}
+	if (d->recording && n > 0) {
+		if (d->rec_len + n > d->rec_cap) {
+			size_t cap = (d->rec_len + n) * 2;
+			uint8_t *r = realloc(d->rec, cap);
+
+			if (!r) {
+				archive_set_error(a, ENOMEM, "out of memory");
+				return -1;
+			}
+			d->rec = r;
+			d->rec_cap = cap;
+		}
+		memcpy(d->rec + d->rec_len, d->inbuf, n);
+		d->rec_len += n;
+	}
 	return n;
+}
+
+/* the streams libarchive's filters decode, by their magic */
+static const struct {
+	const char *magic;
+	size_t len;
+	int code;
+} filters[] = {
+	{ "\x28\xb5\x2f\xfd", 4, ARCHIVE_FILTER_ZSTD },
+	{ "\xfd" "7zXZ\0", 6, ARCHIVE_FILTER_XZ },
+	{ "BZh", 3, ARCHIVE_FILTER_BZIP2 },
+	{ "\x04\x22\x4d\x18", 4, ARCHIVE_FILTER_LZ4 },
+	{ "\x02\x21\x4c\x18", 4, ARCHIVE_FILTER_LZ4 },	/* legacy */
+	{ "LZIP", 4, ARCHIVE_FILTER_LZIP },
+	{ "\x1f\x9d", 2, ARCHIVE_FILTER_COMPRESS },
+	{ "\x5d\0\0", 3, ARCHIVE_FILTER_LZMA },
+};
+
+/*
+ * Opens the libarchive reader on the source with the filter @code (a
+ * library filter: nothing that runs an external program).  Only that
+ * filter bids: were all of them registered, libarchive would bid again on
+ * the decompressed bytes and stack a second filter when they start like
+ * another compressed stream (an xz'ed tar whose first member is named
+ * "BZh91AY&SY"), failing on a valid input or decompressing twice.  The
+ * same filter can still stack on itself, so the bytes read while it
+ * chooses are kept: when it stacked, or failed after its bid took the
+ * stream, the reader is opened again with exactly that one filter (no
+ * bidding) and reads them again first.  A stream its bid refuses passes
+ * through unchanged, as before.
+ */
+static int open_archive(struct erofs_dstream *d, int code)
+{
+	int n;
+
+	d->ra = archive_read_new();
+	if (!d->ra)
+		return -ENOMEM;
+	archive_read_support_filter_by_code(d->ra, code);
+	archive_read_support_format_raw(d->ra);
+	d->recording = true;
+	n = archive_read_open(d->ra, d, NULL, raw_read, NULL) == ARCHIVE_OK ?
+		    archive_filter_count(d->ra) : -1;
+	d->recording = false;
+	if (n == 1 || n == 2) {
+		free(d->rec);
+		d->rec = NULL;
+		return 0;
+	}
+	archive_read_free(d->ra);
+	d->ra = archive_read_new();
+	if (!d->ra)
+		return -ENOMEM;
+	archive_read_support_format_raw(d->ra);
+	d->replaying = true;
+	d->replay_off = 0;
+	if (archive_read_append_filter(d->ra, code) != ARCHIVE_OK ||
+	    archive_read_open(d->ra, d, NULL, raw_read, NULL) != ARCHIVE_OK)
+		return -EINVAL;
+	return 0;
 }
 
 static ssize_t archive_produce(struct erofs_dstream *d, uint8_t *out,
@@ -301,7 +395,8 @@ static bool magic(const uint8_t *p, size_t len, const char *m, size_t mlen)
 /* reads the first bytes and picks the decoder */
 static int detect(struct erofs_dstream *d)
 {
-	size_t len = 0;
+	int err;
+	size_t len = 0, filter;
 	const uint8_t *p = d->inbuf;
 
 	while (len < 16) {
@@ -324,32 +419,19 @@ static int detect(struct erofs_dstream *d)
 		strcpy(d->comp, "gzip");
 		return 0;
 	}
-	if (!magic(p, len, "\x28\xb5\x2f\xfd", 4) &&
-	    !magic(p, len, "\xfd" "7zXZ\0", 6) &&
-	    !magic(p, len, "BZh", 3) &&
-	    !magic(p, len, "\x04\x22\x4d\x18", 4) &&
-	    !magic(p, len, "\x02\x21\x4c\x18", 4) &&
-	    !magic(p, len, "LZIP", 4) &&
-	    !magic(p, len, "\x1f\x9d", 2) &&
-	    !magic(p, len, "\x5d\0\0", 3)) {
+	for (filter = 0; filter < sizeof(filters) / sizeof(*filters); filter++)
+		if (magic(p, len, filters[filter].magic, filters[filter].len))
+			break;
+	if (filter == sizeof(filters) / sizeof(*filters)) {
 		d->mode = DMODE_NONE;
 		strcpy(d->comp, "none");
 		return 0;
 	}
 	d->mode = DMODE_ARCHIVE;
-	d->ra = archive_read_new();
-	if (!d->ra)
+	err = open_archive(d, filters[filter].code);
+	if (err == -ENOMEM)
 		return set_error(d, -ENOMEM, "out of memory");
-	/* library filters only: nothing that runs an external program */
-	archive_read_support_filter_bzip2(d->ra);
-	archive_read_support_filter_compress(d->ra);
-	archive_read_support_filter_lz4(d->ra);
-	archive_read_support_filter_lzip(d->ra);
-	archive_read_support_filter_lzma(d->ra);
-	archive_read_support_filter_xz(d->ra);
-	archive_read_support_filter_zstd(d->ra);
-	archive_read_support_format_raw(d->ra);
-	if (archive_read_open(d->ra, d, NULL, raw_read, NULL) != ARCHIVE_OK) {
+	if (err) {
 		const char *msg = archive_error_string(d->ra);
 
 		return set_error(d, -EINVAL, "cannot read: %s",
@@ -534,6 +616,7 @@ void erofs_dstream_close(struct erofs_dstream *d)
 		close(d->wakefd);
 	if (d->ra)
 		archive_read_free(d->ra);
+	free(d->rec);
 	free(d->gz);
 	for (unsigned int i = 0; i < NR_BLOCKS; i++)
 		free(d->blk[i]);

@@ -288,8 +288,12 @@ int erofs_oci_stream_finish(struct erofs_oci_stream *s, int rfd,
 
 struct erofs_oci_out;
 
-/* a temporary directory next to @outdir (which must not exist or be empty) */
+/*
+ * A temporary directory next to @outdir (which must not exist or be
+ * empty), recorded in @reg (may be NULL) until it is renamed or removed.
+ */
 int erofs_oci_out_create(struct erofs_oci_out **op, const char *outdir,
+			 struct erofs_tmpnames *reg,
 			 const struct erofs_log *log);
 /* "TMP/blobs/sha256/.NAME": where a builder writes an output (malloc'ed) */
 char *erofs_oci_out_tmpname(struct erofs_oci_out *o, const char *name);

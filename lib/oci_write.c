@@ -28,6 +28,8 @@ struct erofs_oci_out {
 	int tmpfd;
 	int blobfd;		/* tmp/blobs/sha256 */
 	bool committed;
+	struct erofs_tmpnames *reg;	/* where tmp is recorded, in slot */
+	int slot;
 };
 
 const char *erofs_oci_json_text(struct json_object *o, size_t *len)
@@ -62,6 +64,7 @@ static int empty_dir(const char *path)
 }
 
 int erofs_oci_out_create(struct erofs_oci_out **op, const char *outdir,
+			 struct erofs_tmpnames *reg,
 			 const struct erofs_log *log)
 {
 	struct erofs_oci_out *o = calloc(1, sizeof(*o));
@@ -75,6 +78,7 @@ int erofs_oci_out_create(struct erofs_oci_out **op, const char *outdir,
 		return -ENOMEM;
 	o->log = log;
 	o->tmpfd = o->blobfd = -1;
+	o->slot = -1;
 	o->outdir = strdup(outdir);
 	if (!o->outdir)
 		goto nomem;
@@ -111,6 +115,9 @@ int erofs_oci_out_create(struct erofs_oci_out **op, const char *outdir,
 		o->tmp = NULL;
 		goto fail;
 	}
+	/* the program removes it if a signal ends the conversion */
+	o->reg = reg;
+	o->slot = erofs_tmpnames_add(reg, o->tmp, EROFS_TMPNAME_TREE);
 	o->tmpfd = open(o->tmp,
 			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (o->tmpfd < 0 || fchmod(o->tmpfd, 0755) < 0 ||
@@ -259,6 +266,8 @@ int erofs_oci_out_commit(struct erofs_oci_out *o,
 		return erofs_err(o->log, -errno, "cannot rename %s to %s",
 				 o->tmp, o->outdir);
 	o->committed = true;
+	erofs_tmpnames_forget(o->reg, o->slot);
+	o->slot = -1;
 	return 0;
 }
 
@@ -307,6 +316,7 @@ void erofs_oci_out_destroy(struct erofs_oci_out *o)
 	}
 	if (o->tmp && !o->committed)
 		rmdir(o->tmp);
+	erofs_tmpnames_forget(o->reg, o->slot);
 	free(o->tmp);
 	free(o->outdir);
 	free(o);

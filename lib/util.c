@@ -10,23 +10,89 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
 
 #include "erofs/util.h"
 
-void erofs_tmpnames_unlink(struct erofs_tmpnames *t)
+struct dirent64_raw {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+/*
+ * Empties the directory @fd, @depth levels of subdirectories down, and
+ * closes it.  Only async-signal-safe calls (getdents64 through syscall(),
+ * no DIR stream); entries removed while listing may hide others, so the
+ * listing restarts until a pass removes nothing.
+ */
+static void empty_dir_fd(int fd, int depth)
 {
-	if (!t)
-		return;
-	for (int i = 0; i < EROFS_TMPNAMES_MAX; i++)
-		if (t->used[i])
-			unlink(t->path[i]);
+	char buf[2048] __attribute__((aligned(8)));
+	bool again = true;
+
+	while (again) {
+		long n;
+
+		again = false;
+		if (lseek(fd, 0, SEEK_SET) < 0)
+			break;
+		while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+			for (long off = 0; off < n;) {
+				struct dirent64_raw *de = (void *)(buf + off);
+				const char *name = de->d_name;
+				int sub;
+
+				off += de->d_reclen;
+				if (name[0] == '.' && (!name[1] ||
+				    (name[1] == '.' && !name[2])))
+					continue;
+				if (!unlinkat(fd, name, 0)) {
+					again = true;
+					continue;
+				}
+				if (errno != EISDIR || depth <= 0)
+					continue;
+				sub = openat(fd, name, O_RDONLY | O_DIRECTORY |
+						       O_NOFOLLOW | O_CLOEXEC);
+				if (sub >= 0)
+					empty_dir_fd(sub, depth - 1);
+				if (!unlinkat(fd, name, AT_REMOVEDIR))
+					again = true;
+			}
+		}
+	}
+	close(fd);
 }
 
-/* records @path in a free slot of @reg; -1 when there is none */
-static int tmpname_record(struct erofs_tmpnames *reg, const char *path)
+void erofs_tmpnames_unlink(struct erofs_tmpnames *t)
+{
+	int saved = errno;
+
+	if (!t)
+		return;
+	for (int i = 0; i < EROFS_TMPNAMES_MAX; i++) {
+		int fd;
+
+		if (t->used[i] == EROFS_TMPNAME_FILE) {
+			unlink(t->path[i]);
+		} else if (t->used[i] == EROFS_TMPNAME_TREE) {
+			fd = open(t->path[i], O_RDONLY | O_DIRECTORY |
+						      O_NOFOLLOW | O_CLOEXEC);
+			if (fd >= 0)
+				empty_dir_fd(fd, 8);
+			rmdir(t->path[i]);
+		}
+	}
+	errno = saved;
+}
+
+int erofs_tmpnames_add(struct erofs_tmpnames *reg, const char *path, int kind)
 {
 	size_t len = strlen(path);
 
@@ -38,16 +104,21 @@ static int tmpname_record(struct erofs_tmpnames *reg, const char *path)
 		memcpy(reg->path[i], path, len + 1);
 		/* the name is complete before a handler can see the slot */
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-		reg->used[i] = 1;
+		reg->used[i] = kind;
 		return i;
 	}
 	return -1;
 }
 
+void erofs_tmpnames_forget(struct erofs_tmpnames *reg, int slot)
+{
+	if (reg && slot >= 0 && slot < EROFS_TMPNAMES_MAX)
+		reg->used[slot] = 0;
+}
+
 static void tmpname_forget(struct erofs_outfile *of)
 {
-	if (of->reg && of->slot >= 0)
-		of->reg->used[of->slot] = 0;
+	erofs_tmpnames_forget(of->reg, of->slot);
 	of->slot = -1;
 }
 
@@ -137,7 +208,7 @@ int erofs_outfile_open_reg(struct erofs_outfile *of, const char *path,
 					 "cannot create output next to %s",
 					 path);
 		}
-		of->slot = tmpname_record(reg, of->tmppath);
+		of->slot = erofs_tmpnames_add(reg, of->tmppath, EROFS_TMPNAME_FILE);
 	}
 	/* outputs are ordinary readable files, whatever the umask */
 	fchmod(of->fd, 0644);
@@ -189,7 +260,7 @@ static int commit_unlinked(struct erofs_outfile *of,
 			return err;
 		}
 		close(fd);
-		of->slot = tmpname_record(of->reg, t);
+		of->slot = erofs_tmpnames_add(of->reg, t, EROFS_TMPNAME_FILE);
 		unlink(t);
 		err = link_unlinked(of->fd, t);
 		if (err == -EEXIST) {

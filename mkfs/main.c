@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "erofs/build.h"
+#include "erofs/options.h"
 #include "erofs/util.h"
 
 enum {
@@ -178,18 +179,12 @@ static void usage(FILE *out)
 	      out);
 }
 
-static int bad(const struct erofs_log *log, const char *opt, const char *v)
-{
-	erofs_err(log, 0, "invalid value \"%s\" for %s", v, opt);
-	return 2;
-}
-
 static int unsupported(const struct erofs_log *log, const char *opt,
 		       const char *why)
 {
 	erofs_err(log, 0, "option %s is not supported by this mkfs.erofs%s%s",
 		  opt, why ? ": " : "", why ? why : "");
-	return 2;
+	return EROFS_EXIT_USAGE;
 }
 
 /* -E: comma-separated, "^" clears; none of ours takes a value */
@@ -214,7 +209,7 @@ static int parse_extended(const struct erofs_log *log, const char *arg,
 		if (k[klen]) {
 			erofs_err(log, 0,
 				  "extended option \"%s\" takes no value", t);
-			ret = 2;
+			ret = EROFS_EXIT_USAGE;
 			break;
 		}
 		if (!strcmp(k, "noinline_data")) {
@@ -251,7 +246,7 @@ static int parse_extended(const struct erofs_log *log, const char *arg,
 			else
 				erofs_err(log, 0,
 					  "unknown extended option \"%s\"", t);
-			ret = 2;
+			ret = EROFS_EXIT_USAGE;
 		}
 	}
 	free(opts);
@@ -355,13 +350,13 @@ int main(int argc, char **argv)
 	struct erofs_log log;
 	struct progress prog = { 0 };
 	bool quiet = false, bsize_given = false;
-	const char *env, *dest, *src;
+	const char *dest, *src;
 	char **prefixes = NULL;
 	struct rlimit rl;
 	struct stat st;
 	long pagesz = sysconf(_SC_PAGESIZE);
 	uint64_t v;
-	int c, idx, err, ret = 2;
+	int c, idx, err, ret = EROFS_EXIT_USAGE;
 
 	erofs_log_init(&log, "mkfs.erofs");
 	erofs_build_opts_init(&o);
@@ -371,8 +366,7 @@ int main(int argc, char **argv)
 				long_opts, &idx)) != -1) {
 		switch (c) {
 		case 'b':
-			if (erofs_parse_size(optarg, &v) || !erofs_is_pow2(v) ||
-			    v < 512 || v > (uint64_t)pagesz) {
+			if (erofs_opt_pow2(optarg, 512, pagesz, &v)) {
 				erofs_err(&log, 0,
 					  "invalid block size \"%s\": a power of two from 512 to the page size (%ld)",
 					  optarg, pagesz);
@@ -383,7 +377,7 @@ int main(int argc, char **argv)
 			break;
 		case 'T':
 			if (erofs_parse_u64(optarg, INT64_MAX, &v)) {
-				ret = bad(&log, "-T", optarg);
+				ret = erofs_opt_bad(&log, "-T", optarg);
 				goto out;
 			}
 			o.fixed_time = true;
@@ -397,7 +391,7 @@ int main(int argc, char **argv)
 			} else if (!erofs_uuid_parse(optarg, o.uuid)) {
 				o.uuid_mode = EROFS_UUID_GIVEN;
 			} else {
-				ret = bad(&log, "-U", optarg);
+				ret = erofs_opt_bad(&log, "-U", optarg);
 				goto out;
 			}
 			break;
@@ -415,7 +409,7 @@ int main(int argc, char **argv)
 			long x = strtol(optarg, &end, 10);
 
 			if (*end || !*optarg || x > INT32_MAX || x < -1000) {
-				ret = bad(&log, "-x", optarg);
+				ret = erofs_opt_bad(&log, "-x", optarg);
 				goto out;
 			}
 			o.xattr_tolerance = x < 0 ? -1 : (int)x;
@@ -425,14 +419,11 @@ int main(int argc, char **argv)
 			ret = parse_extended(&log, optarg, &o);
 			if (ret)
 				goto out;
-			ret = 2;
+			ret = EROFS_EXIT_USAGE;
 			break;
 		case 'd':
-			if (erofs_parse_u64(optarg, 9, &v)) {
-				ret = bad(&log, "-d", optarg);
+			if (erofs_opt_log_level(&log, "-d", optarg, 9))
 				goto out;
-			}
-			log.level = v > EROFS_LOG_DEBUG ? EROFS_LOG_DEBUG : v;
 			break;
 		case 'C':
 		case 'm':
@@ -448,27 +439,27 @@ int main(int argc, char **argv)
 			break;
 		case OPT_FORCE_UID:
 			if (erofs_parse_u64(optarg, UINT32_MAX, &v)) {
-				ret = bad(&log, "--force-uid", optarg);
+				ret = erofs_opt_bad(&log, "--force-uid", optarg);
 				goto out;
 			}
 			o.force_uid = v;
 			break;
 		case OPT_FORCE_GID:
 			if (erofs_parse_u64(optarg, UINT32_MAX, &v)) {
-				ret = bad(&log, "--force-gid", optarg);
+				ret = erofs_opt_bad(&log, "--force-gid", optarg);
 				goto out;
 			}
 			o.force_gid = v;
 			break;
 		case OPT_UID_OFFSET:
 			if (parse_offset(optarg, &o.uid_offset)) {
-				ret = bad(&log, "--uid-offset", optarg);
+				ret = erofs_opt_bad(&log, "--uid-offset", optarg);
 				goto out;
 			}
 			break;
 		case OPT_GID_OFFSET:
 			if (parse_offset(optarg, &o.gid_offset)) {
-				ret = bad(&log, "--gid-offset", optarg);
+				ret = erofs_opt_bad(&log, "--gid-offset", optarg);
 				goto out;
 			}
 			break;
@@ -484,7 +475,7 @@ int main(int argc, char **argv)
 			break;
 		case OPT_CHUNKSIZE:
 			if (erofs_parse_size(optarg, &v) || !v) {
-				ret = bad(&log, "--chunksize", optarg);
+				ret = erofs_opt_bad(&log, "--chunksize", optarg);
 				goto out;
 			}
 			o.chunksize = v;
@@ -522,7 +513,7 @@ int main(int argc, char **argv)
 						  "no block list files");
 				goto out;
 			} else {
-				ret = bad(&log, "--tar", optarg);
+				ret = erofs_opt_bad(&log, "--tar", optarg);
 				goto out;
 			}
 			break;
@@ -532,7 +523,7 @@ int main(int argc, char **argv)
 		case OPT_OVLFS_STRIP:
 			if (optarg && strcmp(optarg, "0") &&
 			    strcmp(optarg, "1")) {
-				ret = bad(&log, "--ovlfs-strip", optarg);
+				ret = erofs_opt_bad(&log, "--ovlfs-strip", optarg);
 				goto out;
 			}
 			o.ovlfs_strip = !optarg || !strcmp(optarg, "1");
@@ -561,7 +552,7 @@ int main(int argc, char **argv)
 			} else if (!strcmp(optarg, "path")) {
 				o.sort_none = false;
 			} else {
-				ret = bad(&log, "--sort", optarg);
+				ret = erofs_opt_bad(&log, "--sort", optarg);
 				goto out;
 			}
 			break;
@@ -650,15 +641,9 @@ int main(int argc, char **argv)
 			  "-E force-inode-blockmap cannot address a --blobdev device");
 		goto out;
 	}
-	env = getenv("SOURCE_DATE_EPOCH");
-	if (env && *env && !o.fixed_time) {
-		if (erofs_parse_u64(env, INT64_MAX, &v)) {
-			ret = bad(&log, "SOURCE_DATE_EPOCH", env);
-			goto out;
-		}
-		o.have_epoch = true;
-		o.epoch = v;
-	}
+	/* -T wins over SOURCE_DATE_EPOCH */
+	if (!o.fixed_time && erofs_opt_epoch(&log, &o.have_epoch, &o.epoch))
+		goto out;
 	if (quiet)
 		log.level = EROFS_LOG_ERR;
 	log.timestamps = log.level >= EROFS_LOG_INFO;

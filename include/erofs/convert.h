@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "erofs/log.h"
+#include "erofs/util.h"
 
 /* media types of what erofs-convert writes (see man erofs-convert) */
 #define EROFS_MT_BOOTSTRAP	"application/vnd.erofs.bootstrap.v1"
@@ -66,6 +67,12 @@ struct erofs_convert_opts {
 
 	void (*progress)(void *arg, const struct erofs_convert_progress *p);
 	void *progress_arg;
+	/*
+	 * Where the temporary layout directory next to @outdir is recorded
+	 * while it exists, for the program to remove on a fatal signal
+	 * (erofs_tmpnames_unlink() in erofs/util.h); NULL: not recorded.
+	 */
+	struct erofs_tmpnames *tmpnames;
 };
 
 void erofs_convert_opts_init(struct erofs_convert_opts *o);

@@ -23,7 +23,8 @@
 /*
  * Temporary output names a program removes when a fatal signal ends it.
  * The library records a name here while it exists on disk (outputs are
- * created unlinked where the file system allows, so usually none is);
+ * created unlinked where the file system allows, so usually none is), and
+ * a temporary directory (erofs-convert's layout) with everything in it;
  * the program owns the object, typically in static storage, and calls
  * erofs_tmpnames_unlink() from its SIGINT/SIGTERM/SIGHUP handler.  The
  * library installs no signal handler itself.
@@ -32,11 +33,27 @@
 #define EROFS_TMPNAME_LEN	4096
 
 struct erofs_tmpnames {
+	/* 0: free, EROFS_TMPNAME_FILE or EROFS_TMPNAME_TREE */
 	volatile sig_atomic_t used[EROFS_TMPNAMES_MAX];
 	char path[EROFS_TMPNAMES_MAX][EROFS_TMPNAME_LEN];
 };
 
-/* async-signal-safe: unlinks every recorded name */
+enum {
+	EROFS_TMPNAME_FILE = 1,
+	EROFS_TMPNAME_TREE,		/* a directory and what it holds */
+};
+
+/*
+ * Records @path as @kind in a free slot of @t (may be NULL); the slot, or
+ * -1 when there is none (the name is then not removed on a signal).
+ */
+int erofs_tmpnames_add(struct erofs_tmpnames *t, const char *path, int kind);
+/* the name in @slot is gone or kept; a no-op for a NULL @t or slot -1 */
+void erofs_tmpnames_forget(struct erofs_tmpnames *t, int slot);
+/*
+ * Async-signal-safe: unlinks every recorded file and removes every
+ * recorded directory tree (a few levels deep, as the library makes them).
+ */
 void erofs_tmpnames_unlink(struct erofs_tmpnames *t);
 
 /*

@@ -52,16 +52,6 @@ if ! command -v "$CC" >/dev/null; then
 	exit 1
 fi
 
-pkgs="json-c libcrypto libcurl libarchive libxxhash liblz4 zlib"
-# shellcheck disable=SC2086
-if ! pkg_cflags=$(pkg-config --cflags $pkgs) ||
-	! pkg_libs=$(pkg-config --libs $pkgs); then
-	echo "not ok - fuzz: pkg-config cannot find one of: $pkgs"
-	exit 1
-fi
-cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-	-std=gnu11 -D_GNU_SOURCE -I$top/include -I$top/lib $pkg_cflags"
-
 # the words after "// fuzz-KEY:" on every such line of FILE
 directive() {
 	sed -n "s|^[[:space:]]*//[[:space:]]*fuzz-$1:||p" "$2" | tr -s ' \t' '\n\n' |
@@ -82,6 +72,20 @@ if [ ${#targets[@]} -eq 0 ]; then
 	echo "not ok - fuzz: no tests/fuzz/fuzz_*.c target found"
 	exit 1
 fi
+
+# what every target links, and the extra packages some name in fuzz-libs
+pkgs="json-c libcrypto libcurl libarchive libxxhash liblz4 zlib"
+extra_pkgs=$(for t in "${targets[@]}"; do
+	[ -f "$t" ] && directive libs "$t"
+done | sort -u | tr '\n' ' ')
+# shellcheck disable=SC2086
+if ! pkg_cflags=$(pkg-config --cflags $pkgs $extra_pkgs) ||
+	! pkg_libs=$(pkg-config --libs $pkgs); then
+	echo "not ok - fuzz: pkg-config cannot find one of: $pkgs $extra_pkgs"
+	exit 1
+fi
+cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+	-std=gnu11 -D_GNU_SOURCE -I$top/include -I$top/lib $pkg_cflags"
 
 bin=${FUZZ_BIN:-$work}
 mkdir -p "$work/obj" "$out" "$bin"
@@ -140,10 +144,19 @@ for t in "${targets[@]}"; do
 		objs+=("$o")
 	done
 	log=$out/$name.log
+	libs=$(directive libs "$t" | tr '\n' ' ')
+	# shellcheck disable=SC2086
+	if [ -z "$bad" ] && [ -n "$libs" ] &&
+		! target_libs=$(pkg-config --libs $libs 2>&1); then
+		bad="fuzz-libs: $target_libs"
+	elif [ -z "$libs" ]; then
+		target_libs=
+	fi
 	if [ -z "$bad" ]; then
 		# shellcheck disable=SC2086
-		"$CC" $cflags "$t" "${objs[@]}" $pkg_libs -o "$bin/fuzz_$name" \
-			>"$log" 2>&1 || bad=$(head -c 2000 "$log")
+		"$CC" $cflags "$t" "${objs[@]}" $pkg_libs $target_libs \
+			-o "$bin/fuzz_$name" >"$log" 2>&1 ||
+			bad=$(head -c 2000 "$log")
 	fi
 	if [ -n "$bad" ]; then
 		echo "run-fuzz: $name: build failed:" >&2

@@ -17,11 +17,14 @@
 # stored bytes; the output is reproducible and `skopeo copy` round-trips
 # it; --no-merge layers stacked by overlayfs equal `umoci unpack` except
 # the metadata of directories a layer only implies.  Then bad input: each
-# case fails with a message naming the layer, and leaves nothing behind.
+# case fails with a message naming the layer, and leaves nothing behind;
+# nor does SIGINT, SIGTERM or SIGHUP during a conversion.
 #
 # Environment: BUILD (default: build/ of this tree), PEER_BUILD (the script
 # that builds erofs-utils 1.9.3 and prints its directory; default
-# ../shared/peers/build-erofs-utils.sh next to the tree), TMPDIR.
+# shared/peers/build-erofs-utils.sh beside the tree, see tests/lib/peer.sh:
+# the fsck.erofs checks are skipped without it unless CI or PEER_REQUIRED
+# is set), TMPDIR.
 # Output: one `ok - NAME` / `not ok - NAME: reason` line per check.
 
 set -u
@@ -29,53 +32,26 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 LIB=$HERE/../lib
 . "$LIB/tap.sh"
+. "$LIB/scratch.sh"
+. "$LIB/peer.sh"
 . "$LIB/oci-image.sh"
 CONV=$BUILD/convert/erofs-convert
 PY=${PYTHON:-python3}
 export PYTHONDONTWRITEBYTECODE=1
 
-if [ "$(id -u)" != 0 ]; then
-	echo "1..0 # SKIP must run as root"
-	exit 0
-fi
-if [ ! -x "$CONV" ]; then
-	nok "erofs-convert exists" "$CONV not found (set BUILD)"
-	exit 1
-fi
-for t in umoci skopeo jq setfattr setfacl; do
-	if ! command -v $t >/dev/null; then
-		nok "$t is installed" "not found (scripts/install-deps.sh)"
-		exit 1
-	fi
-done
-# erofs-utils 1.9.3 for fsck.erofs --extract
-TOP=$(cd "$HERE/../.." && pwd)
-FSCK=
-for s in "${PEER_BUILD:-}" "$TOP/../shared/peers/build-erofs-utils.sh" \
-	"$TOP/../../shared/peers/build-erofs-utils.sh"; do
-	if [ -n "$s" ] && [ -x "$s" ]; then
-		d=$("$s" 2>/dev/null | tail -n 1) && FSCK=$d/fsck/fsck.erofs
-		break
-	fi
-done
-if [ ! -x "$FSCK" ]; then
-	nok "erofs-utils 1.9.3 fsck.erofs is built" \
-		"no ../shared/peers/build-erofs-utils.sh next to the tree (set PEER_BUILD)"
-	exit 1
-fi
+need_root
+need_exe erofs-convert "$CONV"
+need_cmds umoci skopeo jq setfattr setfacl
+# erofs-utils 1.9.3 for fsck.erofs --extract (its checks are skipped
+# without it)
+peer_find
+FSCK=$PEER_FSCK
 
-W=$(mktemp -d "${TMPDIR:-/tmp}/convert.XXXXXX")
-cleanup() {
-	findmnt -rn -o TARGET | grep -F "$W" | sort -r |
-		while read -r m; do umount -l "$m" 2>/dev/null; done
-	rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+scratch convert
+W=$SCRATCH
 echo "# erofs-convert: $CONV"
-echo "# fsck.erofs: $FSCK"
+echo "# fsck.erofs: ${FSCK:-none ($PEER_WHY)}"
 echo "# scratch: $W"
-oneline() { head -c "${1:-400}" | tr '\n' ' '; }
 
 # ------------------------------------------------------------ the image
 IMG=$W/img
@@ -142,6 +118,10 @@ fsck_merged() {
 	while read -r k p; do
 		[ "$k" = blob ] && args+=("--device=$p")
 	done < <(files "$out")
+	if [ -z "$FSCK" ]; then
+		peer_missing "$n: fsck.erofs 1.9.3 --extract"
+		return
+	fi
 	rm -rf "$W/extract"
 	if "$FSCK" "${args[@]}" --extract="$W/extract" "$boot" \
 		>"$W/$n.fsck" 2>&1; then
@@ -345,7 +325,9 @@ if conv nomerge --no-merge "oci:$IMG:t" "$NM"; then
 	for l in "${NL[@]}"; do
 		i=$((i + 1))
 		mkdir -p "$W/nm/$i"
-		if "$FSCK" --extract="$W/nm-x" "$l" >"$W/nm-fsck" 2>&1; then
+		if [ -z "$FSCK" ]; then
+			peer_missing "--no-merge layer $i: fsck.erofs 1.9.3 --extract"
+		elif "$FSCK" --extract="$W/nm-x" "$l" >"$W/nm-fsck" 2>&1; then
 			ok "--no-merge layer $i: fsck.erofs 1.9.3 --extract passes"
 		else
 			nok "--no-merge layer $i: fsck.erofs" "$(tail -n2 "$W/nm-fsck" | oneline)"
@@ -498,6 +480,56 @@ if ! conv full "oci:$IMG:t" "$W/full" && grep -q "not an empty directory" "$W/fu
 else
 	nok "a non-empty OUTDIR is refused" "$(oneline <"$W/full.err")"
 fi
+
+# ------------------------------------------------------------ signals
+# waitfor FILE WORD: until a line of FILE starts with WORD (60 s at most)
+waitfor() {
+	local i
+	for i in $(seq 600); do
+		grep -q "^$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# sigtest SIG: a conversion held (by a fanotify permission event on the
+# first layer blob's open) while its temporary layout directory exists is
+# sent SIG; it dies of SIG and leaves neither OUTDIR nor that directory
+sigtest() {
+	local sig=$1 sd=$W/sig hold pid rc tmp left
+	rm -rf "$sd"
+	mkdir -p "$sd/run"
+	mkfifo "$sd/ctl"
+	$PY "$LIB/holdopen.py" "${LAYERS[0]}" <"$sd/ctl" >"$sd/hold" 2>&1 &
+	hold=$!
+	exec 5>"$sd/ctl"
+	if ! waitfor "$sd/hold" ready; then
+		nok "SIG$sig during a conversion" "holdopen.py: $(oneline <"$sd/hold")"
+		exec 5>&-
+		kill "$hold" 2>/dev/null
+		wait "$hold" 2>/dev/null
+		return
+	fi
+	"$CONV" --quiet "oci:$IMG:t" "$sd/run/out" 2>"$sd/err" &
+	pid=$!
+	waitfor "$sd/hold" held
+	tmp=$(find "$sd/run" -mindepth 1 -maxdepth 1 -name '.out.tmp*' -printf '%P')
+	kill -s "$sig" "$pid"
+	echo go >&5
+	exec 5>&-
+	# (the shell would report the signal on stderr)
+	{ wait "$pid"; } 2>/dev/null
+	rc=$?
+	wait "$hold"
+	left=$(find "$sd/run" -mindepth 1 -printf '%P ')
+	if [ -n "$tmp" ] && [ "$rc" = $((128 + $(kill -l "$sig"))) ] &&
+		[ -z "$left" ]; then
+		ok "SIG$sig while the temporary layout $tmp exists: killed by it, nothing left"
+	else
+		nok "SIG$sig during a conversion" "held with [$tmp], exit $rc, left [$left], $(oneline <"$sd/err")"
+	fi
+	rm -rf "$sd"
+}
+for s in INT TERM HUP; do sigtest $s; done
 
 echo "# $fails failed"
 [ "$fails" = 0 ]

@@ -23,52 +23,35 @@
 #
 # Environment: BUILD (default: build/ of this tree), PEER_BUILD (the script
 # that builds erofs-utils 1.9.3 and prints its directory; default
-# ../shared/peers/build-erofs-utils.sh next to the tree), TMPDIR.
+# shared/peers/build-erofs-utils.sh beside the tree, see tests/lib/peer.sh:
+# the fsck.erofs checks are skipped without it unless CI or PEER_REQUIRED
+# is set), TMPDIR.
 # Output: one `ok - NAME` / `not ok - NAME: reason` line per check.
 
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 LIB=$HERE/../lib
-TOP=$(cd "$HERE/../.." && pwd)
 . "$LIB/tap.sh"
+. "$LIB/scratch.sh"
+. "$LIB/peer.sh"
 MKFS=$BUILD/mkfs/mkfs.erofs
 PY=${PYTHON:-python3}
 export PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=$LIB
 T=1600000000
 UUID=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0
 
-if [ "$(id -u)" != 0 ]; then
-	echo "1..0 # SKIP must run as root"
-	exit 0
-fi
-if [ ! -x "$MKFS" ]; then
-	nok "mkfs.erofs exists" "$MKFS not found (set BUILD)"
-	exit 1
-fi
+need_root
+need_exe mkfs.erofs "$MKFS"
+# erofs-utils 1.9.3 for fsck.erofs --extract (its checks are skipped
+# without it)
+peer_find
+FSCK=$PEER_FSCK
 
-# erofs-utils 1.9.3 for fsck.erofs --extract
-FSCK=
-for s in "${PEER_BUILD:-}" "$TOP/../shared/peers/build-erofs-utils.sh" \
-	"$TOP/../../shared/peers/build-erofs-utils.sh"; do
-	if [ -n "$s" ] && [ -x "$s" ]; then
-		d=$("$s" 2>/dev/null | tail -n 1) && FSCK=$d/fsck/fsck.erofs
-		break
-	fi
-done
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/mkfs-compat.XXXXXX")
-cleanup() {
-	findmnt -rn -o TARGET | grep -F "$WORK" | sort -r |
-		while read -r m; do umount -l "$m" 2>/dev/null; done
-	rm -rf "$WORK"
-}
-[ -n "${KEEP:-}" ] && cleanup() { echo "# kept $WORK"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+scratch mkfs-compat
+WORK=$SCRATCH
 echo "# mkfs: $MKFS"
-echo "# fsck: ${FSCK:-none}"
-oneline() { head -c "${1:-300}" | tr '\n' ' '; }
+echo "# fsck: ${FSCK:-none ($PEER_WHY)}"
 
 # fsck NAME IMAGE: erofs-utils 1.9.3 reads and extracts every file (onto
 # a tmpfs, which holds xattrs of any size)
@@ -76,8 +59,8 @@ mkdir -p "$WORK/x"
 mount -t tmpfs -o size=64m none "$WORK/x"
 fsck_img() {
 	local name=$1 img=$2 x=$WORK/x/out rc
-	if [ -z "$FSCK" ] || [ ! -x "$FSCK" ]; then
-		skip "$name: fsck.erofs --extract" "erofs-utils 1.9.3 not built"
+	if [ -z "$FSCK" ]; then
+		peer_missing "$name: fsck.erofs --extract"
 		return
 	fi
 	rm -rf "$x"

@@ -12,6 +12,8 @@ PASSED=0
 
 ok() { echo "ok - $*"; PASSED=$((PASSED + 1)); }
 notok() { echo "not ok - $*"; FAILED=$((FAILED + 1)); }
+# as tap.sh's, for the helpers shared with the other scripts
+nok() { notok "$1: $2"; }
 skip() { echo "ok - $1 # SKIP $2"; }
 # check NAME CONDITION-EXIT-STATUS REASON
 check() { if [ "$2" -eq 0 ]; then ok "$1"; else notok "$1: $3"; fi; }

@@ -785,7 +785,7 @@ static void test_out_atomic(void **state)
 	snprintf(out, sizeof(out), "%s/out", dir);
 
 	/* aborted: nothing left next to OUTDIR or at it */
-	assert_int_equal(erofs_oci_out_create(&o, out, &tlog), 0);
+	assert_int_equal(erofs_oci_out_create(&o, out, NULL, &tlog), 0);
 	tmp = erofs_oci_out_tmpname(o, "layer-1");
 	fd = open(tmp, O_WRONLY | O_CREAT, 0644);
 	assert_true(fd >= 0);
@@ -798,7 +798,7 @@ static void test_out_atomic(void **state)
 
 	/* committed, over an empty directory */
 	assert_int_equal(mkdir(out, 0755), 0);
-	assert_int_equal(erofs_oci_out_create(&o, out, &tlog), 0);
+	assert_int_equal(erofs_oci_out_create(&o, out, NULL, &tlog), 0);
 	assert_int_equal(erofs_oci_out_blob(o, "{}", 2, d), 0);
 	assert_int_equal(erofs_oci_out_commit(o, d, 2, "t"), 0);
 	erofs_oci_out_destroy(o);
@@ -812,8 +812,55 @@ static void test_out_atomic(void **state)
 	/* a non-empty OUTDIR is refused */
 	snprintf(out, sizeof(out), "%s/out", dir);
 	log_reset();
-	assert_int_equal(erofs_oci_out_create(&o, out, &tlog), -EEXIST);
+	assert_int_equal(erofs_oci_out_create(&o, out, NULL, &tlog), -EEXIST);
 	assert_logged("not an empty directory");
+	rm_rf(dir);
+}
+
+/*
+ * What a program's fatal-signal handler does: erofs_tmpnames_unlink()
+ * removes the recorded temporary layout with everything in it (a blob,
+ * a builder's temporary file, many entries to list); after a commit
+ * nothing is recorded any more.
+ */
+static void test_out_tmpnames(void **state)
+{
+	static struct erofs_tmpnames reg;
+	struct erofs_oci_out *o;
+	uint8_t d[32];
+	char dir[64], out[128], name[32], *tmp;
+	struct stat st;
+	int fd;
+
+	strcpy(dir, "/tmp/test_oci_sig.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(out, sizeof(out), "%s/out", dir);
+	assert_int_equal(erofs_oci_out_create(&o, out, &reg, &tlog), 0);
+	assert_int_equal(reg.used[0], EROFS_TMPNAME_TREE);
+	for (int i = 0; i < 200; i++) {
+		snprintf(name, sizeof(name), "layer-%d", i);
+		tmp = erofs_oci_out_tmpname(o, name);
+		fd = open(tmp, O_WRONLY | O_CREAT, 0644);
+		assert_true(fd >= 0);
+		close(fd);
+		free(tmp);
+	}
+	assert_int_equal(erofs_oci_out_blob(o, "{}", 2, d), 0);
+	erofs_tmpnames_unlink(&reg);
+	assert_int_equal(rmdir(dir), 0);	/* nothing left */
+	erofs_oci_out_destroy(o);		/* copes with that */
+	assert_int_equal(reg.used[0], 0);
+
+	assert_int_equal(mkdir(dir, 0755), 0);
+	assert_int_equal(erofs_oci_out_create(&o, out, &reg, &tlog), 0);
+	assert_int_equal(erofs_oci_out_blob(o, "{}", 2, d), 0);
+	assert_int_equal(erofs_oci_out_commit(o, d, 2, "t"), 0);
+	for (int i = 0; i < EROFS_TMPNAMES_MAX; i++)
+		assert_int_equal(reg.used[i], 0);
+	erofs_tmpnames_unlink(&reg);
+	erofs_oci_out_destroy(o);
+	snprintf(out, sizeof(out), "%s/out/index.json", dir);
+	assert_int_equal(stat(out, &st), 0);
 	rm_rf(dir);
 }
 
@@ -834,6 +881,7 @@ int main(void)
 		cmocka_unit_test_setup(test_gzip_members, setup),
 		cmocka_unit_test_setup(test_layout_bad, setup),
 		cmocka_unit_test_setup(test_out_atomic, setup),
+		cmocka_unit_test_setup(test_out_tmpnames, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
