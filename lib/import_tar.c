@@ -21,6 +21,7 @@
 
 #include "liberofs_decompress.h"
 #include "liberofs_import.h"
+#include "liberofs_tar_header.h"
 #include "erofs/ondisk.h"
 #include "erofs/util.h"
 
@@ -145,8 +146,12 @@ struct tar {
 	const char *src;	/* the archive, for messages */
 	const char *name;	/* the entry for messages (escaped) */
 	char shown[SHOWN_MAX];	/* the last entry's name, escaped */
-	struct archive *a;
+	struct archive *a;	/* NULL: --tar=headerball, no libarchive */
 	struct erofs_dstream *ds;
+	/* --tar=headerball: the block of the stream being parsed */
+	const uint8_t *hb_buf;
+	size_t hb_len;
+	char at[40];		/* " at offset N" of the entry, or "" */
 	int spool_fd;
 	uint64_t spool_end;
 	const struct erofs_tar_sink *sink;
@@ -238,9 +243,10 @@ static void map_free(struct tar *c)
 /* the entry currently read, for messages */
 static int bad_entry(struct tar *c, int err, const char *why)
 {
-	return erofs_fail(c->log, err, "%s: entry \"%s\": %s", c->src, c->name,
-			  why);
+	return erofs_fail(c->log, err, "%s: entry \"%s\"%s: %s", c->src,
+			  c->name, c->at, why);
 }
+
 
 static int archive_failure(struct tar *c, const char *what)
 {
@@ -250,6 +256,14 @@ static int archive_failure(struct tar *c, const char *what)
 	return erofs_fail(c->log, e > 0 ? -e : -EIO,
 			  "%s: entry \"%s\": %s: %s", c->src, c->name, what,
 			  msg ? msg : "unknown libarchive error");
+}
+
+/* skips the entry's body (a headerball has none) */
+static int skip_body(struct tar *c)
+{
+	if (!c->a || archive_read_data_skip(c->a) == ARCHIVE_OK)
+		return 0;
+	return archive_failure(c, "cannot skip");
 }
 
 static bool excluded(const struct tar *c, char *path)
@@ -704,6 +718,20 @@ static int stream_data(struct tar *c, struct archive_entry *e,
 	if (decl < 0)
 		return bad_entry(c, -EINVAL, "negative size");
 	inode->size = decl;
+	if (!c->a) {
+		/* a headerball: the data is not there, the file reads zeros */
+		if (sk->absent && decl)
+			return sk->absent(sk->arg, inode);
+		if (asprintf(&what, "%s: entry \"%s\"", c->src, c->name) < 0)
+			return -ENOMEM;
+		err = sk->begin(sk->arg, inode, what);
+		if (!err && decl)
+			err = sk->hole(sk->arg, decl);
+		if (!err)
+			err = sk->end(sk->arg);
+		free(what);
+		return err;
+	}
 	if (c->opts->tar_mode == EROFS_TAR_INDEX && sk->external) {
 		int64_t off = archive_filter_bytes(c->a, 0);
 
@@ -1031,8 +1059,9 @@ static int do_whiteout(struct tar *c, struct archive_entry *e, char *path,
 	char *target;
 	int err;
 
-	if (archive_read_data_skip(c->a) != ARCHIVE_OK)
-		return archive_failure(c, "cannot skip");
+	err = skip_body(c);
+	if (err)
+		return err;
 	if (!opq && (!*name || !strcmp(name, ".") || !strcmp(name, "..") ||
 		     strlen(name) > EROFS_NAME_LEN))
 		return bad_entry(c, -EINVAL, "whiteout of an invalid name");
@@ -1098,6 +1127,8 @@ static int do_whiteout(struct tar *c, struct archive_entry *e, char *path,
 	if (!inode)
 		return -ENOMEM;
 	set_meta(inode, e, S_IFCHR);
+	/* no permission bits, whatever the marker had (as erofs-utils) */
+	inode->mode = S_IFCHR;
 	inode->rdev_major = inode->rdev_minor = 0;
 	err = place(c, n, parent, name, inode);
 	if (err)
@@ -1154,8 +1185,10 @@ static int claim_chunks(struct tar *c, struct archive_entry *e)
 	size = archive_entry_size(e);
 	if (!cs && bits && bits < 32 && (size - 1) >> bits >= UINT32_MAX) {
 		erofs_fail(c->log, -EFBIG,
-			   "%s: entry \"%s\": %llu bytes do not fit a flat file of %u-byte blocks (use --chunksize)",
-			   c->src, c->name, (unsigned long long)size, 1u << bits);
+			   "%s: entry \"%s\"%s: %llu bytes do not fit a %s of %u-byte blocks%s",
+			   c->src, c->name, c->at, (unsigned long long)size,
+			   c->a ? "flat file" : "file", 1u << bits,
+			   c->a ? " (use --chunksize)" : "");
 		return -EFBIG;
 	}
 	if (!cs)
@@ -1197,8 +1230,7 @@ static int do_entry(struct tar *c, struct archive_entry *e, char *path)
 		erofs_dbg(c->log, "%s: entry \"%s\": excluded", c->src, c->name);
 		/* directories go; other inodes stay reachable for links */
 		if (S_ISDIR(type))
-			return archive_read_data_skip(c->a) == ARCHIVE_OK ?
-				       0 : archive_failure(c, "cannot skip");
+			return skip_body(c);
 	} else {
 		err = parent_dir(c, path, slash ? (size_t)(slash - path) : 0,
 				 e, &parent);
@@ -1288,10 +1320,57 @@ static void support_formats(struct archive *a)
 	archive_read_support_format_empty(a);
 }
 
+/*
+ * One entry, whichever reader found it (libarchive, or the headerball
+ * reader through an entry it filled): the path checks, the root, and the
+ * entry into the tree.  @nr counts the entries so far, this one included.
+ */
+static int import_entry(struct tar *c, struct archive_entry *e,
+			const char *raw, uint64_t nr)
+{
+	char *path;
+	int err;
+
+	if (!raw || !*raw)
+		return erofs_fail(c->log, -EINVAL, "%s: entry %llu%s has no name",
+				  c->src, (unsigned long long)nr, c->at);
+	c->name = erofs_escape(c->shown, sizeof(c->shown), raw);
+	path = strdup(raw);
+	if (!path)
+		return -ENOMEM;
+	err = erofs_tar_path_normalize(path);
+	if (err == -EINVAL) {
+		err = bad_entry(c, err, "path has a \"..\" component");
+	} else if (err == -EXDEV) {
+		err = bad_entry(c, -EINVAL, "path is absolute");
+	} else if (err) {
+		err = bad_entry(c, err, "path has a component over 255 bytes");
+	} else if (!*path) {
+		/* the root ("./" or "/") */
+		if (entry_type(e) != S_IFDIR || archive_entry_hardlink(e)) {
+			err = bad_entry(c, -EINVAL,
+					"the root is not a directory");
+		} else {
+			set_meta(c->t->root, e, S_IFDIR);
+			err = check_meta(c, e);
+			if (!err)
+				err = set_xattrs(c, c->t->root, e);
+		}
+	} else {
+		if (nr == 1 && c->implicit_root &&
+		    archive_entry_mtime_is_set(e)) {
+			c->t->root->mtime = archive_entry_mtime(e);
+			c->t->root->mtime_nsec = archive_entry_mtime_nsec(e);
+		}
+		err = do_entry(c, e, path);
+	}
+	free(path);
+	return err;
+}
+
 static int read_all(struct tar *c)
 {
 	struct archive_entry *e;
-	char *path = NULL;
 	uint64_t nr = 0;
 	int r, err = 0;
 
@@ -1315,82 +1394,128 @@ static int read_all(struct tar *c)
 							  "a directory or " : "",
 						  msg ? msg : "unknown format");
 			if (!nr)
-				err = erofs_fail(c->log, -EINVAL, "%s: %s",
-						 c->src, msg);
-			else
-				err = erofs_fail(c->log, -EINVAL,
-						 "%s: damaged archive after entry \"%s\" (%llu entries): %s",
-						 c->src, c->shown,
-						 (unsigned long long)nr,
-						 msg ? msg : "truncated or corrupt");
-			free(path);
-			return err;
+				return erofs_fail(c->log, -EINVAL, "%s: %s",
+						  c->src, msg);
+			return erofs_fail(c->log, -EINVAL,
+					  "%s: damaged archive after entry \"%s\" (%llu entries): %s",
+					  c->src, c->shown,
+					  (unsigned long long)nr,
+					  msg ? msg : "truncated or corrupt");
 		}
 		nr++;
 		raw = archive_entry_pathname(e);
 		if (!raw)
 			raw = archive_entry_pathname_utf8(e);
-		if (!raw || !*raw) {
-			free(path);
-			return erofs_fail(c->log, -EINVAL,
-					  "%s: entry %llu has no name", c->src,
-					  (unsigned long long)nr);
-		}
-		c->name = erofs_escape(c->shown, sizeof(c->shown), raw);
-		if (r == ARCHIVE_WARN) {
+		if (r == ARCHIVE_WARN && raw && *raw) {
 			const char *msg = archive_error_string(c->a);
+			char shown[SHOWN_MAX];
 
 			erofs_warn(c->log, "%s: entry \"%s\": %s", c->src,
-				   c->name, msg ? msg : "libarchive warning");
+				   erofs_escape(shown, sizeof(shown), raw),
+				   msg ? msg : "libarchive warning");
 		}
-		free(path);
-		path = strdup(raw);
-		if (!path)
-			return -ENOMEM;
-		err = erofs_tar_path_normalize(path);
-		if (err == -EINVAL) {
-			err = bad_entry(c, err, "path has a \"..\" component");
-			break;
-		}
-		if (err == -EXDEV) {
-			err = bad_entry(c, -EINVAL, "path is absolute");
-			break;
-		}
-		if (err) {
-			err = bad_entry(c, err,
-					"path has a component over 255 bytes");
-			break;
-		}
-		if (!*path) {
-			/* the root ("./" or "/") */
-			if (entry_type(e) != S_IFDIR ||
-			    archive_entry_hardlink(e)) {
-				err = bad_entry(c, -EINVAL,
-						"the root is not a directory");
-				break;
-			}
-			set_meta(c->t->root, e, S_IFDIR);
-			err = check_meta(c, e);
-			if (!err)
-				err = set_xattrs(c, c->t->root, e);
-		} else {
-			if (nr == 1 && c->implicit_root &&
-			    archive_entry_mtime_is_set(e)) {
-				c->t->root->mtime = archive_entry_mtime(e);
-				c->t->root->mtime_nsec =
-					archive_entry_mtime_nsec(e);
-			}
-			err = do_entry(c, e, path);
-		}
+		err = import_entry(c, e, raw, nr);
 		if (err)
 			break;
 	}
-	free(path);
 	if (!err && !nr && archive_format(c->a) == ARCHIVE_FORMAT_EMPTY)
 		err = erofs_fail(c->log, -EINVAL,
 				 "%s: not %sa readable archive: empty file",
 				 c->src,
 				 c->opts->could_be_dir ? "a directory or " : "");
+	return err;
+}
+
+/* the headerball reader's input: the decompressed blocks */
+static ssize_t hb_read(void *arg, void *buf, size_t len)
+{
+	struct tar *c = arg;
+
+	if (!c->hb_len) {
+		const void *p;
+		ssize_t n = erofs_dstream_read(c->ds, &p);
+
+		if (n < 0) {
+			const char *msg = erofs_dstream_error(c->ds);
+
+			return erofs_fail(c->log, (int)n, "%s: %s", c->src,
+					  msg ? msg : "read error");
+		}
+		c->hb_buf = p;
+		c->hb_len = n;
+		if (!n)
+			return 0;
+	}
+	if (len > c->hb_len)
+		len = c->hb_len;
+	memcpy(buf, c->hb_buf, len);
+	c->hb_buf += len;
+	c->hb_len -= len;
+	return len;
+}
+
+/* a headerball entry as the libarchive entry the import logic takes */
+static int hb_entry(const struct erofs_tar_hdr *h, struct archive_entry *e)
+{
+	static const mode_t types[] = {
+		['0'] = AE_IFREG, ['2'] = AE_IFLNK, ['3'] = AE_IFCHR,
+		['4'] = AE_IFBLK, ['5'] = AE_IFDIR, ['6'] = AE_IFIFO,
+	};
+
+	archive_entry_clear(e);
+	archive_entry_copy_pathname(e, h->path);
+	archive_entry_set_perm(e, h->mode);
+	archive_entry_set_uid(e, h->uid > INT64_MAX ? -1 : (int64_t)h->uid);
+	archive_entry_set_gid(e, h->gid > INT64_MAX ? -1 : (int64_t)h->gid);
+	archive_entry_set_mtime(e, h->mtime, h->mtime_nsec);
+	if (h->type == '1') {
+		archive_entry_copy_hardlink(e, h->linkpath);
+	} else {
+		archive_entry_set_filetype(e, types[(unsigned char)h->type]);
+		archive_entry_set_size(e, h->size);
+	}
+	if (h->type == '2')
+		archive_entry_copy_symlink(e, h->linkpath);
+	if (h->type == '3' || h->type == '4') {
+		archive_entry_set_rdevmajor(e, h->devmajor);
+		archive_entry_set_rdevminor(e, h->devminor);
+	}
+	for (unsigned int i = 0; i < h->nr_xattrs; i++)
+		archive_entry_xattr_add_entry(e, h->xattrs[i].name,
+					      h->xattrs[i].value,
+					      h->xattrs[i].len);
+	return 0;
+}
+
+/*
+ * --tar=headerball: tar headers whose regular files have no body, read
+ * with our own header reader; the entries then go the way libarchive's
+ * do, their data a hole of the recorded size.
+ */
+static int read_headerball(struct tar *c)
+{
+	struct erofs_tar_reader r;
+	struct erofs_tar_hdr h = { 0 };
+	struct archive_entry *e = archive_entry_new();
+	uint64_t nr = 0;
+	int err;
+
+	if (!e)
+		return -ENOMEM;
+	erofs_tar_reader_init(&r, hb_read, c, c->src, true, c->log);
+	while ((err = erofs_tar_next(&r, &h)) > 0) {
+		snprintf(c->at, sizeof(c->at), " at offset %llu",
+			 (unsigned long long)h.offset);
+		err = hb_entry(&h, e);
+		if (!err)
+			err = import_entry(c, e, h.path, ++nr);
+		if (err)
+			break;
+	}
+	c->at[0] = '\0';
+	erofs_tar_hdr_free(&h);
+	erofs_tar_reader_free(&r);
+	archive_entry_free(e);
 	return err;
 }
 
@@ -1421,9 +1546,6 @@ int erofs_import_tar(struct erofs_tree *t, struct erofs_xattr_table *xt,
 	struct stat st;
 	int fd = opts->fd, err;
 
-	if (opts->tar_mode == EROFS_TAR_HEADERBALL)
-		return erofs_fail(t->log, -EOPNOTSUPP,
-				  "%s: --tar=headerball is not supported", path);
 	if (opts->tar_mode == EROFS_TAR_INDEX &&
 	    (!opts->sink || !opts->sink->external))
 		return erofs_fail(t->log, -EOPNOTSUPP,
@@ -1456,12 +1578,18 @@ int erofs_import_tar(struct erofs_tree *t, struct erofs_xattr_table *xt,
 	} else {
 		c.lower = t->root->nr_children > 0;
 	}
-	c.a = archive_read_new();
-	if (!c.a || map_grow(&c)) {
+	if (map_grow(&c)) {
 		err = -ENOMEM;
 		goto out;
 	}
-	support_formats(c.a);
+	if (opts->tar_mode != EROFS_TAR_HEADERBALL) {
+		c.a = archive_read_new();
+		if (!c.a) {
+			err = -ENOMEM;
+			goto out;
+		}
+		support_formats(c.a);
+	}
 	/*
 	 * pax names are UTF-8; read them in a UTF-8 locale (for this thread
 	 * only) so libarchive hands over the bytes without complaint.
@@ -1472,7 +1600,12 @@ int erofs_import_tar(struct erofs_tree *t, struct erofs_xattr_table *xt,
 	err = erofs_dstream_open(&c.ds, fd, path, t->log);
 	if (err)
 		goto out_locale;
-	if (archive_read_open(c.a, &c, NULL, tar_read, NULL) != ARCHIVE_OK) {
+	if (opts->dump_name)
+		erofs_dstream_set_dump(c.ds, opts->dump_fd, opts->dump_name);
+	if (!c.a) {
+		err = read_headerball(&c);
+	} else if (archive_read_open(c.a, &c, NULL, tar_read, NULL) !=
+		   ARCHIVE_OK) {
 		const char *msg = archive_error_string(c.a);
 
 		if (erofs_dstream_error(c.ds))
