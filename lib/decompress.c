@@ -56,7 +56,7 @@ struct erofs_dstream {
 	char msg[320];
 	char comp[16];
 	uint64_t in;		/* compressed bytes read */
-	int dump_fd;		/* >= 0: every block handed out goes there too */
+	int dump_fd;		/* >= 0: every block handed out also goes here */
 	const char *dump_name;
 
 	/* the thread's own */

@@ -22,7 +22,8 @@
  * Seeds (tests/fuzz/corpus/tar/): generator programs written by hand, one
  * per feature (see the names), each under 200 bytes.
  */
-// fuzz-sources: lib/import_tar.c lib/tar_header.c lib/import_dir.c lib/tree.c
+// fuzz-sources: lib/import_tar.c lib/import_tar_path.c lib/import_tar_xattr.c
+// fuzz-sources: lib/tar_header.c lib/import_dir.c lib/tree.c
 // fuzz-sources: lib/xattr.c
 // fuzz-sources: lib/log.c lib/util.c lib/ondisk.c lib/build.c lib/chunk.c
 // fuzz-sources: lib/blob.c lib/image.c lib/dir.c lib/manifest.c lib/cookie.c
