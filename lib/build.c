@@ -228,6 +228,11 @@ struct erofs_builder {
 
 	struct erofs_outfile boot;
 	bool boot_open;
+	/* --ungzip=FILE: the decompressed archive, written while it is read */
+	struct erofs_outfile dump;
+	bool dump_open;		/* being written */
+	bool dump_used;		/* an archive was read (the first one only) */
+	unsigned int dump_idx;	/* in outs[] */
 	struct erofs_blob bootw;	/* the bootstrap's data area */
 	bool bootw_started;
 	uint32_t data_start;		/* first block of the data area */
@@ -584,6 +589,10 @@ int erofs_builder_create(struct erofs_builder **bp, const char *dest,
 		err = add_output(b, opts->blobdev, "--blobdev");
 	if (!err && opts->manifest)
 		err = add_output(b, opts->manifest, "--manifest");
+	if (!err && opts->tar_dump) {
+		err = add_output(b, opts->tar_dump, "--ungzip/--unxz FILE");
+		b->dump_idx = b->nr_outs - 1;
+	}
 	if (!err)
 		err = choose_build_time(b);
 	if (!err)
@@ -1024,6 +1033,34 @@ int erofs_builder_data_external(struct erofs_builder *b,
 	return 0;
 }
 
+int erofs_builder_data_absent(struct erofs_builder *b,
+			      struct erofs_inode *inode)
+{
+	unsigned int bits = erofs_image_chunkbits(b->o.blkszbits,
+						  b->o.chunksize, inode->size);
+	uint64_t n = inode->size ? ((inode->size - 1) >> bits) + 1 : 0;
+
+	free(inode->chunks);
+	inode->chunks = NULL;
+	inode->nr_chunks = 0;
+	inode->nr_blocks = 0;
+	inode->inline_size = 0;
+	inode->datalayout = EROFS_INODE_FLAT_PLAIN;
+	inode->data_state = EROFS_DATA_STREAMED;
+	if (!n)
+		return 0;
+	inode->chunks = malloc(n * sizeof(*inode->chunks));
+	if (!inode->chunks)
+		return -ENOMEM;
+	for (uint64_t i = 0; i < n; i++)
+		inode->chunks[i] = (struct erofs_chunk_ref){
+			.device_id = 0, .blkaddr = EROFS_NULL_ADDR,
+		};
+	inode->nr_chunks = n;
+	inode->datalayout = EROFS_INODE_CHUNK_BASED;
+	return 0;
+}
+
 /*
  * The bytes [@base, @base + inode->size) of @fd, read straight into the
  * staging buffers; holes (SEEK_DATA, looked for only within the size) are
@@ -1168,6 +1205,11 @@ static int sink_external(void *arg, struct erofs_inode *inode, uint64_t off)
 	return erofs_builder_data_external(arg, inode, off);
 }
 
+static int sink_absent(void *arg, struct erofs_inode *inode)
+{
+	return erofs_builder_data_absent(arg, inode);
+}
+
 /*
  * Archives stream: the importer hands every regular file's bytes to the
  * data path as it reads them (begin, write/hole, end), or with --tar=i the
@@ -1182,6 +1224,7 @@ int erofs_builder_import_tar(struct erofs_builder *b, const char *path,
 		.hole = sink_hole,
 		.end = sink_end,
 		.external = sink_external,
+		.absent = sink_absent,
 		.arg = b,
 	};
 	struct erofs_import_tar_opts to = {
@@ -1205,6 +1248,18 @@ int erofs_builder_import_tar(struct erofs_builder *b, const char *path,
 		return -ECANCELED;
 	b->source++;
 	err = check_source(b, fd, name);
+	if (!err && b->o.tar_dump && !b->dump_used) {
+		/* erofs-utils' --ungzip=FILE: the one archive it reads */
+		b->dump_used = true;
+		err = erofs_outfile_open_reg(&b->dump, b->o.tar_dump,
+					     b->o.tmpnames, b->log);
+		if (!err) {
+			b->dump_open = true;
+			note_tmp(b, b->dump_idx, b->dump.fd);
+			to.dump_name = b->o.tar_dump;
+			to.dump_fd = b->dump.fd;
+		}
+	}
 	if (!err)
 		err = erofs_import_tar(&b->tree, &b->xt, name, -1, &to);
 	if (err)
@@ -1323,7 +1378,7 @@ int erofs_builder_finish(struct erofs_builder *b,
 	struct erofs_image_opts imo = { 0 };
 	uint64_t boot_size, regular_files = 0;
 	unsigned int nr_kept = 0;
-	bool manifest_saved = false;
+	bool manifest_saved = false, dump_committed = false;
 	int err;
 
 	memset(res, 0, sizeof(*res));
@@ -1434,6 +1489,11 @@ int erofs_builder_finish(struct erofs_builder *b,
 		if (err)
 			bl->new_id = 0;
 	}
+	if (!err && b->dump_open) {
+		b->dump_open = false;
+		err = erofs_outfile_commit(&b->dump, b->log);
+		dump_committed = !err;
+	}
 	if (!err) {
 		b->boot_open = false;
 		err = erofs_outfile_commit(&b->boot, b->log);
@@ -1443,6 +1503,8 @@ int erofs_builder_finish(struct erofs_builder *b,
 		for (unsigned int i = 0; i < b->nr_blobs; i++)
 			if (b->blobs[i]->new_id && !b->blobs[i]->open)
 				unlink(b->blobs[i]->path);
+		if (dump_committed)
+			unlink(b->o.tar_dump);
 	} else {
 		b->failed = false;
 		report(b, true);
@@ -1477,6 +1539,8 @@ void erofs_builder_destroy(struct erofs_builder *b)
 	free(b->blobs);
 	if (b->boot_open)
 		erofs_outfile_abort(&b->boot);
+	if (b->dump_open)
+		erofs_outfile_abort(&b->dump);
 	if (b->cs_init)
 		erofs_chunk_store_free(&b->cs);
 	for (unsigned int i = 0; i < b->nr_outs; i++)
@@ -1519,6 +1583,10 @@ int erofs_build(const char *dest, const char *src,
 	    !S_ISFIFO(st.st_mode) && !S_ISCHR(st.st_mode))
 		return erofs_fail(log, -EINVAL,
 				  "%s: source is not a directory or an archive file",
+				  src);
+	if (o->tar_dump && strcmp(src, "-") && S_ISDIR(st.st_mode))
+		return erofs_fail(log, -EINVAL,
+				  "%s: a directory: --ungzip/--unxz=FILE needs an archive",
 				  src);
 	err = erofs_builder_create(&b, dest, o, log);
 	if (err)

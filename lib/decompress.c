@@ -23,6 +23,7 @@
 #include <isa-l/igzip_lib.h>
 
 #include "liberofs_decompress.h"
+#include "erofs/util.h"
 
 #define NR_BLOCKS	4
 #define BLOCK_SIZE	(1u << 20)
@@ -55,6 +56,8 @@ struct erofs_dstream {
 	char msg[320];
 	char comp[16];
 	uint64_t in;		/* compressed bytes read */
+	int dump_fd;		/* >= 0: every block handed out also goes here */
+	const char *dump_name;
 
 	/* the thread's own */
 	enum dmode mode;
@@ -511,6 +514,7 @@ int erofs_dstream_open(struct erofs_dstream **dp, int fd, const char *name,
 	d->name = name;
 	d->log = log;
 	d->wakefd = -1;
+	d->dump_fd = -1;
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_cond_init(&d->cond, NULL);
 	strcpy(d->comp, "none");
@@ -561,7 +565,23 @@ ssize_t erofs_dstream_read(struct erofs_dstream *d, const void **buf)
 		n = d->err;
 	}
 	pthread_mutex_unlock(&d->lock);
+	if (n > 0 && d->dump_fd >= 0) {
+		int err = erofs_write_all(d->dump_fd, *buf, n);
+
+		if (err) {
+			set_error(d, err, "cannot write the stream to %s: %s",
+				  d->dump_name, strerror(-err));
+			*buf = NULL;
+			n = err;
+		}
+	}
 	return n;
+}
+
+void erofs_dstream_set_dump(struct erofs_dstream *d, int fd, const char *name)
+{
+	d->dump_fd = fd;
+	d->dump_name = name;
 }
 
 const char *erofs_dstream_error(const struct erofs_dstream *d)

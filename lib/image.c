@@ -475,7 +475,9 @@ static uint32_t inode_i_u(const struct erofs_image_writer *img,
 	if (inode->datalayout == EROFS_INODE_CHUNK_BASED)
 		return (img->opts.chunk_blockmap ? 0 :
 						   EROFS_CHUNK_FORMAT_INDEXES) |
-		       (erofs_ilog2(img->opts.chunksize) -
+		       (erofs_image_chunkbits(img->opts.blkszbits,
+					      img->opts.chunksize,
+					      inode->size) -
 			img->opts.blkszbits);
 	return inode->raw_blkaddr;
 }

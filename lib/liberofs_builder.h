@@ -47,6 +47,14 @@ int erofs_builder_data_external(struct erofs_builder *b,
 				struct erofs_inode *inode, uint64_t off);
 
 /*
+ * --tar=headerball: @inode (inode->size bytes) has no data at all; it
+ * becomes a chunk-based file of holes (every chunk EROFS_NULL_ADDR), which
+ * reads as zeros and takes no space, as erofs-utils makes it.
+ */
+int erofs_builder_data_absent(struct erofs_builder *b,
+			      struct erofs_inode *inode);
+
+/*
  * The whole data of @inode from @fd at byte @base, read straight into the
  * builder's buffers (begin, write, hole and end in one).  Holes are found
  * with SEEK_DATA within the size only.  With @st0, the stat taken when the

@@ -41,6 +41,15 @@ int erofs_dstream_open(struct erofs_dstream **dp, int fd, const char *name,
 ssize_t erofs_dstream_read(struct erofs_dstream *d, const void **buf);
 
 /*
+ * From now on every block erofs_dstream_read() hands out (and so every
+ * byte erofs_dstream_drain() reads) is also written to @fd, the
+ * decompressed stream as a whole (--ungzip=FILE); a failed write fails
+ * the stream, naming @name.  Call it before the first read.
+ */
+void erofs_dstream_set_dump(struct erofs_dstream *d, int fd,
+			    const char *name);
+
+/*
  * Why the stream failed, e.g. "gzip: CRC-32 ... does not match", or NULL
  * while it did not.
  */

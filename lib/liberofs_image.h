@@ -52,6 +52,29 @@ struct erofs_image_opts {
 	uint32_t data_blocks;
 };
 
+/*
+ * log2 of the chunk size of a chunk-based regular file of @size bytes:
+ * the image's (@chunksize), or in an image without chunks (a headerball's
+ * files, all holes) the smallest power of two holding the whole file,
+ * from one block up to what the chunk format holds.
+ */
+static inline unsigned int erofs_image_chunkbits(unsigned int blkszbits,
+						 uint64_t chunksize,
+						 uint64_t size)
+{
+	unsigned int bits = blkszbits;
+
+	if (chunksize) {
+		while (bits < 63 && (1ull << bits) < chunksize)
+			bits++;
+		return bits;
+	}
+	while (bits < blkszbits + EROFS_CHUNK_FORMAT_BLKBITS_MASK &&
+	       (1ull << bits) < size)
+		bits++;
+	return bits;
+}
+
 struct erofs_image_writer {
 	struct erofs_tree *tree;
 	struct erofs_xattr_table *xt;

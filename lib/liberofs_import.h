@@ -49,6 +49,8 @@ struct erofs_tar_sink {
 	int (*hole)(void *arg, uint64_t len);
 	int (*end)(void *arg);
 	int (*external)(void *arg, struct erofs_inode *inode, uint64_t off);
+	/* --tar=headerball: a file without data (NULL: a hole of its size) */
+	int (*absent)(void *arg, struct erofs_inode *inode);
 	void *arg;
 };
 
@@ -70,10 +72,20 @@ struct erofs_import_tar_opts {
 	uint64_t chunksize;
 	/* block size of the image: without chunks a file is 2^32 blocks at most */
 	unsigned int blkszbits;
-	/* --tar=f (or AUTO), --tar=i (needs sink->external) */
+	/*
+	 * --tar=f (or AUTO), --tar=i (needs sink->external), --tar=headerball
+	 * (ustar/GNU/pax headers without file bodies, read by tar_header.c;
+	 * regular files get no data: sink->absent)
+	 */
 	enum erofs_tar_mode tar_mode;
 	/* NULL: data is copied to @spool_fd (src_spooled, src_off) */
 	const struct erofs_tar_sink *sink;
+	/*
+	 * @dump_name set: the whole decompressed stream is also written to
+	 * @dump_fd (--ungzip=FILE), @dump_name in messages
+	 */
+	const char *dump_name;
+	int dump_fd;
 };
 
 /* 256 MiB of chunk indexes: 128 GiB of files at 4 KiB chunks, 32 TiB at 1 MiB */

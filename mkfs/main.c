@@ -163,12 +163,14 @@ static void usage(FILE *out)
 	      " --tar=X                SOURCE is a tarball (or stdin if none/\"-\"):\n"
 	      "                        (X = f|i|headerball; f=full data (default),\n"
 	      "                         i=index only, the tar is appended to DEST,\n"
-	      "                         headerball=headers without file data)\n"
-	      " --ungzip[=X], --unxz[=X]  accepted: compression is detected anyway\n"
-	      "                        (dumping the stream to X is not supported)\n"
+	      "                         headerball=tar headers without file bodies:\n"
+	      "                         regular files read as zeros, as erofs-utils)\n"
+	      " --ungzip[=X], --unxz[=X]  accepted: compression is detected anyway;\n"
+	      "                        X also gets the decompressed tar stream\n"
 	      " --aufs                 turn aufs whiteouts (.wh.*) into overlayfs ones\n"
 	      " --ovlfs-strip=<0,1>    drop overlayfs whiteouts and trusted.overlay.*\n"
-	      " --sort=<path,none>     data order for tarballs (default: path)\n"
+	      " --sort=<path,none>     accepted: file data always stays in archive\n"
+	      "                        order (erofs-utils' none)\n"
 	      " --xattr-prefix=X       long xattr name prefix X (e.g. trusted.overlay.)\n"
 	      "                        to store names sharing it compactly; repeatable\n"
 	      " --quiet                print nothing but errors\n"
@@ -530,15 +532,18 @@ int main(int argc, char **argv)
 			break;
 		case OPT_UNGZIP:
 		case OPT_UNXZ:
-			/* the importer detects every compression itself */
-			if (optarg) {
-				ret = unsupported(
-					&log,
-					c == OPT_UNGZIP ? "--ungzip=FILE" :
-							  "--unxz=FILE",
-					"the decompressed stream cannot be dumped to a file");
+			/*
+			 * the importer detects every compression itself;
+			 * FILE gets the decompressed stream
+			 */
+			if (optarg && !*optarg) {
+				ret = bad(&log, c == OPT_UNGZIP ? "--ungzip" :
+								  "--unxz",
+					  optarg);
 				goto out;
 			}
+			if (optarg)
+				o.tar_dump = optarg;
 			break;
 		case OPT_IGNORE_MTIME:
 			o.ignore_mtime = true;

@@ -95,6 +95,11 @@ struct erofs_build_opts {
 	bool no_sbcrc;			/* -E nosbcrc */
 	bool ignore_mtime;		/* --ignore-mtime */
 	bool sort_none;			/* --sort=none */
+	/*
+	 * --ungzip=FILE, --unxz=FILE: the decompressed archive also goes to
+	 * this file, which appears only when the build succeeds
+	 */
+	const char *tar_dump;
 	bool hard_dereference;		/* --hard-dereference */
 	int64_t uid_offset;		/* --uid-offset */
 	int64_t gid_offset;		/* --gid-offset */

@@ -200,6 +200,26 @@ def archives(d):
     assert not run_ok(['xz', '-t', '-q'], bad), 'flipped xz passes'
     write(f'{d}/xz-flip.tar.xz', bad)
 
+    # --tar=headerball: headers whose regular files carry no body
+    hb_first = header('hb/', typeflag=b'5', mode=0o755) + header(
+        'hb/first', size=5000)
+    bad = bytearray(header('hb/second-entry', size=10))
+    bad[0] ^= 0x20
+    write(f'{d}/hb-checksum.tar', finish(hb_first + bytes(bad)))
+    write(f'{d}/hb-truncated.tar',
+          hb_first + header('hb/cut-entry', size=10)[:300])
+    h = bytearray(header('hb/absurd-hb-size'))
+    h[124:136] = _base256(1 << 62, 12)
+    h[148:156] = b' ' * 8
+    h[148:156] = b'%06o\0 ' % sum(h)
+    write(f'{d}/hb-absurd.tar', finish(hb_first + bytes(h)))
+    write(f'{d}/hb-dotdot.tar', finish(
+        hb_first + header('hb/../../escape-hb', size=3)))
+    body = b'99 path=hb/pax-lies\n'
+    write(f'{d}/hb-pax-lies.tar', finish(
+        hb_first + header('PaxHeaders/x', typeflag=b'x', size=len(body))
+        + _pad(body) + header('hb/x', size=1)))
+
     os.makedirs(f'{d}/tree/sub', exist_ok=True)
     write(f'{d}/tree/sub/file', rand_bytes(70000, 4))
     write(f'{d}/tree/small', b'small\n')

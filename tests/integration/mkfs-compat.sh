@@ -128,7 +128,7 @@ refused "--offset is refused by name" "option --offset" --offset=4096
 refused "--incremental is refused by name" "option --incremental" --incremental
 refused "-E fragments is refused by name" '"fragments"' -Efragments
 refused "-E 48bit is refused by name" '"48bit"' -E48bit
-refused "--ungzip=FILE is refused by name" "--ungzip=FILE" --ungzip=x.tar
+refused "--ungzip=FILE with a directory is refused" "needs an archive" --ungzip=x.tar
 refused "unknown -E option" '"bogus"' -Ebogus
 refused "--sort=other is refused" "--sort" --sort=other
 refused "--ovlfs-strip=2 is refused" "--ovlfs-strip" --ovlfs-strip=2

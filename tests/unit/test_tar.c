@@ -634,7 +634,7 @@ static void test_sink_stream_and_index(void **state)
 	};
 	struct rec r = { .len = 0 };
 	struct erofs_tar_sink sk = {
-		rec_begin, rec_write, rec_hole, rec_end, rec_external, &r,
+		rec_begin, rec_write, rec_hole, rec_end, rec_external, NULL, &r,
 	};
 	struct erofs_import_tar_opts o = { .sink = &sk };
 	struct imp m;
