@@ -52,6 +52,7 @@ struct erofs_fetch_obj {
 	uint64_t *failed; /* one bit per unit whose last fetch
 			   * failed */
 	struct erofs_fetch_ra ra;
+	bool no_copy; /* atomic: copy_file_range refused for this fd */
 };
 
 struct erofs_fetch {
@@ -438,17 +439,54 @@ uint64_t erofs_fetch_obj_missing(struct erofs_fetch_obj *o)
 /* ------------------------------------------------------------------ */
 /* fetching one unit                                                   */
 
-static int source_read(struct erofs_fetch *f, struct erofs_fetch_obj *o,
-		       uint64_t off, size_t len, void *buf)
+/*
+ * [us, de) of @o from the first source that has it, written at the same
+ * offsets, then zeros up to @ue: copied inside the kernel where the source
+ * and the object's fd allow it (no pass through @buf), else read into @buf
+ * and written.  A write error is final; a source error tries the next.
+ */
+static int source_fill(struct erofs_fetch *f, struct erofs_fetch_obj *o,
+		       void *buf, uint64_t us, uint64_t de, uint64_t ue)
 {
 	int err = -ENOENT;
 
 	for (unsigned int i = 0; i < f->nr_srcs; i++) {
-		err = f->srcs[i]->ops->read(f->srcs[i], o->path, off, len, buf);
-		if (!err)
-			return 0;
-		erofs_warn(f->log, "source %s: %s [%" PRIu64 ", +%zu): %s",
-			   f->srcs[i]->desc, o->path, off, len, strerror(-err));
+		struct erofs_source *s = f->srcs[i];
+		bool copied = false;
+
+		err = -EOPNOTSUPP;
+		if (s->ops->copy &&
+		    !__atomic_load_n(&o->no_copy, __ATOMIC_RELAXED)) {
+			err = s->ops->copy(s, o->path, us, de - us, o->fd);
+			copied = !err;
+			if (err == -EOPNOTSUPP)
+				__atomic_store_n(&o->no_copy, true,
+						 __ATOMIC_RELAXED);
+		}
+		if (err == -EOPNOTSUPP)
+			err = s->ops->read(s, o->path, us, de - us, buf);
+		if (err) {
+			erofs_warn(
+			    f->log,
+			    "source %s: %s [%" PRIu64 ", +%" PRIu64 "): %s",
+			    s->desc, o->path, us, de - us, strerror(-err));
+			continue;
+		}
+		if (copied) {
+			memset(buf, 0, ue - de);
+			err = ue > de
+				  ? erofs_pwrite_all(o->fd, buf, ue - de, de)
+				  : 0;
+		} else {
+			memset((char *)buf + (de - us), 0, ue - de);
+			err = erofs_pwrite_all(o->fd, buf, ue - us, us);
+		}
+		if (err)
+			erofs_err(f->log, err,
+				  "object %s: writing [%" PRIu64 ", %" PRIu64
+				  ")",
+				  o->name, us, ue);
+		return err;
 	}
 	return err;
 }
@@ -547,16 +585,7 @@ static int fill_unit(struct erofs_fetch *f, struct erofs_fetch_obj *o,
 	ustart = unit_idx * f->unit;
 	uend = ustart + f->unit < tracked_end ? ustart + f->unit : tracked_end;
 	data_end = uend < o->size ? uend : o->size;
-	err = source_read(f, o, ustart, data_end - ustart, buf);
-	if (!err) {
-		memset((char *)buf + (data_end - ustart), 0, uend - data_end);
-		err = erofs_pwrite_all(o->fd, buf, uend - ustart, ustart);
-		if (err)
-			erofs_err(f->log, err,
-				  "object %s: writing [%" PRIu64 ", %" PRIu64
-				  ")",
-				  o->name, ustart, uend);
-	}
+	err = source_fill(f, o, buf, ustart, data_end, uend);
 
 	pthread_mutex_lock(&f->lock);
 	if (!err) {

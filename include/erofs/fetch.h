@@ -52,6 +52,15 @@ struct erofs_source_ops {
 	 */
 	int (*read)(struct erofs_source *src, const char *path, uint64_t off,
 		    size_t len, void *buf);
+	/*
+	 * Optional: the same bytes written into @fd at @off without passing
+	 * through user space (copy_file_range).  -EOPNOTSUPP when that cannot
+	 * be done for this pair of files (the caller reads instead; part of
+	 * the range may have been written, with the right bytes); another
+	 * -errno as read() would return it.
+	 */
+	int (*copy)(struct erofs_source *src, const char *path, uint64_t off,
+		    size_t len, int fd);
 	void (*destroy)(struct erofs_source *src);
 };
 
