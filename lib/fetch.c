@@ -800,8 +800,8 @@ static void *worker_main(void *p)
 			}
 			pthread_mutex_unlock(&f->lock);
 		} else if (j->readahead) {
-			/* a failure is logged; the reader's own request
-			 * tries again and gets the error */
+			/* a failure is logged and shared with the requests
+			 * waiting for the unit; the next one tries again */
 			bool closing;
 
 			pthread_mutex_lock(&f->lock);
