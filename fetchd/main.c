@@ -50,7 +50,7 @@ static const struct option longopts[] = {
 	A("http-retries", 'r'), A("fetch-test", 'e'), A("out", 'o'),
 	A("offset", 'O'), A("length", 'l'), F("help", 'h'), F("version", 'V'),
 	A("backend", 'B'), A("fanotify-fd", 'g'), A("pending-fd", 'G'),
-	F("control", 'K'), F("exit-when-idle", 'E'),
+	F("control", 'K'), F("exit-when-idle", 'E'), A("readahead", 'A'),
 	F("child-of-supervisor", 'Y'),
 	{NULL, 0, NULL, 0},
 };
@@ -83,6 +83,8 @@ static void usage(FILE *out)
 		"  --fsid NAME            object name of the manifest's bootstrap\n"
 		"  --fetch-unit SIZE      fetch granularity, power of two (default 1M)\n"
 		"  --workers N            fetch threads (default %u)\n"
+		"  --readahead SIZE       largest read-ahead window of a sequential reader\n"
+		"                         (default 16M; 0: no read-ahead)\n"
 		"  --prefetch             fill each blob in the background\n"
 		"  --control              serve the control socket DIR/.erofs-fetchd.sock\n"
 		"                         (erofs-mount adds and removes images through it)\n"
@@ -150,6 +152,15 @@ static int parse_opt(int c, struct cli *o, struct erofs_log *log)
 					 "--fetch-unit %s: a power of two "
 					 "from 4K to 64M",
 					 optarg);
+		break;
+	case 'A':
+		if (erofs_parse_size(optarg, &d->readahead) ||
+		    d->readahead > EROFS_FETCH_MAX_RA)
+			return erofs_err(log, -EINVAL,
+					 "--readahead %s: a size up to 1G "
+					 "(0: none)",
+					 optarg);
+		d->no_readahead = !d->readahead;
 		break;
 	case 'W':
 		if (num(log, "--workers", optarg, 1, EROFS_FETCH_MAX_WORKERS,

@@ -10,8 +10,10 @@
  *
  * Data is written through an fd opened before the mark, or through a dup
  * of an event fd (which raises no events): never through an fd opened
- * after the mark, whose writes would raise events of their own.  A
- * sequential reader gets asynchronous read-ahead.  A blob whose last byte
+ * after the mark, whose writes would raise events of their own.  Every
+ * event feeds the fetch core's adaptive read-ahead (a sequential reader's
+ * next units are fetched in the background); an event whose range is
+ * present already is answered at once.  A blob whose last byte
  * arrived loses its mark, so it costs nothing any more.  Filled ranges are
  * what SEEK_DATA/SEEK_HOLE say when the fetch object is opened, so they
  * survive drop_caches and restarts.
@@ -29,8 +31,6 @@
 #include "liberofs_fanotify.h"
 #include "liberofs_fetchd.h"
 
-#define READAHEAD_UNITS 8u /* how far ahead of a sequential reader */
-
 struct fan_blob {
 	struct fetchd_image *img; /* whose fetch core serves it */
 	unsigned int users;	  /* images that name it */
@@ -41,8 +41,6 @@ struct fan_blob {
 	ino_t ino;
 	struct erofs_fetch_obj *obj; /* NULL until opened */
 	int unmarked;		     /* atomic: mark removed */
-	/* serving thread only: read-ahead state */
-	uint64_t next_off, ra_end;
 };
 
 struct fan_stats {
@@ -489,28 +487,6 @@ static void queue_background(struct fan_backend *b, struct fan_blob *blob,
 	}
 }
 
-/* a sequential reader: keep READAHEAD_UNITS ahead of it */
-static void seq_readahead(struct fan_backend *b, struct fan_blob *blob,
-			  uint64_t off, uint64_t end)
-{
-	bool seq = off <= blob->next_off && end > blob->next_off;
-	uint64_t target;
-
-	if (off == 0 && !blob->next_off)
-		seq = true;
-	blob->next_off = end;
-	if (!seq)
-		return;
-	target = end + READAHEAD_UNITS * b->unit;
-	if (blob->ra_end < end)
-		blob->ra_end = end;
-	/* top up in whole units, not on every event */
-	if (target - blob->ra_end < b->unit)
-		return;
-	queue_background(b, blob, blob->ra_end, target);
-	blob->ra_end = target;
-}
-
 static void handle_event(struct erofs_fetchd *d,
 			 const struct fanotify_event_metadata *m)
 {
@@ -582,6 +558,12 @@ static void handle_event(struct erofs_fetchd *d,
 		maybe_unmark(b, blob);
 		return;
 	}
+	/* read-ahead; every page of the range written already: allow */
+	if (erofs_fetch_obj_access(blob->obj, off, len)) {
+		COUNT(b, present, 1);
+		answer(b, m->fd, FAN_ALLOW);
+		return;
+	}
 	ev = malloc(sizeof(*ev));
 	if (!ev) {
 		err = -ENOMEM;
@@ -600,7 +582,6 @@ static void handle_event(struct erofs_fetchd *d,
 	COUNT(b, fetched, 1);
 	erofs_dbg(d->log, "event pid %d blob %s [%" PRIu64 ", +%" PRIu64 ")",
 		  m->pid, blob->name, off, len);
-	seq_readahead(b, blob, off, off + len);
 }
 
 static int fan_process(struct erofs_fetchd *d)

@@ -28,6 +28,7 @@ struct fetch_job {
 	erofs_fetch_done_fn done;
 	void *arg;
 	bool prefetch;
+	bool readahead;		 /* ahead of a sequential reader */
 	uint64_t cursor;	 /* prefetch: next unit index */
 	unsigned int seed_waits; /* prefetch: waits for the cache file */
 	struct timespec t0;
@@ -44,19 +45,21 @@ struct erofs_fetch_obj {
 	bool prefetch_queued;
 	uint64_t npages; /* round_up(size, 4096) / 4096 */
 	uint64_t nunits;
-	uint64_t missing;
-	bool seeded;
-	    /* filled[] reflects the cache file */ /* pages not yet written */
-	uint64_t *filled;			   /* one bit per page */
+	uint64_t missing; /* pages not yet written */
+	bool seeded;	  /* filled[] reflects the cache file */
+	uint64_t *filled; /* one bit per page */
 	uint64_t *busy;	  /* one bit per unit being fetched */
 	uint64_t *failed; /* one bit per unit whose last fetch
 			   * failed */
+	struct erofs_fetch_ra ra;
+	bool no_copy; /* atomic: copy_file_range refused for this fd */
 };
 
 struct erofs_fetch {
 	const struct erofs_log *log;
 	unsigned int nworkers;
 	uint64_t unit;
+	uint64_t ra_max; /* 0: no read-ahead */
 	bool prefetch;
 	struct erofs_source *const *srcs;
 	unsigned int nr_srcs;
@@ -66,7 +69,9 @@ struct erofs_fetch {
 	pthread_cond_t work_cond; /* a job was queued, or stop */
 	pthread_cond_t idle_cond; /* a job finished */
 	pthread_cond_t unit_cond; /* a busy unit finished */
-	struct fetch_job *hi_head, *hi_tail, *lo_head, *lo_tail;
+	/* requests; read-ahead; whole-object prefetch */
+	struct fetch_job *hi_head, *hi_tail, *ra_head, *ra_tail, *lo_head,
+	    *lo_tail;
 	unsigned int running, running_prefetch;
 	bool stop;
 	bool no_prefetch; /* draining: no new prefetch work */
@@ -175,19 +180,20 @@ void erofs_fetch_log_stats(struct erofs_fetch *f, const char *when)
 	struct erofs_fetch_stats s;
 
 	erofs_fetch_get_stats(f, &s);
-	erofs_msg(f->log, EROFS_LOG_INFO, 0,
-		  "stats (%s): requests %" PRIu64 " failed %" PRIu64
-		  " requested %" PRIu64 " B fetched %" PRIu64
-		  " B written %" PRIu64 " B units fetched %" PRIu64
-		  " hit %" PRIu64 " coalesced %" PRIu64 " prefetched %" PRIu64
-		  " source errors %" PRIu64 " latency us p50 %" PRIu64
-		  " p90 %" PRIu64 " p99 %" PRIu64 " max %" PRIu64,
-		  when, s.requests, s.failed, s.bytes_requested,
-		  s.bytes_fetched, s.bytes_written, s.units_fetched,
-		  s.units_hit, s.units_coalesced, s.prefetch_units,
-		  s.source_errors, erofs_fetch_stats_percentile(&s, 50),
-		  erofs_fetch_stats_percentile(&s, 90),
-		  erofs_fetch_stats_percentile(&s, 99), s.lat_max_us);
+	erofs_msg(
+	    f->log, EROFS_LOG_INFO, 0,
+	    "stats (%s): requests %" PRIu64 " failed %" PRIu64
+	    " requested %" PRIu64 " B fetched %" PRIu64 " B written %" PRIu64
+	    " B units fetched %" PRIu64 " hit %" PRIu64 " coalesced %" PRIu64
+	    " prefetched %" PRIu64 " read ahead %" PRIu64
+	    " source errors %" PRIu64 " latency us p50 %" PRIu64 " p90 %" PRIu64
+	    " p99 %" PRIu64 " max %" PRIu64,
+	    when, s.requests, s.failed, s.bytes_requested, s.bytes_fetched,
+	    s.bytes_written, s.units_fetched, s.units_hit, s.units_coalesced,
+	    s.prefetch_units, s.readahead_units, s.source_errors,
+	    erofs_fetch_stats_percentile(&s, 50),
+	    erofs_fetch_stats_percentile(&s, 90),
+	    erofs_fetch_stats_percentile(&s, 99), s.lat_max_us);
 }
 
 /* ------------------------------------------------------------------ */
@@ -433,17 +439,54 @@ uint64_t erofs_fetch_obj_missing(struct erofs_fetch_obj *o)
 /* ------------------------------------------------------------------ */
 /* fetching one unit                                                   */
 
-static int source_read(struct erofs_fetch *f, struct erofs_fetch_obj *o,
-		       uint64_t off, size_t len, void *buf)
+/*
+ * [us, de) of @o from the first source that has it, written at the same
+ * offsets, then zeros up to @ue: copied inside the kernel where the source
+ * and the object's fd allow it (no pass through @buf), else read into @buf
+ * and written.  A write error is final; a source error tries the next.
+ */
+static int source_fill(struct erofs_fetch *f, struct erofs_fetch_obj *o,
+		       void *buf, uint64_t us, uint64_t de, uint64_t ue)
 {
 	int err = -ENOENT;
 
 	for (unsigned int i = 0; i < f->nr_srcs; i++) {
-		err = f->srcs[i]->ops->read(f->srcs[i], o->path, off, len, buf);
-		if (!err)
-			return 0;
-		erofs_warn(f->log, "source %s: %s [%" PRIu64 ", +%zu): %s",
-			   f->srcs[i]->desc, o->path, off, len, strerror(-err));
+		struct erofs_source *s = f->srcs[i];
+		bool copied = false;
+
+		err = -EOPNOTSUPP;
+		if (s->ops->copy &&
+		    !__atomic_load_n(&o->no_copy, __ATOMIC_RELAXED)) {
+			err = s->ops->copy(s, o->path, us, de - us, o->fd);
+			copied = !err;
+			if (err == -EOPNOTSUPP)
+				__atomic_store_n(&o->no_copy, true,
+						 __ATOMIC_RELAXED);
+		}
+		if (err == -EOPNOTSUPP)
+			err = s->ops->read(s, o->path, us, de - us, buf);
+		if (err) {
+			erofs_warn(
+			    f->log,
+			    "source %s: %s [%" PRIu64 ", +%" PRIu64 "): %s",
+			    s->desc, o->path, us, de - us, strerror(-err));
+			continue;
+		}
+		if (copied) {
+			memset(buf, 0, ue - de);
+			err = ue > de
+				  ? erofs_pwrite_all(o->fd, buf, ue - de, de)
+				  : 0;
+		} else {
+			memset((char *)buf + (de - us), 0, ue - de);
+			err = erofs_pwrite_all(o->fd, buf, ue - us, us);
+		}
+		if (err)
+			erofs_err(f->log, err,
+				  "object %s: writing [%" PRIu64 ", %" PRIu64
+				  ")",
+				  o->name, us, ue);
+		return err;
 	}
 	return err;
 }
@@ -480,14 +523,21 @@ static bool pages_filled(const struct erofs_fetch_obj *o, uint64_t start,
 	return true;
 }
 
+enum fill_kind {
+	FILL_REQUEST,
+	FILL_PREFETCH,
+	FILL_READAHEAD,
+};
+
 /*
  * Make [us, ue) data, where both are page-aligned and lie within one unit.
  * Pages past the object's rounded size are not tracked and written as zeros.
- * @prefetch: skip a unit someone else is fetching, do not count hits.
+ * Background kinds skip a unit someone else is fetching and count no hits.
  */
 static int fill_unit(struct erofs_fetch *f, struct erofs_fetch_obj *o,
-		     void *buf, uint64_t us, uint64_t ue, bool prefetch)
+		     void *buf, uint64_t us, uint64_t ue, enum fill_kind kind)
 {
+	bool prefetch = kind != FILL_REQUEST;
 	uint64_t tracked_end = o->npages * EROFS_FETCH_PAGE;
 	uint64_t te = ue < tracked_end ? ue : tracked_end;
 	uint64_t unit_idx = us / f->unit, ustart, uend, data_end;
@@ -535,16 +585,7 @@ static int fill_unit(struct erofs_fetch *f, struct erofs_fetch_obj *o,
 	ustart = unit_idx * f->unit;
 	uend = ustart + f->unit < tracked_end ? ustart + f->unit : tracked_end;
 	data_end = uend < o->size ? uend : o->size;
-	err = source_read(f, o, ustart, data_end - ustart, buf);
-	if (!err) {
-		memset((char *)buf + (data_end - ustart), 0, uend - data_end);
-		err = erofs_pwrite_all(o->fd, buf, uend - ustart, ustart);
-		if (err)
-			erofs_err(f->log, err,
-				  "object %s: writing [%" PRIu64 ", %" PRIu64
-				  ")",
-				  o->name, ustart, uend);
-	}
+	err = source_fill(f, o, buf, ustart, data_end, uend);
 
 	pthread_mutex_lock(&f->lock);
 	if (!err) {
@@ -558,8 +599,10 @@ static int fill_unit(struct erofs_fetch *f, struct erofs_fetch_obj *o,
 		f->stats.units_fetched++;
 		f->stats.bytes_fetched += data_end - ustart;
 		f->stats.bytes_written += uend - ustart;
-		if (prefetch)
+		if (kind == FILL_PREFETCH)
 			f->stats.prefetch_units++;
+		else if (kind == FILL_READAHEAD)
+			f->stats.readahead_units++;
 	} else {
 		f->stats.source_errors++;
 		bit_set(o->failed, unit_idx);
@@ -573,7 +616,8 @@ static int fill_unit(struct erofs_fetch *f, struct erofs_fetch_obj *o,
 }
 
 static int fill_range(struct erofs_fetch *f, struct erofs_fetch_obj *o,
-		      void *buf, uint64_t off, uint64_t len)
+		      void *buf, uint64_t off, uint64_t len,
+		      enum fill_kind kind)
 {
 	uint64_t start, end;
 
@@ -584,7 +628,7 @@ static int fill_range(struct erofs_fetch *f, struct erofs_fetch_obj *o,
 
 		if (ue > end)
 			ue = end;
-		err = fill_unit(f, o, buf, start, ue, false);
+		err = fill_unit(f, o, buf, start, ue, kind);
 		if (err)
 			return err;
 		start = ue;
@@ -597,8 +641,12 @@ static int fill_range(struct erofs_fetch *f, struct erofs_fetch_obj *o,
 
 static void queue_job(struct erofs_fetch *f, struct fetch_job *j)
 {
-	struct fetch_job **head = j->prefetch ? &f->lo_head : &f->hi_head;
-	struct fetch_job **tail = j->prefetch ? &f->lo_tail : &f->hi_tail;
+	struct fetch_job **head = j->prefetch	 ? &f->lo_head
+				  : j->readahead ? &f->ra_head
+						 : &f->hi_head;
+	struct fetch_job **tail = j->prefetch	 ? &f->lo_tail
+				  : j->readahead ? &f->ra_tail
+						 : &f->hi_tail;
 
 	j->next = NULL;
 	if (*tail)
@@ -625,6 +673,12 @@ static struct fetch_job *take_job(struct erofs_fetch *f)
 		f->hi_head = j->next;
 		if (!f->hi_head)
 			f->hi_tail = NULL;
+	} else if (f->ra_head && f->running_prefetch < prefetch_limit(f)) {
+		j = f->ra_head;
+		f->ra_head = j->next;
+		if (!f->ra_head)
+			f->ra_tail = NULL;
+		f->running_prefetch++;
 	} else if (f->lo_head && f->running_prefetch < prefetch_limit(f)) {
 		j = f->lo_head;
 		f->lo_head = j->next;
@@ -676,7 +730,7 @@ static bool run_prefetch(struct erofs_fetch *f, struct fetch_job *j, void *buf)
 
 		if (e > o->npages * EROFS_FETCH_PAGE)
 			e = o->npages * EROFS_FETCH_PAGE;
-		if (fill_unit(f, o, buf, s, e, true)) {
+		if (fill_unit(f, o, buf, s, e, FILL_PREFETCH)) {
 			erofs_warn(f->log,
 				   "object %s: prefetch stopped at %" PRIu64,
 				   o->name, s);
@@ -745,10 +799,24 @@ static void *worker_main(void *p)
 				j->obj->prefetch_queued = false;
 			}
 			pthread_mutex_unlock(&f->lock);
+		} else if (j->readahead) {
+			/* a failure is logged and shared with the requests
+			 * waiting for the unit; the next one tries again */
+			bool closing;
+
+			pthread_mutex_lock(&f->lock);
+			closing = j->obj->closing || f->no_prefetch;
+			pthread_mutex_unlock(&f->lock);
+			if (buf && !closing)
+				fill_range(f, j->obj, buf, j->off, j->len,
+					   FILL_READAHEAD);
+			pthread_mutex_lock(&f->lock);
+			f->running_prefetch--;
+			pthread_mutex_unlock(&f->lock);
 		} else {
-			int err =
-			    buf ? fill_range(f, j->obj, buf, j->off, j->len)
-				: -ENOMEM;
+			int err = buf ? fill_range(f, j->obj, buf, j->off,
+						   j->len, FILL_REQUEST)
+				      : -ENOMEM;
 
 			finish_request(f, j, err);
 		}
@@ -759,8 +827,8 @@ static void *worker_main(void *p)
 		pthread_mutex_lock(&f->lock);
 		f->running--;
 		pthread_cond_broadcast(&f->idle_cond);
-		/* a prefetch slot may have opened up */
-		if (f->lo_head)
+		/* a background slot may have opened up */
+		if (f->lo_head || f->ra_head)
 			pthread_cond_signal(&f->work_cond);
 	}
 	pthread_mutex_unlock(&f->lock);
@@ -830,7 +898,7 @@ int erofs_fetch_range_sync(struct erofs_fetch_obj *o, uint64_t off,
 	f->stats.requests++;
 	f->stats.bytes_requested += len;
 	pthread_mutex_unlock(&f->lock);
-	err = fill_range(f, o, buf, off, len);
+	err = fill_range(f, o, buf, off, len, FILL_REQUEST);
 	pthread_mutex_lock(&f->lock);
 	if (err)
 		f->stats.failed++;
@@ -838,6 +906,116 @@ int erofs_fetch_range_sync(struct erofs_fetch_obj *o, uint64_t off,
 	pthread_mutex_unlock(&f->lock);
 	free(buf);
 	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* adaptive read-ahead                                                 */
+
+void erofs_fetch_ra_step(struct erofs_fetch_ra *ra, uint64_t unit, uint64_t max,
+			 uint64_t size, uint64_t off, uint64_t len,
+			 uint64_t *from, uint64_t *to)
+{
+	uint64_t end, covered, base, target;
+	bool seq;
+
+	*from = *to = 0;
+	if (!max || !len || off >= size)
+		return;
+	if (max < unit)
+		max = unit;
+	end = len > size - off ? size : off + len;
+	/* what the previous access made present: its unit, the read-ahead */
+	/* size <= EROFS_FETCH_MAX_SIZE: no rounding here wraps */
+	covered = erofs_round_up(ra->next, unit);
+	if (covered > size)
+		covered = size;
+	if (covered < ra->end)
+		covered = ra->end;
+	seq = ra->next && off <= covered && end > ra->next;
+	ra->next = end;
+	if (!seq) {
+		ra->window = 0;
+		ra->end = 0;
+		return;
+	}
+	base = erofs_round_up(end, unit);
+	if (base > size)
+		base = size;
+	if (ra->end < base)
+		ra->end = base;
+	if (!ra->window) {
+		ra->window = 2 * unit < max ? 2 * unit : max;
+	} else {
+		/* still a whole window ahead of the reader */
+		if (ra->end - base >= ra->window)
+			return;
+		/* the reader moved into it: double it */
+		ra->window = ra->window > max / 2 ? max : 2 * ra->window;
+	}
+	target = ra->window > size - base ? size : base + ra->window;
+	/* enough queued already; or less than a unit more, not at the end */
+	if (target <= ra->end || (target - ra->end < unit && target < size))
+		return;
+	*from = ra->end;
+	*to = target;
+	ra->end = target;
+}
+
+/* under f->lock: queue the units of [from, to) that are neither present
+ * nor being fetched as read-ahead jobs */
+static void queue_readahead(struct erofs_fetch_obj *o, uint64_t from,
+			    uint64_t to)
+{
+	struct erofs_fetch *f = o->f;
+	uint64_t tracked_end = o->npages * EROFS_FETCH_PAGE;
+
+	for (uint64_t s = from; s < to; s += f->unit) {
+		uint64_t e =
+		    s + f->unit < tracked_end ? s + f->unit : tracked_end;
+		struct fetch_job *j;
+
+		if (s >= tracked_end)
+			break;
+		if (bit_test(o->busy, s / f->unit) || pages_filled(o, s, e))
+			continue;
+		j = calloc(1, sizeof(*j));
+		if (!j)
+			return; /* read-ahead is best effort */
+		j->obj = o;
+		j->off = s;
+		j->len = e - s;
+		j->readahead = true;
+		obj_get(o);
+		queue_job(f, j);
+	}
+}
+
+bool erofs_fetch_obj_access(struct erofs_fetch_obj *o, uint64_t off,
+			    uint64_t len)
+{
+	struct erofs_fetch *f = o->f;
+	uint64_t from, to, end;
+	bool present;
+
+	if (!len || off >= o->size)
+		return false;
+	end = len > o->size - off ? o->size : off + len;
+	pthread_mutex_lock(&f->lock);
+	ensure_seeded(o);
+	/*
+	 * Pages past the object's last one (a cachefiles READ may reach
+	 * there) are written only by a request: not present.
+	 */
+	present = o->seeded && len <= o->npages * EROFS_FETCH_PAGE - off &&
+		  pages_filled(o, off, end);
+	erofs_fetch_ra_step(&o->ra, f->unit, f->ra_max, o->size, off, len,
+			    &from, &to);
+	/* without knowing what the cache file holds, no read-ahead */
+	if (from < to && o->seeded && !o->closing && !f->no_prefetch &&
+	    !f->stop)
+		queue_readahead(o, from, to);
+	pthread_mutex_unlock(&f->lock);
+	return present;
 }
 
 void erofs_fetch_prefetch(struct erofs_fetch_obj *o)
@@ -868,7 +1046,7 @@ void erofs_fetch_prefetch(struct erofs_fetch_obj *o)
 void erofs_fetch_quiesce(struct erofs_fetch *f)
 {
 	pthread_mutex_lock(&f->lock);
-	while (f->hi_head || f->lo_head || f->running)
+	while (f->hi_head || f->ra_head || f->lo_head || f->running)
 		pthread_cond_wait(&f->idle_cond, &f->lock);
 	pthread_mutex_unlock(&f->lock);
 }
@@ -897,6 +1075,13 @@ int erofs_fetch_create(const struct erofs_fetch_config *cfg,
 		return erofs_err(cfg->log, -ENOMEM, "fetch core");
 	f->log = cfg->log;
 	f->unit = cfg->unit ? cfg->unit : EROFS_FETCH_DEFAULT_UNIT;
+	if (!cfg->no_readahead) {
+		f->ra_max =
+		    cfg->readahead ? cfg->readahead : EROFS_FETCH_DEFAULT_RA;
+		if (f->ra_max > EROFS_FETCH_MAX_RA)
+			f->ra_max = EROFS_FETCH_MAX_RA;
+		f->ra_max = erofs_round_up(f->ra_max, f->unit);
+	}
 	f->nworkers = cfg->workers ? cfg->workers : EROFS_FETCH_DEFAULT_WORKERS;
 	f->prefetch = cfg->prefetch;
 	f->srcs = srcs;
@@ -938,6 +1123,15 @@ void erofs_fetch_drain(struct erofs_fetch *f)
 		if (!f->lo_head)
 			f->lo_tail = NULL;
 		j->obj->prefetch_queued = false;
+		pthread_mutex_unlock(&f->lock);
+		obj_put(j->obj);
+		free(j);
+		pthread_mutex_lock(&f->lock);
+	}
+	while ((j = f->ra_head)) {
+		f->ra_head = j->next;
+		if (!f->ra_head)
+			f->ra_tail = NULL;
 		pthread_mutex_unlock(&f->lock);
 		obj_put(j->obj);
 		free(j);

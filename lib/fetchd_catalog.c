@@ -33,6 +33,8 @@ int fetchd_image_create(struct erofs_fetchd *d, const char *id,
 	    .workers = o->workers,
 	    .unit = o->unit,
 	    .prefetch = o->prefetch,
+	    .readahead = o->readahead,
+	    .no_readahead = o->no_readahead,
 	    .log = d->log,
 	};
 	struct fetchd_image *img = calloc(1, sizeof(*img));

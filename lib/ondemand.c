@@ -541,6 +541,12 @@ static void handle_read(struct erofs_od *od, const struct erofs_od_msg *msg)
 		err = -ENOMEM;
 	} else {
 		*r = (struct od_read){od, msg->msg_id, msg->object_id};
+		/* read-ahead; a range written meanwhile is complete now */
+		if (erofs_fetch_obj_access(oo->obj, msg->read.off,
+					   msg->read.len)) {
+			read_done(r, oo->obj, 0);
+			return;
+		}
 		err = erofs_fetch_submit(oo->obj, msg->read.off, msg->read.len,
 					 read_done, r);
 	}

@@ -83,6 +83,53 @@ static int dir_read(struct erofs_source *src, const char *path, uint64_t off,
 	return 0;
 }
 
+static int dir_copy(struct erofs_source *src, const char *path, uint64_t off,
+		    size_t len, int dst)
+{
+	uint64_t size;
+	int fd = dir_open(src, path, &size), err = 0;
+	loff_t in = off, out = off;
+	size_t left = len;
+
+	if (fd < 0)
+		return fd;
+	if (off > size || len > size - off) {
+		erofs_warn(src->log,
+			   "%s/%s: short read at %" PRIu64 ": %" PRIu64
+			   " bytes there, %zu asked",
+			   src->desc, path, off, off > size ? 0 : size - off,
+			   len);
+		close(fd);
+		return -EIO;
+	}
+	while (left) {
+		ssize_t n = copy_file_range(fd, &in, dst, &out, left, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = -errno;
+			/* not for these two files: the caller reads */
+			if (err == -EXDEV || err == -EINVAL ||
+			    err == -EOPNOTSUPP || err == -ENOSYS ||
+			    err == -EBADF)
+				err = -EOPNOTSUPP;
+			break;
+		}
+		if (!n) {
+			erofs_warn(src->log,
+				   "%s/%s: short read at %" PRIu64
+				   ": the file shrank",
+				   src->desc, path, (uint64_t)in);
+			err = -EIO;
+			break;
+		}
+		left -= n;
+	}
+	close(fd);
+	return err;
+}
+
 static void dir_destroy(struct erofs_source *src)
 {
 	struct source_dir *sd = src->priv;
@@ -96,6 +143,7 @@ static void dir_destroy(struct erofs_source *src)
 static const struct erofs_source_ops dir_ops = {
     .size = dir_size,
     .read = dir_read,
+    .copy = dir_copy,
     .destroy = dir_destroy,
 };
 

@@ -27,6 +27,9 @@
 #define EROFS_FETCH_MAX_UNIT	    (64u << 20)
 #define EROFS_FETCH_DEFAULT_WORKERS 4u
 #define EROFS_FETCH_MAX_WORKERS	    64u
+/* the largest read-ahead window of a sequential reader, by default */
+#define EROFS_FETCH_DEFAULT_RA (16u << 20)
+#define EROFS_FETCH_MAX_RA     (1u << 30)
 /*
  * The largest object served: 2^32 blocks of 4 KiB, what the device table
  * addresses at the usual block size.  Its page bitmap is 512 MiB of
@@ -49,6 +52,15 @@ struct erofs_source_ops {
 	 */
 	int (*read)(struct erofs_source *src, const char *path, uint64_t off,
 		    size_t len, void *buf);
+	/*
+	 * Optional: the same bytes written into @fd at @off without passing
+	 * through user space (copy_file_range).  -EOPNOTSUPP when that cannot
+	 * be done for this pair of files (the caller reads instead; part of
+	 * the range may have been written, with the right bytes); another
+	 * -errno as read() would return it.
+	 */
+	int (*copy)(struct erofs_source *src, const char *path, uint64_t off,
+		    size_t len, int fd);
 	void (*destroy)(struct erofs_source *src);
 };
 
@@ -124,6 +136,12 @@ struct erofs_fetch_config {
 	unsigned int workers; /* 0: EROFS_FETCH_DEFAULT_WORKERS */
 	uint64_t unit;	      /* 0: 1 MiB; a power of two, 4 KiB..64 MiB */
 	bool prefetch;	      /* fill every object in the background */
+	/*
+	 * Adaptive read-ahead (see erofs_fetch_obj_access): the largest
+	 * window, rounded up to whole units; 0: EROFS_FETCH_DEFAULT_RA.
+	 */
+	uint64_t readahead;
+	bool no_readahead; /* no read-ahead at all */
 	const struct erofs_log *log;
 };
 
@@ -193,6 +211,40 @@ int erofs_fetch_submit(struct erofs_fetch_obj *o, uint64_t off, uint64_t len,
 /* the same, done in the calling thread */
 int erofs_fetch_range_sync(struct erofs_fetch_obj *o, uint64_t off,
 			   uint64_t len);
+/*
+ * A reader (the kernel) asked for [off, off + len) of @o: the request is
+ * noted for the adaptive read-ahead, which queues background fetches of the
+ * units ahead of a sequential reader (see erofs_fetch_ra_step).  True when
+ * every page of the range is present already, so that the caller can
+ * answer at once; false when the range must be submitted.
+ */
+bool erofs_fetch_obj_access(struct erofs_fetch_obj *o, uint64_t off,
+			    uint64_t len);
+
+/* per-object state of the adaptive read-ahead */
+struct erofs_fetch_ra {
+	uint64_t next;	 /* where the last access ended (0: none yet) */
+	uint64_t end;	 /* read ahead up to here */
+	uint64_t window; /* 0: the reader is not sequential */
+};
+
+/*
+ * The adaptive read-ahead, a pure function: a reader of an object of
+ * @size bytes accessed [off, off + len).  The access is sequential when it
+ * ends past where the previous one ended and starts no later than what
+ * that one covered (its fetch unit, or what was read ahead).  The first
+ * sequential access opens a window of two units (@unit) beyond the unit it
+ * ends in; once the reader moves into the window, it doubles (up to @max,
+ * at least one unit) and is topped up to its size ahead of the reader,
+ * in whole units (except at the end of the object); anything else closes
+ * it.  The range to fetch ahead comes back in [*from, *to), from unit
+ * aligned, to clamped to @size; from == to when there is none.  @max 0: no
+ * read-ahead.
+ */
+void erofs_fetch_ra_step(struct erofs_fetch_ra *ra, uint64_t unit, uint64_t max,
+			 uint64_t size, uint64_t off, uint64_t len,
+			 uint64_t *from, uint64_t *to);
+
 /* queue a background fill of the whole object (no-op when complete) */
 void erofs_fetch_prefetch(struct erofs_fetch_obj *o);
 /* wait until no request or prefetch is queued or running */
@@ -219,6 +271,7 @@ struct erofs_fetch_stats {
 	uint64_t units_hit;	  /* already present, not fetched */
 	uint64_t units_coalesced; /* waited for another worker */
 	uint64_t prefetch_units;
+	uint64_t readahead_units; /* fetched ahead of a sequential reader */
 	uint64_t source_errors;
 	uint64_t lat_count;
 	uint64_t lat_max_us;

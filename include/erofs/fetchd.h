@@ -59,6 +59,8 @@ struct erofs_fetchd_opts {
 	uint64_t unit;		 /* 0: the fetch core's default */
 	unsigned int workers;	 /* 0: EROFS_FETCH_DEFAULT_WORKERS */
 	bool prefetch;		 /* fill each blob in the background */
+	uint64_t readahead;	 /* largest read-ahead window; 0: default */
+	bool no_readahead;	 /* --readahead 0 */
 	uint64_t stats_interval; /* seconds; 0: no periodic statistics */
 	bool control;		 /* listen on CACHE_DIR/.erofs-fetchd.sock */
 	bool exit_when_idle;	 /* stop once the last image is removed */
