@@ -96,13 +96,13 @@ int erofs_build_finish_writers(struct erofs_builder *b,
 		map[i + 1] = b->blobs[i]->new_id;
 	for (uint64_t i = 0; i < b->tree.nr_inodes; i++) {
 		struct erofs_inode *inode = b->tree.inodes[i];
+		struct erofs_chunk_ref *ch = erofs_inode_chunks(inode);
 
 		if (inode->datalayout != EROFS_INODE_CHUNK_BASED)
 			continue;
 		for (uint64_t c = 0; c < inode->nr_chunks; c++)
-			if (inode->chunks[c].device_id)
-				inode->chunks[c].device_id =
-					map[inode->chunks[c].device_id];
+			if (ch[c].device_id)
+				ch[c].device_id = map[ch[c].device_id];
 	}
 	free(map);
 	return 0;

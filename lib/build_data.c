@@ -63,11 +63,9 @@ int erofs_builder_data_begin(struct erofs_builder *b,
 	b->cur_what = strdup(what);
 	if (!b->cur_what)
 		return -ENOMEM;
-	free(inode->chunks);
-	inode->chunks = NULL;
+	erofs_inode_free_chunks(inode);
 	free(inode->inline_data);
 	inode->inline_data = NULL;
-	inode->nr_chunks = 0;
 	inode->nr_blocks = 0;
 	inode->inline_size = 0;
 	inode->data_state = EROFS_DATA_NONE;
@@ -82,11 +80,9 @@ int erofs_builder_data_begin(struct erofs_builder *b,
 	}
 	if (b->o.chunksize) {
 		inode->datalayout = EROFS_INODE_CHUNK_BASED;
-		inode->nr_chunks = erofs_div_round_up(inode->size,
-						      b->o.chunksize);
-		inode->chunks = calloc(inode->nr_chunks,
-				       sizeof(*inode->chunks));
-		if (!inode->chunks)
+		if (erofs_inode_set_chunks(inode,
+					   erofs_div_round_up(inode->size,
+							      b->o.chunksize)))
 			return data_fail(b, -ENOMEM);
 		b->sbuf_size = b->o.chunksize;
 		return 0;
@@ -148,7 +144,7 @@ static int flush_flat(struct erofs_builder *b)
 static int flush_chunk(struct erofs_builder *b, size_t len)
 {
 	int err = erofs_chunk_put(&b->cs, b->sbuf, b->sbuf_size, len,
-				  &b->cur->chunks[b->chunk_idx]);
+				  &erofs_inode_chunks(b->cur)[b->chunk_idx]);
 
 	b->sbuf = NULL;
 	b->sbuf_len = 0;
@@ -247,7 +243,7 @@ int erofs_builder_data_hole(struct erofs_builder *b, uint64_t len)
 				clen = b->o.chunksize;
 			if (len >= clen) {
 				err = erofs_chunk_zero(&b->cs, clen,
-					&inode->chunks[b->chunk_idx++]);
+					&erofs_inode_chunks(inode)[b->chunk_idx++]);
 				if (err)
 					return data_fail(b, err);
 				b->cur_pos += clen;

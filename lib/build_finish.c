@@ -84,7 +84,7 @@ static int split_hard_links(struct erofs_tree *t)
 	uint64_t n = t->nr_all;
 
 	for (uint64_t i = 0; i < n; i++) {
-		struct erofs_inode *dir = t->all[i];
+		struct erofs_inode *dir = erofs_tree_inode(t, i);
 
 		if (!S_ISDIR(dir->mode))
 			continue;
@@ -99,16 +99,18 @@ static int split_hard_links(struct erofs_tree *t)
 			*c = *o;
 			c->nlink = 1;
 			c->src_path = o->src_path ? strdup(o->src_path) : NULL;
-			c->link_target = NULL;
+			if (S_ISLNK(o->mode))
+				c->link_target = NULL;
 			c->xattrs = NULL;
 			c->inline_data = NULL;
-			c->chunks = NULL;
 			/* stored data is shared by the copies, not copied */
-			if (o->chunks) {
+			if (o->nr_chunks > 1) {
 				c->chunks = malloc(o->nr_chunks *
 						   sizeof(*c->chunks));
-				if (!c->chunks)
+				if (!c->chunks) {
+					c->nr_chunks = 0;
 					return -ENOMEM;
+				}
 				memcpy(c->chunks, o->chunks,
 				       o->nr_chunks * sizeof(*c->chunks));
 			}
@@ -119,7 +121,7 @@ static int split_hard_links(struct erofs_tree *t)
 				memcpy(c->inline_data, o->inline_data,
 				       o->inline_size);
 			}
-			if (o->link_target) {
+			if (S_ISLNK(o->mode) && o->link_target) {
 				c->link_target = malloc(o->size + 1);
 				if (c->link_target)
 					memcpy(c->link_target, o->link_target,
@@ -129,7 +131,8 @@ static int split_hard_links(struct erofs_tree *t)
 				c->xattrs = malloc(o->nr_xattrs *
 						   sizeof(*c->xattrs));
 			if ((o->src_path && !c->src_path) ||
-			    (o->link_target && !c->link_target) ||
+			    (S_ISLNK(o->mode) && o->link_target &&
+			     !c->link_target) ||
 			    (o->nr_xattrs && !c->xattrs))
 				return -ENOMEM;
 			for (unsigned int x = 0; x < o->nr_xattrs; x++) {
@@ -223,7 +226,7 @@ int erofs_builder_finish(struct erofs_builder *b,
 	for (uint64_t i = 0; i < b->tree.nr_all && !err; i++)
 		err = erofs_build_override_inode(&b->o, b->build_time,
 						 &b->tree, b->log,
-						 b->tree.all[i]);
+						 erofs_tree_inode(&b->tree, i));
 	if (!err)
 		err = erofs_tree_finalize(&b->tree);
 	if (err)

@@ -793,7 +793,6 @@ static void unlink_subtree(struct erofs_inode *inode)
 		return;
 	for (unsigned int i = 0; i < inode->nr_children; i++) {
 		unlink_subtree(inode->children[i].inode);
-		free(inode->children[i].name);
 	}
 	inode->nr_children = 0;
 }
@@ -804,7 +803,6 @@ static void remove_child(struct erofs_inode *dir, unsigned int idx)
 	struct erofs_dentry *d = &dir->children[idx];
 
 	unlink_subtree(d->inode);
-	free(d->name);
 	*d = dir->children[--dir->nr_children];
 }
 
@@ -857,7 +855,6 @@ static int place(struct tar *c, struct pnode *n, struct erofs_inode *parent,
 			/* excluded now: drop the old entry */
 			struct erofs_inode *dir = n->parent;
 
-			free(dir->children[i].name);
 			dir->children[i] = dir->children[--dir->nr_children];
 		} else {
 			n->parent->children[i].inode = inode;
@@ -1502,9 +1499,12 @@ out_locale:
 				path);
 	if (!err) {
 		/* inodes that left the tree no longer count for sharing */
-		for (uint64_t i = 0; i < t->nr_all; i++)
-			if (t->all[i] != t->root && !t->all[i]->nlink)
-				erofs_xattr_drop_inode(t->all[i]);
+		for (uint64_t i = 0; i < t->nr_all; i++) {
+			struct erofs_inode *inode = erofs_tree_inode(t, i);
+
+			if (inode != t->root && !inode->nlink)
+				erofs_xattr_drop_inode(inode);
+		}
 	}
 out:
 	if (c.a)
