@@ -243,7 +243,7 @@ int erofs_builder_data_hole(struct erofs_builder *b, uint64_t len)
 				clen = b->o.chunksize;
 			if (len >= clen) {
 				err = erofs_chunk_zero(&b->cs, clen,
-					&erofs_inode_chunks(inode)[b->chunk_idx++]);
+				erofs_inode_chunks(inode) + b->chunk_idx++);
 				if (err)
 					return data_fail(b, err);
 				b->cur_pos += clen;

@@ -532,7 +532,7 @@ struct meta_win {
 	uint8_t *buf;
 	uint64_t base;		/* file offset of buf[0] */
 	uint64_t cap;
-	uint8_t *head;		/* the head, block 0 on: kept to the end */
+	uint8_t *head;		/* from block 0: kept to the end */
 	uint64_t head_len;
 	int fd;
 };
@@ -643,7 +643,8 @@ int erofs_image_write_meta(struct erofs_image_writer *img, int fd)
 		goto out;
 	for (unsigned int d = 0; d < img->opts.nr_devices; d++)
 		erofs_devslot_encode(&img->devices[d],
-				     w.head + EROFS_SUPER_OFFSET + EROFS_SB_SIZE +
+				     w.head + EROFS_SUPER_OFFSET +
+					     EROFS_SB_SIZE +
 					     d * EROFS_DEVT_SLOT_SIZE);
 
 	sb.feature_compat |= EROFS_FEATURE_COMPAT_MTIME;

@@ -98,8 +98,8 @@ static char *name_copy(struct erofs_tree *t, const char *name, size_t len)
 	char *p;
 
 	if (!t->nr_name_blocks || t->name_used + len + 1 > NAME_BLOCK) {
-		void *v = realloc(t->name_blocks, (t->nr_name_blocks + 1) *
-							  sizeof(*t->name_blocks));
+		size_t n = (t->nr_name_blocks + 1) * sizeof(*t->name_blocks);
+		void *v = realloc(t->name_blocks, n);
 
 		if (!v)
 			return NULL;
