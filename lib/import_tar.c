@@ -791,9 +791,8 @@ static void unlink_subtree(struct erofs_inode *inode)
 	inode->nlink--;
 	if (!S_ISDIR(inode->mode))
 		return;
-	for (unsigned int i = 0; i < inode->nr_children; i++) {
+	for (unsigned int i = 0; i < inode->nr_children; i++)
 		unlink_subtree(inode->children[i].inode);
-	}
 	inode->nr_children = 0;
 }
 
