@@ -9,7 +9,8 @@
 #   gzip layer -> image:       vs `gzip -dc > /dev/null` (and erofs-utils
 #                              --tar=f --ungzip, for information);
 #   400k and 2M tiny files:    time and max RSS per entry, ours and
-#                              erofs-utils.
+#                              erofs-utils, also less the max RSS of a
+#                              build of one file (memory per entry).
 #
 # Inputs (made when missing, outside the tree, in $BENCH_DIR, default
 # /var/tmp/bench): a Debian 12 minbase root fs (debootstrap, from the
@@ -260,8 +261,20 @@ bench_gzip() {
 }
 
 trows=()
+# max RSS of a build of one tiny file (KiB), per tool: what a build costs
+# before any entry, subtracted for the memory per entry
+base_rss() {
+	local bin=$1 d=$out/.one
+	rm -rf "$d"
+	mkdir -p "$d/src"
+	echo x >"$d/src/f"
+	"$TIME" -f '%M' -o "$d/t" "$bin" --quiet --chunksize=65536 \
+		--blobdev="$d/x.blob" "$d/x.img" "$d/src" >/dev/null 2>&1 &&
+		tail -n 1 "$d/t"
+	rm -rf "$d"
+}
 bench_tiny() {
-	local label=$1 src=$2 n=$3 entries who bin
+	local label=$1 src=$2 n=$3 entries who bin base
 	entries=$(find "$src" | wc -l)
 	log "$label tiny files: $entries entries, $n runs"
 	warm "$src"
@@ -269,13 +282,15 @@ bench_tiny() {
 		bin=$ours
 		[ "$who" = ours ] || bin=$eu
 		[ -n "$bin" ] || continue
+		base=$(base_rss "$bin")
 		measure "$n" "$bin" --quiet --chunksize=65536 \
 			--blobdev="$out/x.blob" "$out/x.img" "$src"
-		[ -n "$SECS" ] || { trows+=("| $label | $who | failed | | | |"); continue; }
+		[ -n "$SECS" ] || { trows+=("| $label | $who | failed | | | | |"); continue; }
 		trows+=("$(awk -v l="$label" -v w="$who" -v e="$entries" \
-			-v s="$SECS" -v m="$RSS" 'BEGIN {
-			printf "| %s (%d entries) | %s | %.2f s | %.2f us | %.0f MiB | %.0f B |",
-				l, e, w, s, s * 1e6 / e, m / 1024, m * 1024 / e }')")
+			-v s="$SECS" -v m="$RSS" -v b="${base:-0}" 'BEGIN {
+			printf "| %s (%d entries) | %s | %.2f s | %.2f us | %.0f MiB | %.0f B | %.0f B |",
+				l, e, w, s, s * 1e6 / e, m / 1024, m * 1024 / e,
+				(m - b) * 1024 / e }')")
 	done
 }
 
@@ -303,7 +318,7 @@ if [ ${#rows[@]} -gt 0 ]; then
 	echo
 fi
 if [ ${#trows[@]} -gt 0 ]; then
-	echo "| tiny files | tool | time | per entry | max RSS | RSS per entry |"
-	echo "|---|---|---|---|---|---|"
+	echo "| tiny files | tool | time | per entry | max RSS | RSS per entry | (RSS - one-file build) per entry |"
+	echo "|---|---|---|---|---|---|---|"
 	printf '%s\n' "${trows[@]}"
 fi

@@ -14,18 +14,27 @@
 #include "erofs/ondisk.h"
 #include "erofs/util.h"
 
-/* 32 bytes: the writer and blob offset follow from the device */
+/*
+ * 16 bytes: 56 bits of the chunk's XXH3-64 and its device id in one word
+ * (the writer and blob offset follow from the device).  The hash only
+ * proposes a match; the stored bytes decide, so a short key costs at most
+ * a comparison, never a wrong reference.
+ */
 struct erofs_chunk_entry {
-	XXH128_hash_t hash;
+	uint64_t key;		/* hash << 8 | device id */
 	uint32_t len;		/* 0 marks a free slot */
 	uint32_t blkaddr;
-	uint16_t device_id;
 };
+
+#define KEY_HASH(k)	((k) >> 8)
+#define KEY_DEV(k)	((uint16_t)((k) & 0xff))
 
 /* where device @id's chunks are: its writer and block 0 */
 static int dev_note(struct erofs_chunk_store *cs, uint16_t id,
 		    struct erofs_blob *blob, uint32_t blk_base)
 {
+	if (id > 0xff)
+		return erofs_fail(cs->log, -E2BIG, "too many blob devices");
 	if (id >= cs->nr_devs) {
 		void *p = realloc(cs->devs, (id + 1) * sizeof(*cs->devs));
 
@@ -87,9 +96,9 @@ void erofs_chunk_store_free(struct erofs_chunk_store *cs)
 	cs->cmpbuf = NULL;
 }
 
-static uint64_t slot_of(const XXH128_hash_t *h, uint64_t cap)
+static uint64_t slot_of(uint64_t hash, uint64_t cap)
 {
-	return h->low64 & (cap - 1);
+	return hash & (cap - 1);
 }
 
 static int index_grow(struct erofs_chunk_store *cs)
@@ -104,7 +113,7 @@ static int index_grow(struct erofs_chunk_store *cs)
 
 		if (!cs->tab[i].len)
 			continue;
-		for (j = slot_of(&cs->tab[i].hash, cap); tab[j].len;
+		for (j = slot_of(KEY_HASH(cs->tab[i].key), cap); tab[j].len;
 		     j = (j + 1) & (cap - 1))
 			;
 		tab[j] = cs->tab[i];
@@ -199,8 +208,7 @@ static int zero_ref(struct erofs_chunk_store *cs, size_t len,
 int erofs_chunk_put(struct erofs_chunk_store *cs, void *buf, size_t size,
 		    size_t len, struct erofs_chunk_ref *ref)
 {
-	XXH128_hash_t h;
-	uint64_t i, off;
+	uint64_t h, i, off;
 	const struct erofs_chunk_dev *d;
 	int err;
 
@@ -210,15 +218,15 @@ int erofs_chunk_put(struct erofs_chunk_store *cs, void *buf, size_t size,
 		erofs_blob_release(cs->blob, buf, size);
 		return zero_ref(cs, len, ref);
 	}
-	h = XXH3_128bits(buf, len);
-	for (i = slot_of(&h, cs->cap); cs->tab[i].len;
+	h = XXH3_64bits(buf, len) >> 8;
+	for (i = slot_of(h, cs->cap); cs->tab[i].len;
 	     i = (i + 1) & (cs->cap - 1)) {
 		struct erofs_chunk_entry *e = &cs->tab[i];
 
-		if (e->len != len || !XXH128_isEqual(e->hash, h))
+		if (e->len != len || KEY_HASH(e->key) != h)
 			continue;
 		/* a fast hash only proposes; the stored bytes decide */
-		d = &cs->devs[e->device_id];
+		d = &cs->devs[KEY_DEV(e->key)];
 		err = erofs_blob_compare(d->blob, buf, len,
 					 (uint64_t)(e->blkaddr - d->blk_base)
 						 << cs->blkszbits,
@@ -232,7 +240,7 @@ int erofs_chunk_put(struct erofs_chunk_store *cs, void *buf, size_t size,
 			continue;
 		}
 		erofs_blob_release(cs->blob, buf, size);
-		ref->device_id = e->device_id;
+		ref->device_id = KEY_DEV(e->key);
 		ref->blkaddr = e->blkaddr;
 		cs->st.dedup_hits++;
 		cs->st.bytes_dedup += len;
@@ -245,14 +253,13 @@ int erofs_chunk_put(struct erofs_chunk_store *cs, void *buf, size_t size,
 		err = index_grow(cs);
 		if (err)
 			return err;
-		for (i = slot_of(&h, cs->cap); cs->tab[i].len;
+		for (i = slot_of(h, cs->cap); cs->tab[i].len;
 		     i = (i + 1) & (cs->cap - 1))
 			;
 	}
-	cs->tab[i].hash = h;
+	cs->tab[i].key = h << 8 | ref->device_id;
 	cs->tab[i].len = len;
 	cs->tab[i].blkaddr = ref->blkaddr;
-	cs->tab[i].device_id = ref->device_id;
 	cs->used++;
 	return 0;
 }

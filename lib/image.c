@@ -79,7 +79,7 @@ const char *erofs_image_inode_path(const struct erofs_tree *t,
 
 		/* the directory holding @cur */
 		for (uint64_t i = 0; i < t->nr_all && !d; i++) {
-			const struct erofs_inode *c = t->all[i];
+			const struct erofs_inode *c = erofs_tree_inode(t, i);
 
 			if (!S_ISDIR(c->mode) ||
 			    (S_ISDIR(cur->mode) && c != cur->parent))
@@ -295,7 +295,7 @@ int erofs_image_layout(struct erofs_image_writer *img)
 		inode->nid = (pos - img->meta_base) / EROFS_SLOT_SIZE;
 		if (inode->datalayout == EROFS_INODE_CHUNK_BASED)
 			pos += ALIGN_UP(isize, chunk_unit(img)) +
-			       inode->nr_chunks * chunk_unit(img);
+			       (uint64_t)inode->nr_chunks * chunk_unit(img);
 		else
 			pos += isize + (inode->datalayout ==
 						EROFS_INODE_FLAT_INLINE ?
@@ -482,8 +482,9 @@ static uint32_t inode_i_u(const struct erofs_image_writer *img,
 	return inode->raw_blkaddr;
 }
 
+/* encodes @inode at @p, its slot */
 static void encode_inode(const struct erofs_image_writer *img,
-			 const struct erofs_inode *inode, uint8_t *meta)
+			 const struct erofs_inode *inode, uint8_t *p)
 {
 	struct erofs_dinode di = {
 		.extended = inode->extended,
@@ -499,7 +500,6 @@ static void encode_inode(const struct erofs_image_writer *img,
 		.mtime_nsec = inode->mtime_nsec,
 		.nlink = inode->nlink,
 	};
-	uint8_t *p = meta + inode->nid * EROFS_SLOT_SIZE;
 	unsigned int isize = erofs_inode_core_size(inode->extended);
 
 	erofs_inode_encode(&di, p);
@@ -509,17 +509,70 @@ static void encode_inode(const struct erofs_image_writer *img,
 		memcpy(p + isize, inode->inline_data, inode->inline_size);
 	if (inode->datalayout == EROFS_INODE_CHUNK_BASED) {
 		uint8_t *tab = p + ALIGN_UP(isize, chunk_unit(img));
+		const struct erofs_chunk_ref *ch =
+			inode->nr_chunks == 1 ? &inode->chunk : inode->chunks;
 
 		for (uint64_t c = 0; c < inode->nr_chunks; c++)
 			if (img->opts.chunk_blockmap)
-				erofs_put_le32(tab + c * 4,
-					       inode->chunks[c].blkaddr);
+				erofs_put_le32(tab + c * 4, ch[c].blkaddr);
 			else
 				erofs_chunk_index_encode(
 					tab + c * EROFS_CHUNK_INDEX_SIZE,
-					inode->chunks[c].device_id,
-					inode->chunks[c].blkaddr);
+					ch[c].device_id, ch[c].blkaddr);
 	}
+}
+
+/*
+ * The metadata is written through a window of META_WINDOW bytes (more when
+ * one inode needs it), moved forward at inode boundaries: memory does not
+ * grow with the number of inodes.  Bytes never written are holes, which
+ * read as the zeros they stand for.
+ */
+#define META_WINDOW	(4u << 20)
+
+struct meta_win {
+	uint8_t *buf;
+	uint64_t base;		/* file offset of buf[0] */
+	uint64_t cap;
+	uint8_t *head;		/* from block 0: kept to the end */
+	uint64_t head_len;
+	int fd;
+};
+
+/* writes [base, @upto) and copies what lies in the head into it */
+static int win_flush(struct meta_win *w, uint64_t upto)
+{
+	uint64_t n = upto - w->base;
+
+	if (w->base < w->head_len)
+		memcpy(w->head + w->base, w->buf,
+		       (upto < w->head_len ? upto : w->head_len) - w->base);
+	return n ? erofs_pwrite_all(w->fd, w->buf, n, w->base) : 0;
+}
+
+/* makes [@start, @end) part of the window; the window's bytes before
+ * @start are written first when it has to move */
+static int win_reach(struct meta_win *w, uint64_t start, uint64_t end)
+{
+	int err;
+
+	if (end <= w->base + w->cap)
+		return 0;
+	err = win_flush(w, start);
+	if (err)
+		return err;
+	memset(w->buf, 0, w->cap);
+	w->base = start;
+	if (end - start > w->cap) {
+		void *p = realloc(w->buf, end - start);
+
+		if (!p)
+			return -ENOMEM;
+		memset((uint8_t *)p + w->cap, 0, end - start - w->cap);
+		w->buf = p;
+		w->cap = end - start;
+	}
+	return 0;
 }
 
 int erofs_image_write_meta(struct erofs_image_writer *img, int fd)
@@ -527,47 +580,74 @@ int erofs_image_write_meta(struct erofs_image_writer *img, int fd)
 	unsigned int blksz = 1u << img->opts.blkszbits;
 	/*
 	 * The metadata: [meta_base, data_blkaddr) -- inodes, inline data,
-	 * chunk tables, shared xattrs.  The head [0, data_start blocks) --
-	 * superblock and device table -- is part of it when the metadata
-	 * starts at block 0, and written separately when streamed data lies
-	 * in between; either way it covers the checksummed range.
+	 * chunk tables, shared xattrs.  The head -- superblock and device
+	 * table, [0, data_start blocks) -- is written separately when
+	 * streamed data lies in between; when the metadata starts at block
+	 * 0, the head is its first blocks, kept in memory so that the
+	 * superblock and its checksum, which covers block 0, come last.
 	 */
-	uint64_t len = (uint64_t)img->data_blkaddr * blksz - img->meta_base;
-	uint64_t head_len = img->meta_base ?
+	struct meta_win w = {
+		.base = img->meta_base,
+		.cap = META_WINDOW,
+		.head_len = img->meta_base ?
 				    (uint64_t)img->opts.data_start * blksz :
-				    len;
+				    ALIGN_UP(img->meta_start, blksz),
+		.fd = fd,
+	};
 	struct erofs_tree *t = img->tree;
 	struct erofs_sb sb = { 0 };
-	uint8_t *meta, *head;
-	int err;
+	uint8_t *shared = NULL;
+	int err = 0;
 
-	meta = calloc(1, len);
-	head = img->meta_base ? calloc(1, head_len) : meta;
-	if (!meta || !head) {
-		free(meta);
-		if (head != meta)
-			free(head);
-		return -ENOMEM;
+	if (w.cap < img->meta_start - img->meta_base)
+		w.cap = img->meta_start - img->meta_base;
+	w.buf = calloc(1, w.cap);
+	w.head = calloc(1, w.head_len);
+	if (!w.buf || !w.head) {
+		err = -ENOMEM;
+		goto out;
 	}
-	for (uint64_t i = 0; i < t->nr_inodes; i++)
-		encode_inode(img, t->inodes[i], meta);
-	if (img->xt->shared_size)
-		erofs_xattr_encode_shared(img->xt,
-					  meta + (uint64_t)img->xattr_blkaddr *
-							 blksz -
-						  img->meta_base);
-	for (unsigned int d = 0; d < img->opts.nr_devices; d++)
-		erofs_devslot_encode(&img->devices[d],
-				     head + EROFS_SUPER_OFFSET + EROFS_SB_SIZE +
-					     d * EROFS_DEVT_SLOT_SIZE);
 	if (img->xt->nr_prefixes) {
-		erofs_xattr_encode_prefixes(img->xt, meta + img->prefix_start -
-							 img->meta_base);
+		erofs_xattr_encode_prefixes(img->xt, w.buf + img->prefix_start -
+							     w.base);
 		sb.feature_incompat |= EROFS_FEATURE_INCOMPAT_XATTR_PREFIXES;
 		sb.feature_compat |= COMPAT_PLAIN_XATTR_PFX;
 		sb.xattr_prefix_count = img->xt->nr_prefixes;
 		sb.xattr_prefix_start = img->prefix_start / 4;
 	}
+	for (uint64_t i = 0; i < t->nr_inodes && !err; i++) {
+		const struct erofs_inode *inode = t->inodes[i];
+		uint64_t start = img->meta_base +
+				 inode->nid * EROFS_SLOT_SIZE;
+		uint64_t end = i + 1 < t->nr_inodes ?
+				       img->meta_base + t->inodes[i + 1]->nid *
+							       EROFS_SLOT_SIZE :
+				       img->meta_end;
+
+		err = win_reach(&w, start, end);
+		if (!err)
+			encode_inode(img, inode, w.buf + (start - w.base));
+	}
+	if (!err)
+		err = win_flush(&w, img->meta_end > w.base ? img->meta_end :
+							    w.base);
+	if (!err && img->xt->shared_size) {
+		shared = calloc(1, img->xt->shared_size);
+		if (!shared) {
+			err = -ENOMEM;
+			goto out;
+		}
+		erofs_xattr_encode_shared(img->xt, shared);
+		err = erofs_pwrite_all(fd, shared, img->xt->shared_size,
+				       (uint64_t)img->xattr_blkaddr * blksz);
+	}
+	if (err)
+		goto out;
+	for (unsigned int d = 0; d < img->opts.nr_devices; d++)
+		erofs_devslot_encode(&img->devices[d],
+				     w.head + EROFS_SUPER_OFFSET +
+					     EROFS_SB_SIZE +
+					     d * EROFS_DEVT_SLOT_SIZE);
 
 	sb.feature_compat |= EROFS_FEATURE_COMPAT_MTIME;
 	if (!img->opts.no_sbcrc)
@@ -592,18 +672,16 @@ int erofs_image_write_meta(struct erofs_image_writer *img, int fd)
 	sb.xattr_blkaddr = img->xattr_blkaddr;
 	memcpy(sb.uuid, img->opts.uuid, 16);
 	memcpy(sb.volume_name, img->opts.volume_name, EROFS_VOLNAME_LEN);
-	erofs_sb_encode(&sb, head + EROFS_SUPER_OFFSET);
+	erofs_sb_encode(&sb, w.head + EROFS_SUPER_OFFSET);
 	/* last: the checksum covers everything else in block 0 */
 	if (!img->opts.no_sbcrc)
-		erofs_put_le32(head + EROFS_SUPER_OFFSET + 4,
-			       erofs_sb_checksum(head, img->opts.blkszbits));
-
-	err = erofs_pwrite_all(fd, meta, len, img->meta_base);
-	if (!err && head != meta)
-		err = erofs_pwrite_all(fd, head, head_len, 0);
-	free(meta);
-	if (head != meta)
-		free(head);
+		erofs_put_le32(w.head + EROFS_SUPER_OFFSET + 4,
+			       erofs_sb_checksum(w.head, img->opts.blkszbits));
+	err = erofs_pwrite_all(fd, w.head, w.head_len, 0);
+out:
+	free(w.buf);
+	free(w.head);
+	free(shared);
 	if (err)
 		return erofs_err(img->log, err, "cannot write metadata");
 	return 0;

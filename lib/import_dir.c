@@ -257,8 +257,6 @@ static void fill_meta(struct erofs_inode *inode, const struct stat *st)
 	inode->gid = st->st_gid;
 	inode->mtime = st->st_mtim.tv_sec;
 	inode->mtime_nsec = st->st_mtim.tv_nsec;
-	inode->src_dev = st->st_dev;
-	inode->src_ino = st->st_ino;
 	if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) {
 		inode->rdev_major = major(st->st_rdev);
 		inode->rdev_minor = minor(st->st_rdev);
@@ -388,7 +386,7 @@ static int visit(struct walk *w, int dfd, struct erofs_inode *dir,
 	if (!merged)
 		err = erofs_dir_add(w->t, dir, name, inode);
 	if (!err && !merged && !S_ISDIR(st.st_mode) && st.st_nlink > 1)
-		err = erofs_tree_remember(w->t, inode);
+		err = erofs_tree_remember(w->t, st.st_dev, st.st_ino, inode);
 	if (!err && !w->opts->no_xattrs)
 		err = read_xattrs(w, fd, direct && (S_ISREG(st.st_mode) ||
 						    S_ISDIR(st.st_mode)),

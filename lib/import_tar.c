@@ -821,9 +821,12 @@ out_locale:
 				path);
 	if (!err) {
 		/* inodes that left the tree no longer count for sharing */
-		for (uint64_t i = 0; i < t->nr_all; i++)
-			if (t->all[i] != t->root && !t->all[i]->nlink)
-				erofs_xattr_drop_inode(t->all[i]);
+		for (uint64_t i = 0; i < t->nr_all; i++) {
+			struct erofs_inode *inode = erofs_tree_inode(t, i);
+
+			if (inode != t->root && !inode->nlink)
+				erofs_xattr_drop_inode(inode);
+		}
 	}
 out:
 	if (c.a)

@@ -198,7 +198,6 @@ int place(struct tar *c, struct pnode *n, struct erofs_inode *parent,
 			/* excluded now: drop the old entry */
 			struct erofs_inode *dir = n->parent;
 
-			free(dir->children[i].name);
 			dir->children[i] = dir->children[--dir->nr_children];
 		} else {
 			n->parent->children[i].inode = inode;

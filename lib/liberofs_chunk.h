@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Chunk store: fixed-size chunking of file data, deduplication of identical
- * chunks across the whole build (indexed by XXH3-128, confirmed byte by byte
- * against the stored copy), and one shared extent for all-zero chunks.
+ * chunks across the whole build (indexed by 56 bits of XXH3-64, confirmed
+ * byte by byte against the stored copy), and one shared extent for all-zero chunks.
  */
 #ifndef EROFS_CHUNK_H
 #define EROFS_CHUNK_H

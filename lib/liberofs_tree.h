@@ -16,6 +16,7 @@
 struct erofs_xattr_item;
 struct erofs_inode;
 
+/* names live in the tree's name arena: never freed one by one */
 struct erofs_dentry {
 	char *name;
 	unsigned int namelen;
@@ -28,22 +29,16 @@ struct erofs_chunk_ref {
 	uint32_t blkaddr;	/* EROFS_NULL_ADDR for a hole */
 };
 
+/*
+ * One per entry of the image, so its size is the builder's memory per
+ * entry: fields are ordered by size (no padding) and nothing that only
+ * the import of some sources needs is kept here (hard-link identity lives
+ * in the tree's link table).
+ */
 struct erofs_inode {
 	/* metadata as it will appear in the image */
-	uint32_t mode;
-	uint32_t uid;
-	uint32_t gid;
-	uint32_t nlink;		/* filled by erofs_tree_finalize() */
 	uint64_t size;
 	int64_t mtime;
-	uint32_t mtime_nsec;
-	uint32_t raw_blkaddr;	/* first data block (flat layouts) */
-	unsigned int rdev_major;
-	unsigned int rdev_minor;
-
-	/* identity in the source, for hard links */
-	dev_t src_dev;
-	ino_t src_ino;
 	/*
 	 * archives read through a spool file: the entry's path (messages)
 	 * and where its data lies in the spool (src_spooled); --tar=i: the
@@ -51,27 +46,46 @@ struct erofs_inode {
 	 */
 	char *src_path;
 	uint64_t src_off;
-	/* symlinks: the target (size bytes, no NUL needed) */
-	char *link_target;
+	union {
+		/* symlinks: the target (size bytes, no NUL needed) */
+		char *link_target;
+		/* character and block devices */
+		struct {
+			unsigned int rdev_major;
+			unsigned int rdev_minor;
+		};
+	};
 
 	/* directories */
 	struct erofs_inode *parent;
 	struct erofs_dentry *children;
-	unsigned int nr_children;
-	unsigned int children_cap;
-	unsigned int nr_subdirs;
 
 	/* xattrs, sorted by (index, name) after erofs_tree_finalize() */
-	unsigned int nr_xattrs;
 	struct erofs_xattr_item **xattrs;
 
 	/* layout, filled by the image writer (and the builder's data path) */
 	uint64_t nid;
+	uint8_t *inline_data;	/* the tail, once known */
+	/* chunk-based files: erofs_inode_chunks() */
+	union {
+		struct erofs_chunk_ref *chunks;	/* nr_chunks > 1 */
+		struct erofs_chunk_ref chunk;	/* nr_chunks == 1 */
+	};
+
+	uint32_t mode;
+	uint32_t uid;
+	uint32_t gid;
+	uint32_t nlink;		/* filled by erofs_tree_finalize() */
+	uint32_t mtime_nsec;
+	uint32_t raw_blkaddr;	/* first data block (flat layouts) */
+	unsigned int nr_children;	/* room: see erofs_dir_add() */
+	unsigned int nr_xattrs;
 	uint32_t order;		/* 1-based position in nid order */
 	uint32_t xattr_isize;
 	uint32_t nr_shared;	/* xattrs stored as shared ids */
 	uint32_t old_blkaddr;	/* relocate: where the blocks were streamed */
 	uint32_t nr_blocks;	/* full data blocks (flat layouts) */
+	uint32_t nr_chunks;
 	uint16_t xattr_icount;
 	uint16_t inline_size;	/* tail bytes stored after the inode */
 	uint8_t datalayout;
@@ -81,13 +95,25 @@ struct erofs_inode {
 	 * src_off (external)
 	 */
 	uint8_t data_state;
-	bool extended;
-	bool relocate;		/* flat file whose blocks move at layout */
-	bool src_spooled;
-	uint8_t *inline_data;	/* the tail, once known */
-	struct erofs_chunk_ref *chunks;
-	uint64_t nr_chunks;
+	bool extended : 1;
+	bool relocate : 1;	/* flat file whose blocks move at layout */
+	bool src_spooled : 1;
 };
+
+/* the chunk list of @inode: one reference is held in the inode itself */
+static inline struct erofs_chunk_ref *
+erofs_inode_chunks(struct erofs_inode *inode)
+{
+	return inode->nr_chunks == 1 ? &inode->chunk : inode->chunks;
+}
+
+/*
+ * Sets @inode's chunk list to @nr zeroed references (an allocated array
+ * only when there are several); 0 or -ENOMEM.
+ */
+int erofs_inode_set_chunks(struct erofs_inode *inode, uint64_t nr);
+/* frees the chunk list */
+void erofs_inode_free_chunks(struct erofs_inode *inode);
 
 enum {
 	EROFS_DATA_NONE = 0,
@@ -95,20 +121,34 @@ enum {
 	EROFS_DATA_EXTERNAL,
 };
 
+#define EROFS_INODE_SLAB	1024	/* inodes per slab */
+
 /* hard-link table entry; the tree owns a small open-addressing table */
+struct erofs_tree_link {
+	dev_t dev;
+	ino_t ino;
+	struct erofs_inode *inode;
+};
+
 struct erofs_tree {
 	struct erofs_inode *root;
-	struct erofs_inode **all;	/* every inode, creation order */
-	struct erofs_inode **slabs;	/* inodes are allocated in slabs */
+	/*
+	 * every inode in creation order, EROFS_INODE_SLAB to a slab: inode
+	 * i is erofs_tree_inode(t, i), for i < nr_all
+	 */
+	struct erofs_inode **slabs;
 	uint64_t nr_slabs;
 	unsigned int slab_used;
 	uint64_t nr_all;
-	uint64_t all_cap;
+	/* names of entries, packed in blocks (no allocation per name) */
+	char **name_blocks;
+	uint64_t nr_name_blocks;
+	size_t name_used;		/* in the last block */
 	struct erofs_inode **inodes;	/* every inode once, in nid order */
 	uint64_t nr_inodes;
 	uint64_t inodes_cap;
 
-	struct erofs_inode **links;	/* hash table by (src_dev, src_ino) */
+	struct erofs_tree_link *links;	/* hash table by (dev, ino) */
 	uint64_t links_cap;
 	uint64_t links_used;
 
@@ -117,6 +157,13 @@ struct erofs_tree {
 
 void erofs_tree_init(struct erofs_tree *t, const struct erofs_log *log);
 void erofs_tree_free(struct erofs_tree *t);
+
+/* inode @i (< t->nr_all) in creation order */
+static inline struct erofs_inode *erofs_tree_inode(const struct erofs_tree *t,
+						   uint64_t i)
+{
+	return &t->slabs[i / EROFS_INODE_SLAB][i % EROFS_INODE_SLAB];
+}
 
 /* a new zeroed inode owned by the tree (freed by erofs_tree_free()) */
 struct erofs_inode *erofs_tree_new_inode(struct erofs_tree *t);
@@ -130,11 +177,13 @@ int erofs_dir_add(struct erofs_tree *t, struct erofs_inode *dir,
 
 /*
  * Looks up a hard-link partner by source identity; returns the inode already
- * in the tree or NULL.  erofs_tree_remember() records a new inode.
+ * in the tree or NULL.  erofs_tree_remember() records @inode as the file
+ * (@dev, @ino) of the source.
  */
 struct erofs_inode *erofs_tree_find_link(struct erofs_tree *t, dev_t dev,
 					 ino_t ino);
-int erofs_tree_remember(struct erofs_tree *t, struct erofs_inode *inode);
+int erofs_tree_remember(struct erofs_tree *t, dev_t dev, ino_t ino,
+			struct erofs_inode *inode);
 
 /*
  * Sorts every directory, computes nlink and subdirectory counts and lists

@@ -115,11 +115,10 @@ int erofs_manifest_to_json(const struct erofs_manifest *m,
 	return 0;
 }
 
-int erofs_manifest_save(const struct erofs_manifest *m, const char *path,
-			const struct erofs_log *log)
+int erofs_manifest_write(const struct erofs_manifest *m, int fd,
+			 const char *path, const struct erofs_log *log)
 {
 	struct json_object *root;
-	struct erofs_outfile of;
 	const char *text;
 	int err;
 
@@ -129,20 +128,30 @@ int erofs_manifest_save(const struct erofs_manifest *m, const char *path,
 	text = json_object_to_json_string_ext(
 	    root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 		      JSON_C_TO_STRING_NOSLASHESCAPE);
-	err = erofs_outfile_open(&of, path, log);
-	if (!err) {
-		err = erofs_write_all(of.fd, text, strlen(text));
-		if (!err)
-			err = erofs_write_all(of.fd, "\n", 1);
-		if (err) {
-			erofs_err(log, err, "%s: cannot write", path);
-			erofs_outfile_abort(&of);
-		} else {
-			err = erofs_outfile_commit(&of, log);
-		}
-	}
+	err = erofs_write_all(fd, text, strlen(text));
+	if (!err)
+		err = erofs_write_all(fd, "\n", 1);
+	if (err)
+		erofs_err(log, err, "%s: cannot write", path);
 	json_object_put(root);
 	return err;
+}
+
+int erofs_manifest_save(const struct erofs_manifest *m, const char *path,
+			const struct erofs_log *log)
+{
+	struct erofs_outfile of;
+	int err;
+
+	err = erofs_outfile_open(&of, path, log);
+	if (err)
+		return err;
+	err = erofs_manifest_write(m, of.fd, path, log);
+	if (err) {
+		erofs_outfile_abort(&of);
+		return err;
+	}
+	return erofs_outfile_commit(&of, log);
 }
 
 /*

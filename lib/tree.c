@@ -11,7 +11,7 @@
 #include "liberofs_tree.h"
 #include "liberofs_xattr.h"
 
-#define INODE_SLAB	1024
+#define NAME_BLOCK	(64u << 10)
 
 void erofs_tree_init(struct erofs_tree *t, const struct erofs_log *log)
 {
@@ -19,26 +19,50 @@ void erofs_tree_init(struct erofs_tree *t, const struct erofs_log *log)
 	t->log = log;
 }
 
+int erofs_inode_set_chunks(struct erofs_inode *inode, uint64_t nr)
+{
+	erofs_inode_free_chunks(inode);
+	if (nr > UINT32_MAX)
+		return -EFBIG;
+	if (nr > 1) {
+		inode->chunks = calloc(nr, sizeof(*inode->chunks));
+		if (!inode->chunks)
+			return -ENOMEM;
+	}
+	inode->nr_chunks = nr;
+	return 0;
+}
+
+void erofs_inode_free_chunks(struct erofs_inode *inode)
+{
+	if (inode->nr_chunks > 1)
+		free(inode->chunks);
+	memset(&inode->chunk, 0, sizeof(inode->chunk));
+	inode->chunks = NULL;
+	inode->nr_chunks = 0;
+}
+
 static void erofs_inode_free(struct erofs_inode *inode)
 {
-	for (unsigned int i = 0; i < inode->nr_children; i++)
-		free(inode->children[i].name);
 	free(inode->children);
 	free(inode->xattrs);
 	free(inode->src_path);
-	free(inode->link_target);
+	if (S_ISLNK(inode->mode))
+		free(inode->link_target);
 	free(inode->inline_data);
-	free(inode->chunks);
+	erofs_inode_free_chunks(inode);
 }
 
 void erofs_tree_free(struct erofs_tree *t)
 {
 	for (uint64_t i = 0; i < t->nr_all; i++)
-		erofs_inode_free(t->all[i]);
+		erofs_inode_free(erofs_tree_inode(t, i));
 	for (uint64_t i = 0; i < t->nr_slabs; i++)
 		free(t->slabs[i]);
 	free(t->slabs);
-	free(t->all);
+	for (uint64_t i = 0; i < t->nr_name_blocks; i++)
+		free(t->name_blocks[i]);
+	free(t->name_blocks);
 	free(t->inodes);
 	free(t->links);
 	memset(t, 0, sizeof(*t));
@@ -48,32 +72,49 @@ struct erofs_inode *erofs_tree_new_inode(struct erofs_tree *t)
 {
 	struct erofs_inode *inode;
 
-	if (t->nr_all == t->all_cap) {
-		uint64_t cap = t->all_cap ? t->all_cap * 2 : 1024;
-		void *p = realloc(t->all, cap * sizeof(*t->all));
-
-		if (!p)
-			return NULL;
-		t->all = p;
-		t->all_cap = cap;
-	}
 	/* slabs: no allocator overhead per inode */
-	if (!t->nr_slabs || t->slab_used == INODE_SLAB) {
+	if (!t->nr_slabs || t->slab_used == EROFS_INODE_SLAB) {
 		void *p = realloc(t->slabs,
 				  (t->nr_slabs + 1) * sizeof(*t->slabs));
 
 		if (!p)
 			return NULL;
 		t->slabs = p;
-		t->slabs[t->nr_slabs] = calloc(INODE_SLAB, sizeof(*inode));
+		t->slabs[t->nr_slabs] = calloc(EROFS_INODE_SLAB,
+					       sizeof(*inode));
 		if (!t->slabs[t->nr_slabs])
 			return NULL;
 		t->nr_slabs++;
 		t->slab_used = 0;
 	}
 	inode = &t->slabs[t->nr_slabs - 1][t->slab_used++];
-	t->all[t->nr_all++] = inode;
+	t->nr_all++;
 	return inode;
+}
+
+/* a copy of @name (@len bytes and a NUL) in the name arena */
+static char *name_copy(struct erofs_tree *t, const char *name, size_t len)
+{
+	char *p;
+
+	if (!t->nr_name_blocks || t->name_used + len + 1 > NAME_BLOCK) {
+		size_t n = (t->nr_name_blocks + 1) * sizeof(*t->name_blocks);
+		void *v = realloc(t->name_blocks, n);
+
+		if (!v)
+			return NULL;
+		t->name_blocks = v;
+		t->name_blocks[t->nr_name_blocks] = malloc(NAME_BLOCK);
+		if (!t->name_blocks[t->nr_name_blocks])
+			return NULL;
+		t->nr_name_blocks++;
+		t->name_used = 0;
+	}
+	p = t->name_blocks[t->nr_name_blocks - 1] + t->name_used;
+	memcpy(p, name, len);
+	p[len] = '\0';
+	t->name_used += len + 1;
+	return p;
 }
 
 int erofs_name_cmp(const char *a, unsigned int alen, const char *b,
@@ -94,17 +135,22 @@ int erofs_dir_add(struct erofs_tree *t, struct erofs_inode *dir,
 	if (!len || len > EROFS_NAME_LEN || memchr(name, '/', len))
 		return erofs_fail(t->log, -EINVAL, "invalid file name \"%s\"",
 				 name);
-	if (dir->nr_children == dir->children_cap) {
-		unsigned int cap = dir->children_cap ? dir->children_cap * 2
-						     : 8;
+	/*
+	 * Room for max(8, the power of two >= nr_children) entries, so no
+	 * capacity is stored: grow at 8, 16, 32...  (removals only lower
+	 * nr_children, leaving more room than that)
+	 */
+	if (!dir->children || (dir->nr_children >= 8 &&
+			       !(dir->nr_children & (dir->nr_children - 1)))) {
+		unsigned int cap = dir->nr_children < 8 ? 8 :
+							 dir->nr_children * 2;
 		void *p = realloc(dir->children, cap * sizeof(*dir->children));
 
 		if (!p)
 			return -ENOMEM;
 		dir->children = p;
-		dir->children_cap = cap;
 	}
-	dir->children[dir->nr_children].name = strdup(name);
+	dir->children[dir->nr_children].name = name_copy(t, name, len);
 	if (!dir->children[dir->nr_children].name)
 		return -ENOMEM;
 	dir->children[dir->nr_children].namelen = len;
@@ -131,47 +177,49 @@ struct erofs_inode *erofs_tree_find_link(struct erofs_tree *t, dev_t dev,
 		return NULL;
 	for (uint64_t i = link_hash(dev, ino) & (t->links_cap - 1);;
 	     i = (i + 1) & (t->links_cap - 1)) {
-		struct erofs_inode *e = t->links[i];
+		const struct erofs_tree_link *e = &t->links[i];
 
-		if (!e)
+		if (!e->inode)
 			return NULL;
-		if (e->src_dev == dev && e->src_ino == ino)
-			return e;
+		if (e->dev == dev && e->ino == ino)
+			return e->inode;
 	}
 }
 
-int erofs_tree_remember(struct erofs_tree *t, struct erofs_inode *inode)
+int erofs_tree_remember(struct erofs_tree *t, dev_t dev, ino_t ino,
+			struct erofs_inode *inode)
 {
+	uint64_t i;
+
 	if ((t->links_used + 1) * 2 > t->links_cap) {
 		uint64_t cap = t->links_cap ? t->links_cap * 2 : 1024;
-		struct erofs_inode **tab = calloc(cap, sizeof(*tab));
+		struct erofs_tree_link *tab = calloc(cap, sizeof(*tab));
 
 		if (!tab)
 			return -ENOMEM;
-		for (uint64_t i = 0; i < t->links_cap; i++) {
-			struct erofs_inode *e = t->links[i];
+		for (i = 0; i < t->links_cap; i++) {
+			const struct erofs_tree_link *e = &t->links[i];
 			uint64_t j;
 
-			if (!e)
+			if (!e->inode)
 				continue;
-			for (j = link_hash(e->src_dev, e->src_ino) & (cap - 1);
-			     tab[j]; j = (j + 1) & (cap - 1))
+			for (j = link_hash(e->dev, e->ino) & (cap - 1);
+			     tab[j].inode; j = (j + 1) & (cap - 1))
 				;
-			tab[j] = e;
+			tab[j] = *e;
 		}
 		free(t->links);
 		t->links = tab;
 		t->links_cap = cap;
 	}
-	for (uint64_t i = link_hash(inode->src_dev, inode->src_ino) &
-			  (t->links_cap - 1);;
-	     i = (i + 1) & (t->links_cap - 1)) {
-		if (!t->links[i]) {
-			t->links[i] = inode;
-			t->links_used++;
-			return 0;
-		}
-	}
+	for (i = link_hash(dev, ino) & (t->links_cap - 1); t->links[i].inode;
+	     i = (i + 1) & (t->links_cap - 1))
+		;
+	t->links[i].dev = dev;
+	t->links[i].ino = ino;
+	t->links[i].inode = inode;
+	t->links_used++;
+	return 0;
 }
 
 static int dentry_cmp(const void *a, const void *b)
@@ -212,13 +260,13 @@ int erofs_tree_finalize(struct erofs_tree *t)
 	t->root->nlink = 2;
 	for (uint64_t q = 0; q < t->nr_inodes; q++) {
 		struct erofs_inode *dir = t->inodes[q];
+		unsigned int nr_subdirs = 0;
 
 		if (!S_ISDIR(dir->mode))
 			continue;
 		if (dir->nr_children > 1)
 			qsort(dir->children, dir->nr_children,
 			      sizeof(*dir->children), dentry_cmp);
-		dir->nr_subdirs = 0;
 		for (unsigned int i = 0; i < dir->nr_children; i++) {
 			struct erofs_dentry *d = &dir->children[i];
 			struct erofs_inode *c = d->inode;
@@ -228,7 +276,7 @@ int erofs_tree_finalize(struct erofs_tree *t)
 						 "duplicate entry \"%s\"",
 						 d->name);
 			if (S_ISDIR(c->mode)) {
-				dir->nr_subdirs++;
+				nr_subdirs++;
 				c->nlink = 2;
 			} else if (!c->order) {
 				c->nlink = 1;
@@ -240,7 +288,7 @@ int erofs_tree_finalize(struct erofs_tree *t)
 			if (err)
 				return err;
 		}
-		dir->nlink = 2 + dir->nr_subdirs;
+		dir->nlink = 2 + nr_subdirs;
 	}
 	for (uint64_t i = 0; i < t->nr_inodes; i++)
 		erofs_xattr_sort(t->inodes[i]);
@@ -371,7 +419,6 @@ void erofs_dir_remove_at(struct erofs_tree *t, struct erofs_inode *dir,
 {
 	struct erofs_inode *child = dir->children[i].inode;
 
-	free(dir->children[i].name);
 	dir->children[i] = dir->children[--dir->nr_children];
 	unlink_inode(t, child);
 }

@@ -537,7 +537,7 @@ int main(int argc, char **argv)
 			 * FILE gets the decompressed stream
 			 */
 			if (optarg && !*optarg) {
-				ret = bad(&log, c == OPT_UNGZIP ? "--ungzip" :
+				ret = erofs_opt_bad(&log, c == OPT_UNGZIP ? "--ungzip" :
 								  "--unxz",
 					  optarg);
 				goto out;

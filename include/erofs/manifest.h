@@ -73,6 +73,13 @@ int erofs_manifest_save(const struct erofs_manifest *m, const char *path,
 			const struct erofs_log *log);
 
 /*
+ * Writes @m as text to @fd, a new empty file (@path names it in
+ * messages); the caller gives it its name.
+ */
+int erofs_manifest_write(const struct erofs_manifest *m, int fd,
+			 const char *path, const struct erofs_log *log);
+
+/*
  * Parses and validates a manifest file (a regular file; a FIFO or device is
  * refused without blocking); 0 or -errno with a message.  Sizes are at most
  * 2^32 - 1 blocks (what the device table holds), the whole text must be one
