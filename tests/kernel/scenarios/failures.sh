@@ -99,8 +99,10 @@ else
 fi
 
 # --- 3. daemon killed while a READ is pending --------------------------------
-if ! t_kernel_at_least 6 8; then
-	t_skip stall "restore (failover) needs Linux 6.8+, this is $(uname -r)"
+# 6.8 feature; Debian's 6.1.192 has it backported (docs/kernel-facts.md §29)
+why=$(t_restore_missing)
+if [ -n "$why" ]; then
+	t_skip stall "$why"
 	t_dmesg_clean kernel-log-clean
 	return 0
 fi
