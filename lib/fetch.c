@@ -442,8 +442,12 @@ static int source_read(struct erofs_fetch *f, struct erofs_fetch_obj *o,
 		err = f->srcs[i]->ops->read(f->srcs[i], o->path, off, len, buf);
 		if (!err)
 			return 0;
-		erofs_warn(f->log, "source %s: %s [%" PRIu64 ", +%zu): %s",
-			   f->srcs[i]->desc, o->path, off, len, strerror(-err));
+		/* "not here" is no news while a later source may have it */
+		erofs_msg(f->log,
+			  err == -ENOENT && i + 1 < f->nr_srcs ? EROFS_LOG_DEBUG
+							       : EROFS_LOG_WARN,
+			  0, "source %s: %s [%" PRIu64 ", +%zu): %s",
+			  f->srcs[i]->desc, o->path, off, len, strerror(-err));
 	}
 	return err;
 }
