@@ -78,47 +78,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# --- kernels ---------------------------------------------------------------
-# per line: kdef_L (the default kernel), vdef_L (its variant), kunp_L (the
-# unpatched one when the line has patches, else empty)
-variant_of() { basename "$(dirname "$1")" | sed 's/-.*//'; }
-kvar() { echo "${1//./_}"; }
-built_lines=
-for L in $lines; do
-	case "$L" in
-	*[!0-9.]* | '') notok "build-kernel-$L" "kernel line '$L': X.Y expected"; continue ;;
-	esac
-	if ! k=$("$kdir/build.sh" --version "$L"); then
-		notok "build-$L-kernel" "kernel/build.sh --version $L failed"
-		continue
-	fi
-	v=$(variant_of "$k")
-	ok "build-$L-$v-kernel"
-	eval "kdef_$(kvar "$L")=\$k vdef_$(kvar "$L")=\$v kunp_$(kvar "$L")="
-	if [ "$v" = patched ]; then
-		if ! k=$("$kdir/build.sh" --version "$L" --unpatched); then
-			notok "build-$L-unpatched-kernel" "kernel/build.sh --version $L --unpatched failed"
-		else
-			ok "build-$L-unpatched-kernel"
-			eval "kunp_$(kvar "$L")=\$k"
-		fi
-	fi
-	built_lines="$built_lines $L"
-done
-[ -n "$built_lines" ] || exit 1
-
-# pick "NAMES": the names that --scenarios selects
-pick() {
-	local n out=
-	for n in $1; do
-		if [ -z "$only" ] || [[ " $only " == *" $n "* ]]; then
-			out="$out $n"
-		fi
-	done
-	echo "${out# }"
-}
-picked() { [ -n "$(pick "$1")" ]; }
-
 # --- guest programs --------------------------------------------------------
 mini=$scratch/ondemand-mini
 if ! ${CC:-cc} -std=gnu11 -static -O2 -Wall -Wextra -Werror \
@@ -372,6 +331,47 @@ PY
 		extra_env+=(-e T_SEED_IN_GUEST=1)
 	fi
 fi
+
+# --- kernels ---------------------------------------------------------------
+# per line: kdef_L (the default kernel), vdef_L (its variant), kunp_L (the
+# unpatched one when the line has patches, else empty)
+variant_of() { basename "$(dirname "$1")" | sed 's/-.*//'; }
+kvar() { echo "${1//./_}"; }
+built_lines=
+for L in $lines; do
+	case "$L" in
+	*[!0-9.]* | '') notok "build-kernel-$L" "kernel line '$L': X.Y expected"; continue ;;
+	esac
+	if ! k=$("$kdir/build.sh" --version "$L"); then
+		notok "build-$L-kernel" "kernel/build.sh --version $L failed"
+		continue
+	fi
+	v=$(variant_of "$k")
+	ok "build-$L-$v-kernel"
+	eval "kdef_$(kvar "$L")=\$k vdef_$(kvar "$L")=\$v kunp_$(kvar "$L")="
+	if [ "$v" = patched ]; then
+		if ! k=$("$kdir/build.sh" --version "$L" --unpatched); then
+			notok "build-$L-unpatched-kernel" "kernel/build.sh --version $L --unpatched failed"
+		else
+			ok "build-$L-unpatched-kernel"
+			eval "kunp_$(kvar "$L")=\$k"
+		fi
+	fi
+	built_lines="$built_lines $L"
+done
+[ -n "$built_lines" ] || exit 1
+
+# pick "NAMES": the names that --scenarios selects
+pick() {
+	local n out=
+	for n in $1; do
+		if [ -z "$only" ] || [[ " $only " == *" $n "* ]]; then
+			out="$out $n"
+		fi
+	done
+	echo "${out# }"
+}
+picked() { [ -n "$(pick "$1")" ]; }
 
 # --- boots -------------------------------------------------------------------
 # boot NAME KERNEL VARIANT "SCENARIOS" CACHEDISK [run-qemu options]
