@@ -10,7 +10,13 @@
 #                                 line Debian 12 ships); the patches of
 #                                 patches/ are for 6.12: a version applies
 #                                 patches-X.Y/*.patch if that exists, else
-#                                 none (the variant is then "unpatched")
+#                                 none (the variant is then "unpatched");
+#                                 options of the fragment that the line
+#                                 does not have are listed, with the
+#                                 reason, in ondemand-X.Y.absent: those
+#                                 lines are dropped, once the tree's
+#                                 Kconfig files show the option is
+#                                 really not defined there
 #
 # The result is cached under $KERNEL_CACHE (default
 # $XDG_CACHE_HOME/erofs-ondemand/kernel, else /var/cache/erofs-ondemand/kernel),
@@ -63,7 +69,7 @@ while [ $# -gt 0 ]; do
 	--drop-tree) drop_tree=1 ;;
 	--key) print_key=1 ;;
 	-q) quiet=1 ;;
-	-h|--help) sed -n '3,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '3,41p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument '$1' (see --help)" ;;
 	esac
 	shift
@@ -78,6 +84,7 @@ patchdir=$here/patches
 [ "$kver" = 6.12 ] || patchdir=$here/patches-$kver
 [ -d "$patchdir" ] || variant=unpatched
 fragment=${KERNEL_FRAGMENT:-$here/ondemand.config}
+absent_list=$here/ondemand-$kver.absent
 jobs=${KERNEL_JOBS:-$(nproc)}
 if [ -n "${KERNEL_CACHE:-}" ]; then
 	cache=$KERNEL_CACHE
@@ -89,6 +96,34 @@ fi
 
 [ -r "$src_tar" ] || die "kernel source $src_tar not found (apt-get install $src_pkg)"
 [ -r "$fragment" ] || die "config fragment $fragment not found"
+
+# The fragment this kernel line gets: ondemand.config without the options
+# ondemand-X.Y.absent names ("CONFIG_NAME  why" lines).  The key hashes this
+# effective fragment, so a line without an .absent file keys as before.
+absent=()
+if [ -r "$absent_list" ]; then
+	while read -r opt _; do
+		case "$opt" in
+		CONFIG_[A-Z0-9_]*) absent+=("$opt") ;;
+		'' | '#'*) ;;
+		*) die "$absent_list: '$opt' is not a CONFIG_ name" ;;
+		esac
+	done < "$absent_list"
+fi
+eff_fragment=$(mktemp "${TMPDIR:-/tmp}/ondemand-$kver.XXXXXX.config")
+trap 'rm -f "$eff_fragment"' EXIT
+awk -v list="${absent[*]-}" '
+BEGIN { n = split(list, a, " "); for (i = 1; i <= n; i++) drop[a[i]] = 1 }
+{
+	opt = $0
+	sub(/^# /, "", opt)
+	sub(/[= ].*/, "", opt)
+	if (!(opt in drop)) print
+}' "$fragment" > "$eff_fragment"
+for opt in ${absent[@]+"${absent[@]}"}; do
+	grep -qE "^(# )?$opt[= ]" "$fragment" ||
+		die "$absent_list: $opt is not in $fragment"
+done
 
 # The git tree must stay clean of multi-GB build trees.
 top=$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || true)
@@ -120,7 +155,7 @@ key=$(
 		echo "recipe $RECIPE"
 		echo "source $src_pkg $src_ver $src_stat"
 		echo "variant $variant"
-		echo "fragment $(sha256sum < "$fragment" | cut -d' ' -f1)"
+		echo "fragment $(sha256sum < "$eff_fragment" | cut -d' ' -f1)"
 		for p in ${patches[@]+"${patches[@]}"}; do
 			echo "patch $(basename "$p") $(sha256sum < "$p" | cut -d' ' -f1)"
 		done
@@ -215,10 +250,19 @@ export KBUILD_BUILD_TIMESTAMP="$src_ver"
 export KBUILD_BUILD_VERSION=1
 mk() { make -C "$tree" ARCH=x86_64 "$@" >>"$log" 2>&1; }
 
-say "configuring (tinyconfig + $(basename "$fragment"))"
+# An option dropped for this line must really be undefined in its tree.
+for opt in ${absent[@]+"${absent[@]}"}; do
+	if grep -rqE --include='Kconfig*' "^[[:space:]]*(menu)?config ${opt#CONFIG_}\$" \
+		"$tree"; then
+		fail "$absent_list: ${opt#CONFIG_} is defined in $src_pkg; keep it in the fragment"
+	fi
+	say "$opt: not in $src_pkg (see $(basename "$absent_list"))"
+done
+
+say "configuring (tinyconfig + $(basename "$fragment")${absent[0]+ less ${#absent[@]} absent option(s)})"
 mk tinyconfig || fail "make tinyconfig failed"
 (cd "$tree" && ARCH=x86_64 scripts/kconfig/merge_config.sh -m .config \
-	"$fragment") >>"$log" 2>&1 || fail "merge_config.sh failed"
+	"$eff_fragment") >>"$log" 2>&1 || fail "merge_config.sh failed"
 mk olddefconfig || fail "make olddefconfig failed"
 
 # Options under a disabled menu vanish silently: check every fragment line.
@@ -243,7 +287,7 @@ while IFS= read -r line; do
 		fi
 		;;
 	esac
-done < "$fragment"
+done < "$eff_fragment"
 [ "$missing" = 0 ] || fail "config fragment not fully applied (see above)"
 
 say "building bzImage with -j$jobs (a cold build takes about 3-5 min)"

@@ -179,7 +179,7 @@ unsigned int erofs_fan_pending_fail_all(uint64_t *map, int groupfd)
  * answer it by number (a number with no such event is -ENOENT).  Event fd
  * numbers are below the reader's RLIMIT_NOFILE hard limit, which our
  * daemons never change and inherit from their supervisor (docs/
- * kernel-facts.md §29).  So once the reader is dead and
+ * kernel-facts.md §32).  So once the reader is dead and
  * before a successor reads, trying every number below the hard limit (at
  * most EROFS_FAN_PENDING_FDS) answers exactly the events it left, recorded
  * or not.

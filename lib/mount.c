@@ -50,6 +50,7 @@ struct mount_job {
 	const char *srcs[EROFS_MOUNT_MAX_SOURCES];
 	unsigned int nr_srcs;
 	char *default_src;
+	char *boot_src;	 /* cachefiles, bootstrap as IMAGE: its copy's dir */
 	char *bootstrap; /* local, complete, checked */
 	enum mount_backend backend;
 	/* IMAGE is an OCI layout erofs-convert wrote */
@@ -128,6 +129,61 @@ static int save_manifest(struct mount_job *j)
 	return err;
 }
 
+static int fetch_whole(struct mount_job *j, const char *const *srcs,
+		       unsigned int nr_srcs, const char *path, uint64_t size,
+		       const char *sha256, const char *dest);
+
+/*
+ * The cachefiles backend with a bootstrap as IMAGE: the kernel reads the
+ * bootstrap through the daemon too, as the object named by the fsid.  The
+ * fsid is the bootstrap's SHA-256 (the same image always gets the same
+ * volume, so its cache is reused); the daemon serves a checked copy from
+ * CACHE/bootstrap/, a source of its own put before the blob sources, so
+ * that the blob sources need not have it.
+ */
+static int serve_bootstrap(struct mount_job *j, const char *path)
+{
+	char *abs = realpath(path, NULL), *dir = NULL, *name = NULL;
+	const char *src[1];
+	char *dest = NULL;
+	int err;
+
+	if (!abs)
+		return erofs_err(j->log, -errno, "%s", path);
+	j->m.fsid = strdup(j->m.bootstrap_sha256);
+	dir = strdup(abs);
+	name = strdup(abs);
+	if (asprintf(&j->boot_src, "%s/bootstrap", j->cache_dir) < 0)
+		j->boot_src = NULL;
+	else if (asprintf(&dest, "%s/%s.img", j->boot_src,
+			  j->m.bootstrap_sha256) < 0)
+		dest = NULL;
+	if (!j->m.fsid || !dir || !name || !dest) {
+		err = erofs_err(j->log, -ENOMEM, "%s", path);
+		goto out;
+	}
+	src[0] = dirname(dir);
+	err = mkdir_p(j->boot_src, j->log);
+	if (!err)
+		err = fetch_whole(j, src, 1, basename(name),
+				  j->m.bootstrap_size,
+				       j->m.bootstrap_sha256, dest);
+	if (err)
+		goto out;
+	free(j->m.bootstrap_path);
+	j->m.bootstrap_path = strdup(strrchr(dest, '/') + 1);
+	if (!j->m.bootstrap_path)
+		err = erofs_err(j->log, -ENOMEM, "%s", path);
+	j->bootstrap = dest;
+	dest = NULL;
+out:
+	free(dest);
+	free(dir);
+	free(name);
+	free(abs);
+	return err;
+}
+
 /* a bootstrap given as IMAGE: a manifest made from its device table */
 static int manifest_from_bootstrap(struct mount_job *j, const char *path)
 {
@@ -179,8 +235,14 @@ static int manifest_from_bootstrap(struct mount_job *j, const char *path)
 		}
 	}
 	erofs_image_close(&img);
+	if (j->backend == MB_CACHEFILES) {
+		err = serve_bootstrap(j, path);
+		if (err)
+			return err;
+	}
 	err = save_manifest(j);
-	j->bootstrap = strdup(j->m.bootstrap_path);
+	if (!j->bootstrap) /* cachefiles: serve_bootstrap() set its copy */
+		j->bootstrap = strdup(j->m.bootstrap_path);
 	return err;
 }
 
@@ -647,6 +709,14 @@ static int add_image(struct mount_job *j)
 	n = snprintf(req, sizeof(req), "add %s %s", id, man);
 	free(id);
 	free(man);
+	if (j->boot_src) {
+		char *s = erofs_fetchd_ctl_quote(j->boot_src);
+
+		if (!s)
+			return erofs_err(j->log, -ENOMEM, "request");
+		n += snprintf(req + n, sizeof(req) - n, " %s", s);
+		free(s);
+	}
 	for (unsigned int i = 0; i < j->nr_srcs && n < sizeof(req); i++) {
 		char *s = erofs_fetchd_ctl_quote(j->srcs[i]);
 
@@ -848,6 +918,9 @@ static int save_state(struct mount_job *j)
 	if (j->backend == MB_OVERLAY)
 		for (unsigned int i = 0; i < j->oci.nr_parts; i++)
 			total += j->oci.parts[i].size;
+	/* the daemon serves (and counts) the bootstrap too */
+	if (j->backend == MB_CACHEFILES)
+		total += j->m.bootstrap_size;
 	f = fdopen(dup(of.fd), "w");
 	if (!f) {
 		erofs_outfile_abort(&of);
@@ -1213,6 +1286,7 @@ out:
 	free(j.manifest_path);
 	free(j.bootstrap);
 	free(j.default_src);
+	free(j.boot_src);
 	free(j.cache_dir);
 	free(j.mnt);
 	return err;

@@ -3,7 +3,10 @@
 # Installs dependencies, builds, and runs every test: unit tests (also under
 # AddressSanitizer + UndefinedBehaviorSanitizer), integration tests against
 # the host kernel and real tools, the fuzz smoke run, and the kernel
-# end-to-end suite under qemu.  The last line is "N passed, N failed".
+# end-to-end suite under qemu (kernel lines 6.12 and 6.1, see
+# tests/kernel/run.sh).  The last line is "N passed, N failed, N skipped";
+# a check that reports "ok - NAME # SKIP reason" counts as skipped, not
+# passed.
 #
 #   tests/run-all.sh [--no-kernel] [--only PATTERN]
 set -u
@@ -25,6 +28,7 @@ done
 
 passed=0
 failed=0
+skipped=0
 failures=()
 
 note_fail() {
@@ -38,15 +42,17 @@ run_script() {
 	local name=$1
 	shift
 	local out=$log_dir/$(echo "$name" | tr '/ ' '__').log
-	local rc p f
+	local rc p f s
 	echo "== $name"
 	"$@" >"$out" 2>&1
 	rc=$?
 	grep -E '^(not )?ok - ' "$out" | sed 's/^/   /'
-	p=$(grep -c '^ok - ' "$out")
+	p=$(grep '^ok - ' "$out" | grep -v -c ' # SKIP')
+	s=$(grep -c '^ok - .* # SKIP' "$out")
 	f=$(grep -c '^not ok - ' "$out")
 	passed=$((passed + p))
 	failed=$((failed + f))
+	skipped=$((skipped + s))
 	if [ "$f" -gt 0 ]; then
 		failures+=("$name ($f checks)")
 	fi
@@ -64,9 +70,10 @@ run_unit() {
 	local out=$log_dir/$name.log p f
 	echo "== $name"
 	make -C "$dir" -s -j"$(nproc)" check >"$out" 2>&1
-	grep -E '^(PASS|FAIL|ERROR|XPASS):' "$out" | sed 's/^/   /'
+	grep -E '^(PASS|SKIP|FAIL|ERROR|XPASS):' "$out" | sed 's/^/   /'
 	p=$(grep -c '^PASS:' "$out")
 	f=$(grep -c -E '^(FAIL|ERROR|XPASS):' "$out")
+	skipped=$((skipped + $(grep -c '^SKIP:' "$out")))
 	passed=$((passed + p))
 	failed=$((failed + f))
 	if [ "$f" -gt 0 ] || [ "$p" -eq 0 ]; then
@@ -121,5 +128,5 @@ if [ ${#failures[@]} -gt 0 ]; then
 	echo "failures:"
 	printf '  %s\n' "${failures[@]}"
 fi
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -5,6 +5,8 @@
 # kernel/run-qemu.sh reads back:  "ok - NAME" / "not ok - NAME: REASON".
 #
 # Results        t_ok NAME | t_fail NAME REASON | t_skip NAME REASON
+# Kernel         t_kernel_has FUNCTION      feature test via /proc/kallsyms
+#                t_restore_missing          why failover is untestable, or ""
 #                t_check NAME CMD...        ok when CMD succeeds
 #                t_check_fails NAME CMD...  ok when CMD fails
 #                t_eq NAME WANT GOT         ok when the strings are equal
@@ -85,6 +87,16 @@ t_fail() {
 }
 
 t_skip() { echo "ok - $(_t_name "$1") # SKIP $2"; }
+# t_kernel_has FUNCTION: the running kernel has that function (a feature
+# test through /proc/kallsyms, CONFIG_KALLSYMS; stable kernels carry
+# backports, so a version number says less than the code does)
+t_kernel_has() { grep -q " $1\$" /proc/kallsyms; }
+# t_restore_missing: print why the cachefiles failover ("restore" command,
+# object reopening; Linux 6.8) cannot be tested, or nothing when it can
+t_restore_missing() {
+	t_kernel_has cachefiles_ondemand_restore ||
+		echo "needs 6.8 (restore): no cachefiles_ondemand_restore in $(uname -r)"
+}
 # t_kernel_at_least MAJOR MINOR: the running kernel is that or newer
 t_kernel_at_least() {
 	local r

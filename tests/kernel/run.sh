@@ -1,27 +1,44 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# Kernel end-to-end suite: boots our own 6.12 kernel with the cachefiles
-# on-demand mode under qemu (TCG) and runs guest scenarios against it.
+# Kernel end-to-end suite: boots our own kernels with the cachefiles
+# on-demand mode under qemu (TCG) and runs guest scenarios against them.
 #
-#   BUILD=/path/to/build tests/kernel/run.sh [-v]
+#   BUILD=/path/to/build tests/kernel/run.sh [-v] [--kernel LINES]
+#                                            [--scenarios NAMES]
 #
-# Boots (each a few seconds to a minute under TCG):
-#   A  patched kernel, fresh cache disk:  smoke ondemand trap22 [fetchd
-#      cull ourmkfs meta ourhttp failures seeded]
-#   B  patched kernel, A's cache disk:    persist [metapersist] (cache
-#      reused after reboot)
-#   C  unpatched kernel, fresh disk:      trap22 (the bug must show) [ourmkfs]
-# plus host-side checks of A's cache disk read back with debugfs.  The
-# bracketed scenarios need our tools in $BUILD.  With them, A's cache disk is
-# made here and seeded on the host (erofs-cookies seed through a loop mount)
-# before the boot, and the cache files the kernel wrote for the "meta"
-# images are compared with erofs-cookies' predictions afterwards.
+#   --kernel LINES     kernel lines to run, space or comma separated
+#                      (default "6.12 6.1", or $KERNEL_LINES)
+#   --scenarios NAMES  run only these scenarios (default all, or
+#                      $KERNEL_SCENARIOS); boots left without one are
+#                      skipped, and the host checks of a scenario's cache
+#                      only run with it.  "persist" needs "ondemand",
+#                      "metapersist" needs "meta" (they read A's cache).
+#   -v                 copy guest consoles to stderr
+#
+# Boots per kernel line L (each a few seconds to a minute under TCG), named
+# kernel/L/BOOT/... in the results:
+#   A  fresh cache disk, the line's default kernel (6.12: patched):
+#      smoke ondemand trap22 [fetchd cull ourmkfs meta ourhttp failures
+#      seeded emount]
+#   B  same kernel, A's cache disk: persist [metapersist] (cache reused
+#      after reboot)
+#   C  only when the line has patches (6.12): the unpatched kernel, fresh
+#      disk: trap22 (the bug must show) [ourmkfs]
+# 6.1 has no patches (kernel/patches is for 6.12), so its A and B run the
+# unpatched kernel, and trap22 there must show the bug (it does: 6.1's
+# erofs_fscache_data_read has the same zero-fill).  Scenarios that need a
+# kernel feature a line lacks say so with "ok - NAME # SKIP reason".
+# Plus host-side checks of each A cache disk read back with debugfs.  The
+# bracketed scenarios need our tools in $BUILD.  With them, A's cache disk
+# is made here and seeded on the host (erofs-cookies seed through a loop
+# mount) before the boot, and the cache files the kernel wrote for the
+# "meta" images are compared with erofs-cookies' predictions afterwards.
 #
 # Prints "ok - ..." / "not ok - ..." lines and exits non-zero on any
-# failure.  The first run builds the kernels (kernel/build.sh, ~5 min each
-# cold, cached afterwards outside the tree).  -v copies guest consoles to
-# stderr.  KEEP=1 keeps the scratch directory.
+# failure.  The first run builds the kernels (kernel/build.sh, ~5-20 min
+# each cold, cached afterwards outside the tree).  KEEP=1 keeps the scratch
+# directory.
 
 set -u
 
@@ -30,7 +47,20 @@ top=$(cd "$here/../.." && pwd)
 BUILD=${BUILD:-$top/build}
 kdir=$top/kernel
 verbose=
-[ "${1:-}" = -v ] && verbose=-v
+lines=${KERNEL_LINES:-6.12 6.1}
+only=${KERNEL_SCENARIOS:-}
+while [ $# -gt 0 ]; do
+	case "$1" in
+	-v) verbose=-v ;;
+	--kernel) lines=${2:?--kernel needs LINES}; shift ;;
+	--scenarios) only=${2:?--scenarios needs NAMES}; shift ;;
+	-h|--help) sed -n '3,42p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "usage: $0 [-v] [--kernel LINES] [--scenarios NAMES]" >&2; exit 2 ;;
+	esac
+	shift
+done
+lines=${lines//,/ }
+only=${only//,/ }
 
 failures=0
 ok() { echo "ok - kernel/$1"; }
@@ -47,19 +77,6 @@ cleanup() {
 	fi
 }
 trap cleanup EXIT
-
-# --- kernels ---------------------------------------------------------------
-if ! kp=$("$kdir/build.sh"); then
-	notok build-patched-kernel "kernel/build.sh failed"
-	exit 1
-fi
-ok build-patched-kernel
-if ! ku=$("$kdir/build.sh" --unpatched); then
-	notok build-unpatched-kernel "kernel/build.sh --unpatched failed"
-	ku=
-else
-	ok build-unpatched-kernel
-fi
 
 # --- guest programs --------------------------------------------------------
 mini=$scratch/ondemand-mini
@@ -167,9 +184,10 @@ cookies=$BUILD/cookies/erofs-cookies
 # data/blobs/TAG (the tag in the device table names the blob, no device=).
 have_meta=0
 extra_env=()
-mkmeta() {	# mkmeta FSID CHUNKSIZE SRC: build, print the blob's tag
+mkmeta() {	# mkmeta FSID CHUNKSIZE SRC [MKFS OPTIONS]: build, print the blob's tag
 	local fsid=$1 cs=$2 src=$3 tag
-	"$mkfs" --quiet --chunksize="$cs" --blobdev="$scratch/$fsid.blob" \
+	shift 3
+	"$mkfs" --quiet --chunksize="$cs" --blobdev="$scratch/$fsid.blob" "$@" \
 		--manifest="$scratch/$fsid.json" -T 1700000000 --mkfs-time \
 		"$data/blobs/$fsid" "$src" > "$scratch/$fsid.mkfs.out" 2>&1 ||
 		return 1
@@ -262,12 +280,36 @@ PY
 	else
 		notok make-miss-image "$(tail -n 2 "$scratch/miss-boot.mkfs.out" | tr '\n' ' ')"
 	fi
+	# scenario emount: erofs-mount with the cachefiles backend; manifests
+	# with an fsid (erofs-mount mounts fsid= from the manifest) for the
+	# 64 KiB image (a directory source: the manifest's own directory) and
+	# the 1 MiB one (HTTP); the 4 KiB bootstrap, whose tags are SHA-256,
+	# is mounted bare
+	if [ -x "$BUILD/mount/erofs-mount" ]; then
+		mkdir -p "$data/em"
+		# same tree and options: the same blobs (and tags) again
+		if t64=$(mkmeta em-man 64k "$mt" --fsid em-man) &&
+		   t1m=$(mkmeta em-http 1M "$mt" --fsid em-http) &&
+		   [ "$t64" = "$tag_64k" ] && [ "$t1m" = "$tag_1M" ] &&
+		   mv "$data/blobs/em-man" "$data/em/em-man.boot" &&
+		   cp "$data/blobs/$tag_64k" "$data/em/" &&
+		   jq '.bootstrap.path = "em-man.boot" | .blobs |= map(.path = .tag)' \
+			"$scratch/em-man.json" > "$data/em/em-man.json" &&
+		   jq '.bootstrap.path = "em-http" | .blobs |= map(.path = .tag)' \
+			"$scratch/em-http.json" > "$data/em-http.json" &&
+		   [ "$(jq -r .cookies.fsid "$data/em/em-man.json")" = em-man ]; then
+			echo "$tag_64k $tag_4k $tag_1M" > "$data/em.images"
+			bins+=(-b "$BUILD/mount/erofs-mount")
+		else
+			notok make-emount-images "tags '$t64' '$t1m': $(tail -n 2 "$scratch/em-man.mkfs.out" "$scratch/em-http.mkfs.out" 2>&1 | tr '\n' ' ')"
+		fi
+	fi
 	# the seeded cache, written on the host straight onto boot A's ext4
 	# cache disk ("mkfs.ext4 -d" would turn the blob's all-zero blocks
-	# into holes, which the kernel then fetches)
+	# into holes, which the kernel then fetches); each line's A gets a copy
 	cp "$data/blobs/meta-1M" "$data/blobs/seed-1m"
 	echo "seed-1m $tag_1M" > "$data/meta.seed"
-	disk_a=$scratch/cache-a.img
+	disk_a=$scratch/cache-seed.img
 	truncate -s 256M "$disk_a"
 	mkfs.ext4 -q -F -b 4096 -L erofs-cache "$disk_a"
 	mkdir -p "$scratch/seedmnt"
@@ -290,32 +332,75 @@ PY
 	fi
 fi
 
+# --- kernels ---------------------------------------------------------------
+# per line: kdef_L (the default kernel), vdef_L (its variant), kunp_L (the
+# unpatched one when the line has patches, else empty)
+variant_of() { basename "$(dirname "$1")" | sed 's/-.*//'; }
+kvar() { echo "${1//./_}"; }
+built_lines=
+for L in $lines; do
+	case "$L" in
+	*[!0-9.]* | '') notok "build-kernel-$L" "kernel line '$L': X.Y expected"; continue ;;
+	esac
+	if ! k=$("$kdir/build.sh" --version "$L"); then
+		notok "build-$L-kernel" "kernel/build.sh --version $L failed"
+		continue
+	fi
+	v=$(variant_of "$k")
+	ok "build-$L-$v-kernel"
+	eval "kdef_$(kvar "$L")=\$k vdef_$(kvar "$L")=\$v kunp_$(kvar "$L")="
+	if [ "$v" = patched ]; then
+		if ! k=$("$kdir/build.sh" --version "$L" --unpatched); then
+			notok "build-$L-unpatched-kernel" "kernel/build.sh --version $L --unpatched failed"
+		else
+			ok "build-$L-unpatched-kernel"
+			eval "kunp_$(kvar "$L")=\$k"
+		fi
+	fi
+	built_lines="$built_lines $L"
+done
+[ -n "$built_lines" ] || exit 1
+
+# pick "NAMES": the names that --scenarios selects
+pick() {
+	local n out=
+	for n in $1; do
+		if [ -z "$only" ] || [[ " $only " == *" $n "* ]]; then
+			out="$out $n"
+		fi
+	done
+	echo "${out# }"
+}
+picked() { [ -n "$(pick "$1")" ]; }
+
 # --- boots -------------------------------------------------------------------
 # boot NAME KERNEL VARIANT "SCENARIOS" CACHEDISK [run-qemu options]
+# NAME is L/BOOT (results kernel/L/BOOT/...); files go to $scratch/L-BOOT.*
 boot() {
-	local name=$1 kernel=$2 variant=$3 scen=$4 disk=$5 rc
+	local name=$1 kernel=$2 variant=$3 scen=$4 disk=$5 rc f
 	shift 5
-	if ! "$kdir/mkinitramfs.sh" -o "$scratch/$name.cpio.gz" \
+	f=$scratch/${name//\//-}
+	if ! "$kdir/mkinitramfs.sh" -o "$f.cpio.gz" \
 		-s "$here/guest-main.sh" ${bins[@]+"${bins[@]}"} \
 		-d "$data:/data" -d "$here/scenarios:/test/scenarios" \
 		-e "T_SCENARIOS=$scen" -e "T_KERNEL=$variant" \
 		${extra_env[@]+"${extra_env[@]}"} \
-		2> "$scratch/$name.mkinitramfs.err"; then
-		notok "$name/initramfs" "$(tail -n 3 "$scratch/$name.mkinitramfs.err" | tr '\n' ' ')"
+		2> "$f.mkinitramfs.err"; then
+		notok "$name/initramfs" "$(tail -n 3 "$f.mkinitramfs.err" | tr '\n' ' ')"
 		return 1
 	fi
-	"$kdir/run-qemu.sh" $verbose -k "$kernel" -i "$scratch/$name.cpio.gz" \
-		-c "$disk" -l "$scratch/$name.console.log" -t "${KERNEL_BOOT_TIMEOUT:-300}" \
-		"$@" > "$scratch/$name.results"
+	"$kdir/run-qemu.sh" $verbose -k "$kernel" -i "$f.cpio.gz" \
+		-c "$disk" -l "$f.console.log" -t "${KERNEL_BOOT_TIMEOUT:-300}" \
+		"$@" > "$f.results"
 	rc=$?
-	sed "s|^\(not \)\{0,1\}ok - |&kernel/$name/|" "$scratch/$name.results"
-	failures=$((failures + $(grep -c '^not ok' "$scratch/$name.results")))
-	if [ $rc != 0 ] && ! grep -q '^not ok' "$scratch/$name.results"; then
+	sed "s|^\(not \)\{0,1\}ok - |&kernel/$name/|" "$f.results"
+	failures=$((failures + $(grep -c '^not ok' "$f.results")))
+	if [ $rc != 0 ] && ! grep -q '^not ok' "$f.results"; then
 		notok "$name/boot" "run-qemu.sh exited with $rc"
 	fi
 	if [ $rc != 0 ]; then
 		echo "--- console of boot $name (last 40 lines) ---" >&2
-		tail -n 40 "$scratch/$name.console.log" >&2
+		tail -n 40 "$f.console.log" >&2
 	fi
 	return $rc
 }
@@ -330,122 +415,144 @@ if [ -x "$fetchd" ]; then
 	fi
 fi
 scen_b="persist"
-fresh_a=-n
 if [ "$have_meta" = 1 ]; then
 	scen_a="$scen_a meta ourhttp failures seeded"
 	scen_b="$scen_b metapersist"
-	# the disk was made (and seeded) above: keep it
-	fresh_a=
+	[ -r "$data/em.images" ] && scen_a="$scen_a emount"
 fi
-boot A "$kp" patched "$scen_a" "$scratch/cache-a.img" $fresh_a
 
-# Host side: the cache disk holds what cachefiles committed at umount.
-if "$kdir/read-disk.sh" "$scratch/cache-a.img" "$scratch/disk-a" 2> "$scratch/read-disk.err"; then
-	ok host/read-cache-disk
-	f=$(ls -d "$scratch"/disk-a/tree/fscache/cache/Ierofs,od-boot/@??/Dod-blob 2>/dev/null | head -n 1)
+# Every cache file the kernel wrote for our images is exactly where
+# erofs-cookies predicts, with the predicted 18-byte xattr (be64 object
+# size, be64 zero point 0, type 1, content 0), and nothing else is there.
+# check_predicted L NAME ROOT "FSID[:DOMAIN]"...  (ROOT: the daemon's
+# cache directory relative to line L's A disk)
+check_predicted() {
+	local L=$1 lab=$2 name=$1-$2 root=$3 spec fsid dom bad=0 n=0 p size want got
+	local da=$scratch/$1-disk-a
+	shift 3
+	: > "$scratch/$name.pred"
+	: > "$scratch/$name.vols"
+	for spec in "$@"; do
+		fsid=${spec%%:*}
+		dom=
+		[ "$spec" = "$fsid" ] || dom=${spec#*:}
+		"$cookies" --fsid="$fsid" ${dom:+--domain-id="$dom"} \
+			--blob-dir="$data/blobs" --json "$data/blobs/$fsid" \
+			> "$scratch/$name.json" 2> "$scratch/$name.err" || {
+			notok "$L/host/$lab-predict" "erofs-cookies $spec: $(tail -n 1 "$scratch/$name.err")"
+			return
+		}
+		jq -r '.cookies[] | "\(.cache_path) \(.object_size)"' \
+			"$scratch/$name.json" >> "$scratch/$name.pred"
+		jq -r '"cache/" + .volume_dir' "$scratch/$name.json" >> "$scratch/$name.vols"
+	done
+	sort -u -o "$scratch/$name.pred" "$scratch/$name.pred"
+	sort -u -o "$scratch/$name.vols" "$scratch/$name.vols"
+	while read -r p size; do
+		n=$((n + 1))
+		if [ ! -f "$da/tree/$root/$p" ]; then
+			notok "$L/host/$lab-file-predicted" "no $root/$p on the disk"
+			bad=1
+			continue
+		fi
+		want=$(printf '%016x%016x0100' "$size" 0)
+		got=$(awk -F'\t' -v p="/$root/$p" '$1 == p && $2 == "user.CacheFiles.cache" { print $3 }' \
+			"$da/xattrs")
+		if [ "$got" != "$want" ]; then
+			notok "$L/host/$lab-xattr-predicted" "$root/$p: want $want, got '$got'"
+			bad=1
+		fi
+	done < "$scratch/$name.pred"
+	[ "$bad" = 0 ] && ok "$L/host/$lab-all-$n-predicted-files-with-xattr"
+	(cd "$da/tree/$root" && find cache -type f | LC_ALL=C sort) \
+		> "$scratch/$name.found"
+	cut -d' ' -f1 "$scratch/$name.pred" | LC_ALL=C sort > "$scratch/$name.want"
+	if cmp -s "$scratch/$name.want" "$scratch/$name.found"; then
+		ok "$L/host/$lab-no-unpredicted-files"
+	else
+		notok "$L/host/$lab-no-unpredicted-files" "$(diff "$scratch/$name.want" "$scratch/$name.found" | grep '^[<>]' | head -n 3 | tr '\n' ';')"
+	fi
+	(cd "$da/tree/$root" && find cache -mindepth 1 -maxdepth 1 | LC_ALL=C sort) \
+		> "$scratch/$name.foundvols"
+	bad=0
+	while read -r p; do
+		got=$(awk -F'\t' -v p="/$root/$p" '$1 == p && $2 == "user.CacheFiles.cache" { print $3 }' \
+			"$da/xattrs")
+		[ "$got" = 00000000 ] || { bad=1; notok "$L/host/$lab-volume-xattr" "$p: '$got'"; }
+	done < "$scratch/$name.vols"
+	if cmp -s "$scratch/$name.vols" "$scratch/$name.foundvols"; then
+		[ "$bad" = 0 ] && ok "$L/host/$lab-volumes-as-predicted"
+	else
+		notok "$L/host/$lab-volumes-as-predicted" "$(diff "$scratch/$name.vols" "$scratch/$name.foundvols" | grep '^[<>]' | head -n 3 | tr '\n' ';')"
+	fi
+}
+
+# host_checks L: the cache disk of L's boot A, read back on the host,
+# holds what cachefiles committed at umount
+host_checks() {
+	local L=$1 da=$scratch/$1-disk-a f rel want got vol
+	if ! "$kdir/read-disk.sh" "$scratch/$L-cache-a.img" "$da" 2> "$scratch/$L-read-disk.err"; then
+		notok "$L/host/read-cache-disk" "$(tail -n 2 "$scratch/$L-read-disk.err" | tr '\n' ' ')"
+		return
+	fi
+	ok "$L/host/read-cache-disk"
+	if picked ondemand; then
+	f=$(ls -d "$da"/tree/fscache/cache/Ierofs,od-boot/@??/Dod-blob 2>/dev/null | head -n 1)
 	if [ -n "$f" ]; then
-		ok host/cache-file-for-blob
-		rel=${f#"$scratch/disk-a/tree"}
+		ok "$L/host/cache-file-for-blob"
+		rel=${f#"$da/tree"}
 		want=$(printf '%016x0000000000000000' "$(stat -c %s "$data/blobs/od-blob")")01
 		got=$(awk -F'\t' -v p="$rel" '$1 == p && $2 == "user.CacheFiles.cache" { print $3 }' \
-			"$scratch/disk-a/xattrs")
+			"$da/xattrs")
 		# object_size be64, zero_point be64, type 1 (data); content byte
 		# follows and is left out of the comparison
 		if [ "${got:0:34}" = "$want" ] && [ ${#got} = 36 ]; then
-			ok host/cache-xattr-object-size
+			ok "$L/host/cache-xattr-object-size"
 		else
-			notok host/cache-xattr-object-size "want ${want}xx, got '$got'"
+			notok "$L/host/cache-xattr-object-size" "want ${want}xx, got '$got'"
 		fi
 		# blocks read in the guest are in the cache file, byte for byte
 		if cmp -s -n 4096 "$f" "$data/blobs/od-blob"; then
-			ok host/cache-file-data
+			ok "$L/host/cache-file-data"
 		else
-			notok host/cache-file-data "first block differs from the blob"
+			notok "$L/host/cache-file-data" "first block differs from the blob"
 		fi
 	else
-		notok host/cache-file-for-blob "no cache/Ierofs,od-boot/@xx/Dod-blob on the disk"
+		notok "$L/host/cache-file-for-blob" "no cache/Ierofs,od-boot/@xx/Dod-blob on the disk"
 	fi
-	vol=$(awk -F'\t' '$1 == "/fscache/cache/Ierofs,od-boot" { print $3 }' "$scratch/disk-a/xattrs")
-	[ "$vol" = 00000000 ] && ok host/volume-xattr ||
-		notok host/volume-xattr "want 00000000, got '$vol'"
-	# Every cache file the kernel wrote for our images is exactly where
-	# erofs-cookies predicts, with the predicted 18-byte xattr (be64 object
-	# size, be64 zero point 0, type 1, content 0), and nothing else is there.
-	# check_predicted NAME ROOT "FSID[:DOMAIN]"...  (ROOT: the daemon's
-	# cache directory relative to the disk)
-	check_predicted() {
-		local name=$1 root=$2 spec fsid dom bad=0 n=0 p size want got
-		shift 2
-		: > "$scratch/$name.pred"
-		: > "$scratch/$name.vols"
-		for spec in "$@"; do
-			fsid=${spec%%:*}
-			dom=
-			[ "$spec" = "$fsid" ] || dom=${spec#*:}
-			"$cookies" --fsid="$fsid" ${dom:+--domain-id="$dom"} \
-				--blob-dir="$data/blobs" --json "$data/blobs/$fsid" \
-				> "$scratch/$name.json" 2> "$scratch/$name.err" || {
-				notok "host/$name-predict" "erofs-cookies $spec: $(tail -n 1 "$scratch/$name.err")"
-				return
-			}
-			jq -r '.cookies[] | "\(.cache_path) \(.object_size)"' \
-				"$scratch/$name.json" >> "$scratch/$name.pred"
-			jq -r '"cache/" + .volume_dir' "$scratch/$name.json" >> "$scratch/$name.vols"
-		done
-		sort -u -o "$scratch/$name.pred" "$scratch/$name.pred"
-		sort -u -o "$scratch/$name.vols" "$scratch/$name.vols"
-		while read -r p size; do
-			n=$((n + 1))
-			if [ ! -f "$scratch/disk-a/tree/$root/$p" ]; then
-				notok "host/$name-file-predicted" "no $root/$p on the disk"
-				bad=1
-				continue
-			fi
-			want=$(printf '%016x%016x0100' "$size" 0)
-			got=$(awk -F'\t' -v p="/$root/$p" '$1 == p && $2 == "user.CacheFiles.cache" { print $3 }' \
-				"$scratch/disk-a/xattrs")
-			if [ "$got" != "$want" ]; then
-				notok "host/$name-xattr-predicted" "$root/$p: want $want, got '$got'"
-				bad=1
-			fi
-		done < "$scratch/$name.pred"
-		[ "$bad" = 0 ] && ok "host/$name-all-$n-predicted-files-with-xattr"
-		(cd "$scratch/disk-a/tree/$root" && find cache -type f | LC_ALL=C sort) \
-			> "$scratch/$name.found"
-		cut -d' ' -f1 "$scratch/$name.pred" | LC_ALL=C sort > "$scratch/$name.want"
-		if cmp -s "$scratch/$name.want" "$scratch/$name.found"; then
-			ok "host/$name-no-unpredicted-files"
-		else
-			notok "host/$name-no-unpredicted-files" "$(diff "$scratch/$name.want" "$scratch/$name.found" | grep '^[<>]' | head -n 3 | tr '\n' ';')"
-		fi
-		(cd "$scratch/disk-a/tree/$root" && find cache -mindepth 1 -maxdepth 1 | LC_ALL=C sort) \
-			> "$scratch/$name.foundvols"
-		bad=0
-		while read -r p; do
-			got=$(awk -F'\t' -v p="/$root/$p" '$1 == p && $2 == "user.CacheFiles.cache" { print $3 }' \
-				"$scratch/disk-a/xattrs")
-			[ "$got" = 00000000 ] || { bad=1; notok "host/$name-volume-xattr" "$p: '$got'"; }
-		done < "$scratch/$name.vols"
-		if cmp -s "$scratch/$name.vols" "$scratch/$name.foundvols"; then
-			[ "$bad" = 0 ] && ok "host/$name-volumes-as-predicted"
-		else
-			notok "host/$name-volumes-as-predicted" "$(diff "$scratch/$name.vols" "$scratch/$name.foundvols" | grep '^[<>]' | head -n 3 | tr '\n' ';')"
-		fi
-	}
+	vol=$(awk -F'\t' '$1 == "/fscache/cache/Ierofs,od-boot" { print $3 }' "$da/xattrs")
+	[ "$vol" = 00000000 ] && ok "$L/host/volume-xattr" ||
+		notok "$L/host/volume-xattr" "want 00000000, got '$vol'"
+	fi
 	if [ "$have_meta" = 1 ]; then
-		check_predicted meta-cache meta meta-4k meta-64k meta-1M part-4k \
-			mdom-a:metadom mdom-b:metadom
-		check_predicted seeded-cache seeded seed-1m
-		[ -r "$data/ourhttp.images" ] &&
-			check_predicted ourhttp-cache ourhttp ohttp-64k
+		picked meta && check_predicted "$L" meta-cache meta meta-4k \
+			meta-64k meta-1M part-4k mdom-a:metadom mdom-b:metadom
+		picked seeded && check_predicted "$L" seeded-cache seeded seed-1m
+		[ -r "$data/ourhttp.images" ] && picked ourhttp &&
+			check_predicted "$L" ourhttp-cache ourhttp ohttp-64k
 	fi
-else
-	notok host/read-cache-disk "$(tail -n 2 "$scratch/read-disk.err" | tr '\n' ' ')"
-fi
+}
 
-boot B "$kp" patched "$scen_b" "$scratch/cache-a.img"
-if [ -n "$ku" ]; then
-	boot C "$ku" unpatched "$scen_c" "$scratch/cache-c.img" -n
-fi
+for L in $built_lines; do
+	kv=$(kvar "$L")
+	eval "kd=\$kdef_$kv vd=\$vdef_$kv ku=\$kunp_$kv"
+	disk=$scratch/$L-cache-a.img
+	fresh_a=-n
+	if [ -s "$scratch/cache-seed.img" ]; then
+		# made (and seeded) above: a copy for this line
+		cp --sparse=always "$scratch/cache-seed.img" "$disk"
+		fresh_a=
+	fi
+	if picked "$scen_a"; then
+		boot "$L/A" "$kd" "$vd" "$(pick "$scen_a")" "$disk" $fresh_a
+		host_checks "$L"
+	fi
+	picked "$scen_b" &&
+		boot "$L/B" "$kd" "$vd" "$(pick "$scen_b")" "$disk"
+	if [ -n "$ku" ] && picked "$scen_c"; then
+		boot "$L/C" "$ku" unpatched "$(pick "$scen_c")" \
+			"$scratch/$L-cache-c.img" -n
+	fi
+done
 
 [ "$failures" = 0 ]

@@ -90,8 +90,10 @@ fi
 httpd_stop
 
 # --- 3. supervised daemon killed mid-mount: restart with restore --------
-if ! t_kernel_at_least 6 8; then
-	t_skip supervise "restore (failover) needs Linux 6.8+, this is $(uname -r)"
+# 6.8 feature; Debian's 6.1.192 has it backported (docs/kernel-facts.md §29)
+why=$(t_restore_missing)
+if [ -n "$why" ]; then
+	t_skip supervise "$why"
 elif err=$(t_daemon_start $FD --supervise --cache-dir $CD --source /data/blobs -v); then
 	t_ok supervise-started
 	if err=$(t_od_mount /mnt/sv sv-boot device=sv-blob); then
