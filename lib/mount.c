@@ -51,6 +51,7 @@ struct mount_job {
 	unsigned int nr_srcs;
 	char *default_src;
 	char *boot_src;	 /* cachefiles, bootstrap as IMAGE: its copy's dir */
+	const char *bare_boot; /* IMAGE, when it is a bootstrap */
 	char *bootstrap; /* local, complete, checked */
 	enum mount_backend backend;
 	/* IMAGE is an OCI layout erofs-convert wrote */
@@ -235,15 +236,31 @@ static int manifest_from_bootstrap(struct mount_job *j, const char *path)
 		}
 	}
 	erofs_image_close(&img);
-	if (j->backend == MB_CACHEFILES) {
-		err = serve_bootstrap(j, path);
-		if (err)
-			return err;
-	}
+	j->bare_boot = path;
 	err = save_manifest(j);
-	if (!j->bootstrap) /* cachefiles: serve_bootstrap() set its copy */
-		j->bootstrap = strdup(j->m.bootstrap_path);
+	j->bootstrap = strdup(j->m.bootstrap_path);
 	return err;
+}
+
+/*
+ * Once the backend is known (after the image is loaded): on cachefiles, a
+ * bootstrap given as IMAGE is served by the daemon from a checked copy,
+ * under its SHA-256 as fsid; the manifest is saved again with both.
+ */
+static int bare_bootstrap_for_backend(struct mount_job *j)
+{
+	int err;
+
+	if (j->backend != MB_CACHEFILES || !j->bare_boot)
+		return 0;
+	free(j->bootstrap);
+	j->bootstrap = NULL;
+	err = serve_bootstrap(j, j->bare_boot);
+	if (err)
+		return err;
+	free(j->manifest_path);
+	j->manifest_path = NULL;
+	return save_manifest(j);
 }
 
 /*
@@ -1202,6 +1219,8 @@ int erofs_mount(const struct erofs_mount_opts *o, const struct erofs_log *log)
 	err = load_image(&j);
 	if (!err)
 		err = choose_backend(&j);
+	if (!err)
+		err = bare_bootstrap_for_backend(&j);
 	if (err)
 		goto out;
 	for (unsigned int i = 0; i < o->nr_sources; i++)

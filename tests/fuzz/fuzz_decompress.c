@@ -26,7 +26,7 @@
  * mode 3 with xz); xz-of-lzma-lookalike, which this target found: data
  * starting like an lzma stream, xz'ed, was decompressed twice.
  */
-// fuzz-sources: lib/decompress.c lib/log.c
+// fuzz-sources: lib/decompress.c lib/log.c lib/util.c
 // fuzz-libs: libisal
 // fuzz-options: -max_len=65536
 #include <stdbool.h>
