@@ -50,9 +50,9 @@ struct mount_job {
 	const char *srcs[EROFS_MOUNT_MAX_SOURCES];
 	unsigned int nr_srcs;
 	char *default_src;
-	char *boot_src;	 /* cachefiles, bootstrap as IMAGE: its copy's dir */
+	char *boot_src; /* cachefiles, bootstrap as IMAGE: its copy's dir */
 	const char *bare_boot; /* IMAGE, when it is a bootstrap */
-	char *bootstrap; /* local, complete, checked */
+	char *bootstrap;       /* local, complete, checked */
 	enum mount_backend backend;
 	/* IMAGE is an OCI layout erofs-convert wrote */
 	bool is_oci;
@@ -166,9 +166,9 @@ static int serve_bootstrap(struct mount_job *j, const char *path)
 	src[0] = dirname(dir);
 	err = mkdir_p(j->boot_src, j->log);
 	if (!err)
-		err = fetch_whole(j, src, 1, basename(name),
-				  j->m.bootstrap_size,
-				       j->m.bootstrap_sha256, dest);
+		err =
+		    fetch_whole(j, src, 1, basename(name), j->m.bootstrap_size,
+				j->m.bootstrap_sha256, dest);
 	if (err)
 		goto out;
 	free(j->m.bootstrap_path);
