@@ -34,51 +34,53 @@ enum {
 };
 
 static const struct option long_opts[] = {
-	{ "layers", no_argument, NULL, OPT_LAYERS },
-	{ "platform", required_argument, NULL, OPT_PLATFORM },
-	{ "tag", required_argument, NULL, OPT_TAG },
-	{ "no-merge", no_argument, NULL, OPT_NO_MERGE },
-	{ "chunksize", required_argument, NULL, OPT_CHUNKSIZE },
-	{ "fsid", required_argument, NULL, OPT_FSID },
-	{ "domain-id", required_argument, NULL, OPT_DOMAIN_ID },
-	{ "quiet", no_argument, NULL, OPT_QUIET },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{ NULL, 0, NULL, 0 },
+    {"layers", no_argument, NULL, OPT_LAYERS},
+    {"platform", required_argument, NULL, OPT_PLATFORM},
+    {"tag", required_argument, NULL, OPT_TAG},
+    {"no-merge", no_argument, NULL, OPT_NO_MERGE},
+    {"chunksize", required_argument, NULL, OPT_CHUNKSIZE},
+    {"fsid", required_argument, NULL, OPT_FSID},
+    {"domain-id", required_argument, NULL, OPT_DOMAIN_ID},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
 };
 
 static void usage(FILE *out)
 {
-	fputs("Usage: erofs-convert [OPTIONS] SOURCE OUTDIR\n"
-	      "       erofs-convert [OPTIONS] --layers LAYER... OUTDIR\n"
-	      "Convert a container image into an OCI image layout of EROFS\n"
-	      "images: one merged bootstrap and one chunk blob per layer, or\n"
-	      "with --no-merge one standalone EROFS image per layer.\n\n"
-	      "SOURCE: an OCI image layout (DIR or oci:DIR[:REF]) or a\n"
-	      "docker-archive tarball (FILE or docker-archive:FILE[:REF]).\n\n"
-	      "      --layers          the arguments before OUTDIR are layer\n"
-	      "                        tarballs (any compression), bottom first\n"
-	      "      --platform=OS/ARCH[/VARIANT]  pick from an image index\n"
-	      "                        (default: this machine's)\n"
-	      "      --tag=NAME        the output's ref name (default: the\n"
-	      "                        source's, else \"latest\")\n"
-	      "      --no-merge        one standalone image per layer with\n"
-	      "                        overlayfs whiteouts (media type\n"
-	      "                        " EROFS_MT_LAYER ")\n"
-	      "      --chunksize=SIZE  chunk size (default 1M merged, flat files\n"
-	      "                        with --no-merge)\n"
-	      "  -b SIZE               block size (default 4096)\n"
-	      "      --fsid=NAME       the fsid the image is mounted with\n"
-	      "      --domain-id=NAME  its shared domain\n"
-	      "      --json            print a JSON summary on stdout\n"
-	      "      --quiet           print nothing but errors\n"
-	      "  -d LEVEL              message level 0..3 (default 1)\n"
-	      "      --help            show this help\n"
-	      "      --version         show the version\n"
-	      "Environment: SOURCE_DATE_EPOCH sets the images' build time\n"
-	      "(default: the config's \"created\").\n",
-	      out);
+	fputs(
+	    "Usage: erofs-convert [OPTIONS] SOURCE OUTDIR\n"
+	    "       erofs-convert [OPTIONS] --layers LAYER... OUTDIR\n"
+	    "Convert a container image into an OCI image layout of EROFS\n"
+	    "images: one merged bootstrap and one chunk blob per layer, or\n"
+	    "with --no-merge one standalone EROFS image per layer.\n\n"
+	    "SOURCE: an OCI image layout (DIR or oci:DIR[:REF]) or a\n"
+	    "docker-archive tarball (FILE or docker-archive:FILE[:REF]).\n\n"
+	    "      --layers          the arguments before OUTDIR are layer\n"
+	    "                        tarballs (any compression), bottom first\n"
+	    "      --platform=OS/ARCH[/VARIANT]  pick from an image index\n"
+	    "                        (default: this machine's)\n"
+	    "      --tag=NAME        the output's ref name (default: the\n"
+	    "                        source's, else \"latest\")\n"
+	    "      --no-merge        one standalone image per layer with\n"
+	    "                        overlayfs whiteouts (media type\n"
+	    "                        " EROFS_MT_LAYER ")\n"
+	    "      --chunksize=SIZE  chunk size (default 1M merged, flat "
+	    "files\n"
+	    "                        with --no-merge)\n"
+	    "  -b SIZE               block size (default 4096)\n"
+	    "      --fsid=NAME       the fsid the image is mounted with\n"
+	    "      --domain-id=NAME  its shared domain\n"
+	    "      --json            print a JSON summary on stdout\n"
+	    "      --quiet           print nothing but errors\n"
+	    "  -d LEVEL              message level 0..3 (default 1)\n"
+	    "      --help            show this help\n"
+	    "      --version         show the version\n"
+	    "Environment: SOURCE_DATE_EPOCH sets the images' build time\n"
+	    "(default: the config's \"created\").\n",
+	    out);
 }
 
 struct progress {
@@ -106,10 +108,11 @@ static void show_progress(void *arg, const struct erofs_convert_progress *p)
 		return;
 	pr->last = now;
 	t = secs(&pr->start, &now);
-	n = fprintf(stderr, "\rlayer %u/%u: %" PRIu64 " entries, %.1f MiB read, %.1f MiB/s%*s",
-		    p->layer, p->nr_layers, p->entries,
-		    p->bytes_tar / 1048576.0,
-		    t > 0 ? p->bytes_tar / 1048576.0 / t : 0.0, 2, "");
+	n = fprintf(
+	    stderr,
+	    "\rlayer %u/%u: %" PRIu64 " entries, %.1f MiB read, %.1f MiB/s%*s",
+	    p->layer, p->nr_layers, p->entries, p->bytes_tar / 1048576.0,
+	    t > 0 ? p->bytes_tar / 1048576.0 / t : 0.0, 2, "");
 	if (n > 0)
 		pr->width = n;
 	if (p->done)
@@ -128,8 +131,8 @@ static void on_fatal_signal(int sig)
 
 static void catch_fatal_signals(void)
 {
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
-	struct sigaction sa = { .sa_handler = on_fatal_signal };
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	struct sigaction sa = {.sa_handler = on_fatal_signal};
 
 	sigemptyset(&sa.sa_mask);
 	for (unsigned int i = 0; i < sizeof(sigs) / sizeof(*sigs); i++)
@@ -143,7 +146,7 @@ int main(int argc, char **argv)
 	struct erofs_convert_opts o;
 	struct erofs_convert_result res;
 	struct erofs_log log;
-	struct progress pr = { 0 };
+	struct progress pr = {0};
 	bool layers = false, quiet = false, json = false;
 	uint64_t v;
 	int c, err;
@@ -168,7 +171,8 @@ int main(int argc, char **argv)
 			break;
 		case OPT_CHUNKSIZE:
 			if (erofs_opt_pow2(optarg, 4096, UINT64_MAX, &v))
-				return erofs_opt_bad(&log, "--chunksize", optarg);
+				return erofs_opt_bad(&log, "--chunksize",
+						     optarg);
 			o.chunksize = v;
 			break;
 		case 'b':

@@ -15,13 +15,13 @@ struct erofs_blob_req {
 	struct erofs_blob_req *next;
 	void *buf;
 	size_t len;
-	size_t size;		/* allocation size of buf */
+	size_t size; /* allocation size of buf */
 	uint64_t off;
 };
 
-#define BATCH_BYTES	(1u << 20)
-#define BATCH_REQS	64
-#define CACHE_MAX	16
+#define BATCH_BYTES (1u << 20)
+#define BATCH_REQS  64
+#define CACHE_MAX   16
 
 int erofs_blob_set_pool(struct erofs_blob *b, size_t bufsz)
 {
@@ -95,12 +95,12 @@ static bool all_zero(const void *p, size_t len)
 }
 
 /* consecutive runs of data gathered for one pwritev() */
-#define GATHER_MAX	64
+#define GATHER_MAX 64
 
 struct gather {
 	struct iovec iov[GATHER_MAX];
 	int nr;
-	uint64_t start;		/* file offset of iov[0] */
+	uint64_t start; /* file offset of iov[0] */
 	uint64_t len;
 };
 
@@ -190,9 +190,9 @@ static int process_req(struct erofs_blob *b, const struct erofs_blob_req *r,
 
 		for (size_t d = 0; b->hashing && d < r->len; d += sizeof(zero))
 			EVP_DigestUpdate(b->sha, zero,
-					 r->len - d < sizeof(zero) ?
-						 r->len - d :
-						 sizeof(zero));
+					 r->len - d < sizeof(zero)
+					     ? r->len - d
+					     : sizeof(zero));
 		return 0;
 	}
 	if (b->hashing)
@@ -208,7 +208,7 @@ static void *writer_main(void *arg)
 	for (;;) {
 		struct erofs_blob_req *r = b->head, *last = b->tail, *next;
 		uint64_t freed = 0, end = 0;
-		struct gather g = { .nr = 0 };
+		struct gather g = {.nr = 0};
 		int err = 0;
 
 		if (!r) {
@@ -275,8 +275,7 @@ int erofs_blob_init(struct erofs_blob *b, int fd, uint64_t base,
 			return -ENOMEM;
 	}
 	if (pthread_create(&b->thread, NULL, writer_main, b))
-		return erofs_err(log, -EAGAIN, "%s: cannot start writer",
-				 name);
+		return erofs_err(log, -EAGAIN, "%s: cannot start writer", name);
 	b->thread_started = true;
 	return 0;
 }
@@ -312,16 +311,16 @@ static int flush_pending(struct erofs_blob *b)
 
 		b->reported = true;
 		pthread_mutex_unlock(&b->lock);
-		return first ? erofs_err(b->log, err, "%s: write failed",
-					 b->name) :
-			       err;
+		return first
+			   ? erofs_err(b->log, err, "%s: write failed", b->name)
+			   : err;
 	}
 	pthread_mutex_unlock(&b->lock);
 	return 0;
 }
 
-int erofs_blob_append(struct erofs_blob *b, void *buf, size_t len,
-		      size_t size, uint64_t *off)
+int erofs_blob_append(struct erofs_blob *b, void *buf, size_t len, size_t size,
+		      uint64_t *off)
 {
 	struct erofs_blob_req *r = malloc(sizeof(*r));
 
@@ -354,8 +353,7 @@ int erofs_blob_append_hole(struct erofs_blob *b, uint64_t len, uint64_t *off)
 	return erofs_blob_append(b, NULL, len, 0, off);
 }
 
-int erofs_blob_pread(struct erofs_blob *b, void *buf, size_t len,
-		     uint64_t off)
+int erofs_blob_pread(struct erofs_blob *b, void *buf, size_t len, uint64_t off)
 {
 	ssize_t n;
 	int err;
@@ -398,9 +396,9 @@ int erofs_blob_compare(struct erofs_blob *b, const void *buf, size_t len,
 	for (r = b->pend_head; r; r = r->next)
 		if (off >= r->off && off + len <= r->off + r->len && r->buf)
 			return memcmp((const char *)r->buf + (off - r->off),
-				      buf, len) ?
-				       1 :
-				       0;
+				      buf, len)
+				   ? 1
+				   : 0;
 	pthread_mutex_lock(&b->lock);
 	if (b->written < off + len) {
 		/* appends are whole chunks: the range is one queued request */
@@ -408,10 +406,10 @@ int erofs_blob_compare(struct erofs_blob *b, const void *buf, size_t len,
 			if (off >= r->off && off + len <= r->off + r->len &&
 			    r->buf) {
 				ret = memcmp((const char *)r->buf +
-						     (off - r->off),
-					     buf, len) ?
-					      1 :
-					      0;
+						 (off - r->off),
+					     buf, len)
+					  ? 1
+					  : 0;
 				break;
 			}
 		}

@@ -33,9 +33,8 @@
 #include "erofs/builder.h"
 #include "erofs/cookie.h"
 
-#define PROGRESS_ENTRIES	4096
-#define PROGRESS_BYTES		(64ull << 20)
-
+#define PROGRESS_ENTRIES 4096
+#define PROGRESS_BYTES	 (64ull << 20)
 
 void erofs_build_opts_init(struct erofs_build_opts *o)
 {
@@ -89,44 +88,42 @@ static int choose_uuid(const struct erofs_build_opts *o, uint8_t uuid[16])
 	} else if (getrandom(uuid, 16, 0) != 16) {
 		return -errno;
 	}
-	uuid[6] = (uuid[6] & 0x0f) | 0x40;	/* version 4 */
-	uuid[8] = (uuid[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
+	uuid[6] = (uuid[6] & 0x0f) | 0x40; /* version 4 */
+	uuid[8] = (uuid[8] & 0x3f) | 0x80; /* RFC 4122 variant */
 	return 0;
 }
-
 
 static int validate_opts(const struct erofs_build_opts *o,
 			 const struct erofs_log *log)
 {
 	if (o->blkszbits < EROFS_MIN_BLKSZBITS ||
 	    o->blkszbits > EROFS_MAX_BLKSZBITS)
+		return erofs_fail(
+		    log, -EINVAL,
+		    "block size must be a power of two from 512 to 65536");
+	if (o->chunksize && (!erofs_is_pow2(o->chunksize) ||
+			     o->chunksize < (1ull << o->blkszbits) ||
+			     erofs_ilog2(o->chunksize) - o->blkszbits >
+				 EROFS_CHUNK_FORMAT_BLKBITS_MASK ||
+			     o->chunksize > (1ull << 30)))
 		return erofs_fail(log, -EINVAL,
-				 "block size must be a power of two from 512 to 65536");
-	if (o->chunksize &&
-	    (!erofs_is_pow2(o->chunksize) ||
-	     o->chunksize < (1ull << o->blkszbits) ||
-	     erofs_ilog2(o->chunksize) - o->blkszbits >
-		     EROFS_CHUNK_FORMAT_BLKBITS_MASK ||
-	     o->chunksize > (1ull << 30)))
-		return erofs_fail(log, -EINVAL,
-				 "chunk size %llu must be a power of two between the block size and 1 GiB",
-				 (unsigned long long)o->chunksize);
+				  "chunk size %llu must be a power of two "
+				  "between the block size and 1 GiB",
+				  (unsigned long long)o->chunksize);
 	if (o->blobdev && !o->chunksize)
 		return erofs_fail(log, -EINVAL, "--blobdev needs --chunksize");
 	if (o->domain_id && !o->fsid)
 		return erofs_fail(log, -EINVAL, "--domain-id needs --fsid");
 	if (o->fsid) {
 		struct erofs_cookie_volume vol;
-		int err = erofs_cookie_volume_init(&vol, o->fsid, o->domain_id,
-						   log);
+		int err =
+		    erofs_cookie_volume_init(&vol, o->fsid, o->domain_id, log);
 
 		if (err)
 			return err;
 	}
 	return 0;
 }
-
-
 
 struct erofs_tree *erofs_builder_tree(struct erofs_builder *b)
 {
@@ -151,11 +148,11 @@ const struct erofs_log *erofs_builder_log(struct erofs_builder *b)
 void erofs_build_report(struct erofs_builder *b, bool done)
 {
 	struct erofs_build_progress p = {
-		.entries = b->tree.nr_all,
-		.bytes_in = b->bytes_in,
-		.bytes_stored = b->bootw.size + b->cs.st.bytes_stored,
-		.source = b->source,
-		.done = done,
+	    .entries = b->tree.nr_all,
+	    .bytes_in = b->bytes_in,
+	    .bytes_stored = b->bootw.size + b->cs.st.bytes_stored,
+	    .source = b->source,
+	    .done = done,
 	};
 
 	if (!b->o.progress)
@@ -227,8 +224,8 @@ int erofs_builder_create(struct erofs_builder **bp, const char *dest,
 	if (!err && opts->blobdev)
 		err = erofs_build_out_add(b, opts->blobdev, "--blobdev", &idx);
 	if (!err && opts->manifest) {
-		err = erofs_build_out_add(b, opts->manifest, "--manifest",
-					  &idx);
+		err =
+		    erofs_build_out_add(b, opts->manifest, "--manifest", &idx);
 		b->manifest_out = err ? -1 : (int)idx;
 	}
 	if (!err && opts->tar_dump) {
@@ -250,7 +247,7 @@ int erofs_builder_create(struct erofs_builder **bp, const char *dest,
 
 	/* room for the superblock and a few device slots before the data */
 	b->data_start = erofs_div_round_up(EROFS_SUPER_OFFSET + EROFS_SB_SIZE +
-						   EROFS_DEVT_SLOT_SIZE,
+					       EROFS_DEVT_SLOT_SIZE,
 					   b->blksz);
 	err = erofs_build_out_open(b, b->boot_out, dest);
 	if (!err && b->manifest_out >= 0)
@@ -269,8 +266,8 @@ int erofs_builder_create(struct erofs_builder **bp, const char *dest,
 		goto fail;
 	if (opts->chunksize) {
 		err = erofs_chunk_store_init(&b->cs, opts->blkszbits,
-					     opts->chunksize, 0,
-					     b->data_start, &b->bootw, log);
+					     opts->chunksize, 0, b->data_start,
+					     &b->bootw, log);
 		if (err)
 			goto fail;
 		b->cs_init = true;
@@ -293,8 +290,8 @@ int erofs_builder_import_dir(struct erofs_builder *b, const char *srcdir,
 			     const struct erofs_builder_source_opts *so)
 {
 	struct erofs_import_dir_opts io = {
-		.no_xattrs = b->o.xattr_tolerance < 0,
-		.exclude = &b->o.exclude,
+	    .no_xattrs = b->o.xattr_tolerance < 0,
+	    .exclude = &b->o.exclude,
 	};
 	int fd, err;
 
@@ -355,31 +352,31 @@ static int sink_absent(void *arg, struct erofs_inode *inode)
  * data path as it reads them (begin, write/hole, end), or with --tar=i the
  * offset of the data inside the archive.
  */
-int erofs_builder_import_tar(struct erofs_builder *b, const char *path,
-			     int fd, const struct erofs_builder_source_opts *so)
+int erofs_builder_import_tar(struct erofs_builder *b, const char *path, int fd,
+			     const struct erofs_builder_source_opts *so)
 {
 	const struct erofs_tar_sink sink = {
-		.begin = sink_begin,
-		.write = sink_write,
-		.hole = sink_hole,
-		.end = sink_end,
-		.external = sink_external,
-		.absent = sink_absent,
-		.arg = b,
+	    .begin = sink_begin,
+	    .write = sink_write,
+	    .hole = sink_hole,
+	    .end = sink_end,
+	    .external = sink_external,
+	    .absent = sink_absent,
+	    .arg = b,
 	};
 	struct erofs_import_tar_opts to = {
-		.no_xattrs = b->o.xattr_tolerance < 0,
-		.exclude = &b->o.exclude,
-		.fd = fd,
-		.could_be_dir = fd < 0,
-		.whiteouts = so ? so->whiteouts :
-			     b->o.aufs ? EROFS_WHITEOUT_OVERLAY :
-					 EROFS_WHITEOUT_KEEP,
-		.ovlfs_strip = so ? so->ovlfs_strip : b->o.ovlfs_strip,
-		.chunksize = b->o.chunksize,
-		.blkszbits = b->o.blkszbits,
-		.tar_mode = b->o.tar_mode,
-		.sink = &sink,
+	    .no_xattrs = b->o.xattr_tolerance < 0,
+	    .exclude = &b->o.exclude,
+	    .fd = fd,
+	    .could_be_dir = fd < 0,
+	    .whiteouts = so	     ? so->whiteouts
+			 : b->o.aufs ? EROFS_WHITEOUT_OVERLAY
+				     : EROFS_WHITEOUT_KEEP,
+	    .ovlfs_strip = so ? so->ovlfs_strip : b->o.ovlfs_strip,
+	    .chunksize = b->o.chunksize,
+	    .blkszbits = b->o.blkszbits,
+	    .tar_mode = b->o.tar_mode,
+	    .sink = &sink,
 	};
 	const char *name = path ? path : "-";
 	int err;
@@ -426,8 +423,7 @@ void erofs_builder_destroy(struct erofs_builder *b)
 
 int erofs_build_dir(const char *dest, const char *srcdir,
 		    const struct erofs_build_opts *o,
-		    struct erofs_build_result *res,
-		    const struct erofs_log *log)
+		    struct erofs_build_result *res, const struct erofs_log *log)
 {
 	return erofs_build(dest, srcdir, o, res, log);
 }
@@ -437,10 +433,9 @@ int erofs_build(const char *dest, const char *src,
 		struct erofs_build_result *res, const struct erofs_log *log)
 {
 	struct erofs_builder_source_opts so = {
-		.whiteouts = o->aufs ? EROFS_WHITEOUT_OVERLAY :
-				       EROFS_WHITEOUT_KEEP,
-		.ovlfs_strip = o->ovlfs_strip,
-		.name = src,
+	    .whiteouts = o->aufs ? EROFS_WHITEOUT_OVERLAY : EROFS_WHITEOUT_KEEP,
+	    .ovlfs_strip = o->ovlfs_strip,
+	    .name = src,
 	};
 	struct erofs_builder *b;
 	struct stat st;
@@ -451,13 +446,14 @@ int erofs_build(const char *dest, const char *src,
 		return erofs_err(log, -errno, "%s: cannot open source", src);
 	if (strcmp(src, "-") && !S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode) &&
 	    !S_ISFIFO(st.st_mode) && !S_ISCHR(st.st_mode))
-		return erofs_fail(log, -EINVAL,
-				  "%s: source is not a directory or an archive file",
-				  src);
+		return erofs_fail(
+		    log, -EINVAL,
+		    "%s: source is not a directory or an archive file", src);
 	if (o->tar_dump && strcmp(src, "-") && S_ISDIR(st.st_mode))
-		return erofs_fail(log, -EINVAL,
-				  "%s: a directory: --ungzip/--unxz=FILE needs an archive",
-				  src);
+		return erofs_fail(
+		    log, -EINVAL,
+		    "%s: a directory: --ungzip/--unxz=FILE needs an archive",
+		    src);
 	err = erofs_builder_create(&b, dest, o, log);
 	if (err)
 		return err;

@@ -53,17 +53,16 @@ int erofs_builder_begin_blob(struct erofs_builder *b, const char *path)
 	err = erofs_build_out_open(b, out_idx, path);
 	if (err)
 		return err;
-	err = erofs_blob_init(&bl->w, erofs_build_out_fd(b, out_idx), 0,
-			      b->blksz, true,
-			      BLOB_QUEUE_BYTES, bl->path, b->log);
+	err =
+	    erofs_blob_init(&bl->w, erofs_build_out_fd(b, out_idx), 0, b->blksz,
+			    true, BLOB_QUEUE_BYTES, bl->path, b->log);
 	if (err)
 		return err;
 	bl->started = true;
 	return erofs_chunk_store_switch(&b->cs, &bl->w, b->nr_blobs, 0);
 }
 
-int erofs_build_finish_writers(struct erofs_builder *b,
-			       unsigned int *nr_kept)
+int erofs_build_finish_writers(struct erofs_builder *b, unsigned int *nr_kept)
 {
 	uint8_t md[EROFS_SHA256_LEN];
 	uint16_t *map;

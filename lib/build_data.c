@@ -33,9 +33,9 @@ static void drop_stage(struct erofs_builder *b, struct erofs_blob *w)
 
 static struct erofs_blob *stage_owner(struct erofs_builder *b)
 {
-	return b->cur && b->cur->datalayout == EROFS_INODE_CHUNK_BASED ?
-		       b->cs.blob :
-		       &b->bootw;
+	return b->cur && b->cur->datalayout == EROFS_INODE_CHUNK_BASED
+		   ? b->cs.blob
+		   : &b->bootw;
 }
 
 static int data_fail(struct erofs_builder *b, int err)
@@ -46,8 +46,8 @@ static int data_fail(struct erofs_builder *b, int err)
 	return err;
 }
 
-int erofs_builder_data_begin(struct erofs_builder *b,
-			     struct erofs_inode *inode, const char *what)
+int erofs_builder_data_begin(struct erofs_builder *b, struct erofs_inode *inode,
+			     const char *what)
 {
 	uint64_t tail, blocks;
 
@@ -80,9 +80,8 @@ int erofs_builder_data_begin(struct erofs_builder *b,
 	}
 	if (b->o.chunksize) {
 		inode->datalayout = EROFS_INODE_CHUNK_BASED;
-		if (erofs_inode_set_chunks(inode,
-					   erofs_div_round_up(inode->size,
-							      b->o.chunksize)))
+		if (erofs_inode_set_chunks(
+			inode, erofs_div_round_up(inode->size, b->o.chunksize)))
 			return data_fail(b, -ENOMEM);
 		b->sbuf_size = b->o.chunksize;
 		return 0;
@@ -101,26 +100,25 @@ int erofs_builder_data_begin(struct erofs_builder *b,
 		struct erofs_inode est = *inode;
 		unsigned int isize;
 
-		erofs_build_override_inode(&b->o, b->build_time, &b->tree,
-					   NULL, &est);
+		erofs_build_override_inode(&b->o, b->build_time, &b->tree, NULL,
+					   &est);
 		erofs_xattr_size_inode(inode);
 		isize = erofs_inode_core_size(
-				erofs_image_inode_extended(&b->est, &est)) +
+			    erofs_image_inode_extended(&b->est, &est)) +
 			inode->xattr_isize;
 		/* small files: decided at layout, where the tail may move */
 		b->keep_tail = !inode->nr_blocks || isize + tail <= b->blksz;
 	}
 	if (tail && !b->keep_tail)
 		inode->nr_blocks++;
-	if ((uint64_t)inode->raw_blkaddr + inode->nr_blocks >=
-	    EROFS_NULL_ADDR)
+	if ((uint64_t)inode->raw_blkaddr + inode->nr_blocks >= EROFS_NULL_ADDR)
 		return data_fail(b, erofs_fail(b->log, -EFBIG,
 					       "%s: image exceeds 2^32 blocks",
 					       what));
 	/* small files: a buffer of their size, big ones: pooled */
-	b->sbuf_size = inode->size >= FLAT_IO_SIZE ?
-			       FLAT_IO_SIZE :
-			       erofs_round_up(inode->size, b->blksz);
+	b->sbuf_size = inode->size >= FLAT_IO_SIZE
+			   ? FLAT_IO_SIZE
+			   : erofs_round_up(inode->size, b->blksz);
 	return 0;
 }
 
@@ -132,8 +130,8 @@ static int flush_flat(struct erofs_builder *b)
 
 	if (!b->sbuf_len)
 		return 0;
-	err = erofs_blob_append(&b->bootw, b->sbuf, b->sbuf_len,
-				b->sbuf_size, &off);
+	err = erofs_blob_append(&b->bootw, b->sbuf, b->sbuf_len, b->sbuf_size,
+				&off);
 	b->flat_stored += b->sbuf_len;
 	b->sbuf = NULL;
 	b->sbuf_len = 0;
@@ -234,16 +232,17 @@ int erofs_builder_data_hole(struct erofs_builder *b, uint64_t len)
 		size_t room;
 		void *dst;
 
-		if (!b->sbuf_len && inode->datalayout ==
-					    EROFS_INODE_CHUNK_BASED) {
+		if (!b->sbuf_len &&
+		    inode->datalayout == EROFS_INODE_CHUNK_BASED) {
 			/* whole chunks of a hole: the shared zero extent */
 			uint64_t clen = inode->size - b->cur_pos;
 
 			if (clen > b->o.chunksize)
 				clen = b->o.chunksize;
 			if (len >= clen) {
-				err = erofs_chunk_zero(&b->cs, clen,
-				erofs_inode_chunks(inode) + b->chunk_idx++);
+				err = erofs_chunk_zero(
+				    &b->cs, clen,
+				    erofs_inode_chunks(inode) + b->chunk_idx++);
 				if (err)
 					return data_fail(b, err);
 				b->cur_pos += clen;
@@ -253,13 +252,14 @@ int erofs_builder_data_hole(struct erofs_builder *b, uint64_t len)
 		} else if (!(b->sbuf_len % b->blksz) &&
 			   inode->datalayout != EROFS_INODE_CHUNK_BASED) {
 			/* whole blocks of a hole: a hole of the image */
-			uint64_t whole_end = (inode->size / b->blksz) *
-					     b->blksz;
+			uint64_t whole_end =
+			    (inode->size / b->blksz) * b->blksz;
 			uint64_t n = len / b->blksz * b->blksz, off;
 
 			if (b->cur_pos + n > whole_end)
-				n = whole_end > b->cur_pos ?
-					    whole_end - b->cur_pos : 0;
+				n = whole_end > b->cur_pos
+					? whole_end - b->cur_pos
+					: 0;
 			if (n >= b->blksz) {
 				err = flush_flat(b);
 				if (!err)
@@ -301,11 +301,10 @@ int erofs_builder_data_end(struct erofs_builder *b)
 	if (!inode)
 		return -EINVAL;
 	if (b->cur_pos != inode->size)
-		return data_fail(b, erofs_fail(b->log, -EIO,
-					       "%s: %llu bytes of %llu",
-					       b->cur_what,
-					       (unsigned long long)b->cur_pos,
-					       (unsigned long long)inode->size));
+		return data_fail(
+		    b, erofs_fail(b->log, -EIO, "%s: %llu bytes of %llu",
+				  b->cur_what, (unsigned long long)b->cur_pos,
+				  (unsigned long long)inode->size));
 	if (inode->datalayout == EROFS_INODE_CHUNK_BASED) {
 		if (b->sbuf_len)
 			err = flush_chunk(b, b->sbuf_len);
@@ -347,7 +346,8 @@ int erofs_builder_data_external(struct erofs_builder *b,
 {
 	if (off % b->blksz)
 		return erofs_fail(b->log, -EINVAL,
-				  "archive data at byte %llu is not aligned to the %u-byte block size",
+				  "archive data at byte %llu is not aligned to "
+				  "the %u-byte block size",
 				  (unsigned long long)off, b->blksz);
 	inode->datalayout = EROFS_INODE_FLAT_PLAIN;
 	inode->data_state = EROFS_DATA_EXTERNAL;
@@ -358,8 +358,8 @@ int erofs_builder_data_external(struct erofs_builder *b,
 int erofs_builder_data_absent(struct erofs_builder *b,
 			      struct erofs_inode *inode)
 {
-	unsigned int bits = erofs_image_chunkbits(b->o.blkszbits,
-						  b->o.chunksize, inode->size);
+	unsigned int bits =
+	    erofs_image_chunkbits(b->o.blkszbits, b->o.chunksize, inode->size);
 	uint64_t n = inode->size ? ((inode->size - 1) >> bits) + 1 : 0;
 	struct erofs_chunk_ref *refs;
 	int err;
@@ -377,7 +377,8 @@ int erofs_builder_data_absent(struct erofs_builder *b,
 	refs = erofs_inode_chunks(inode);
 	for (uint64_t i = 0; i < n; i++)
 		refs[i] = (struct erofs_chunk_ref){
-			.device_id = 0, .blkaddr = EROFS_NULL_ADDR,
+		    .device_id = 0,
+		    .blkaddr = EROFS_NULL_ADDR,
 		};
 	inode->datalayout = EROFS_INODE_CHUNK_BASED;
 	return 0;
@@ -410,37 +411,37 @@ int erofs_builder_data_fd(struct erofs_builder *b, struct erofs_inode *inode,
 			off_t d = lseek(fd, base + pos, SEEK_DATA);
 
 			if (d < 0 && errno == ENXIO)
-				next_data = size;	/* hole to the end */
+				next_data = size; /* hole to the end */
 			else if (d < 0)
-				sparse = false;		/* cannot tell */
+				sparse = false; /* cannot tell */
 			else
-				next_data = (uint64_t)d - base > size ?
-						    size :
-						    (uint64_t)d - base;
+				next_data = (uint64_t)d - base > size
+						? size
+						: (uint64_t)d - base;
 			if (next_data > pos) {
-				err = erofs_builder_data_hole(b,
-							      next_data - pos);
+				err =
+				    erofs_builder_data_hole(b, next_data - pos);
 				if (err)
 					return err;
 				pos = next_data;
 				continue;
 			}
 			/* data from here: look again after a while */
-			next_data = pos + (b->o.chunksize ? b->o.chunksize :
-							    FLAT_IO_SIZE);
+			next_data = pos + (b->o.chunksize ? b->o.chunksize
+							  : FLAT_IO_SIZE);
 		}
 		dst = stage_space(b, &room);
 		if (!dst)
 			return data_fail(b, -ENOMEM);
 		n = erofs_pread_all(fd, dst, room, base + pos);
 		if (n < 0)
-			return data_fail(b, erofs_err(b->log, n,
-						      "%s: read error at %llu",
-						      what,
-						      (unsigned long long)pos));
+			return data_fail(
+			    b, erofs_err(b->log, n, "%s: read error at %llu",
+					 what, (unsigned long long)pos));
 		if ((size_t)n < room) {
 			err = erofs_fail(b->log, -EAGAIN,
-					 "%s: shrank while it was read (%llu bytes, expected %llu)",
+					 "%s: shrank while it was read (%llu "
+					 "bytes, expected %llu)",
 					 what, (unsigned long long)(pos + n),
 					 (unsigned long long)size);
 			return data_fail(b, err);
@@ -459,10 +460,11 @@ int erofs_builder_data_fd(struct erofs_builder *b, struct erofs_inode *inode,
 		if (st.st_size != st0->st_size ||
 		    st.st_mtim.tv_sec != st0->st_mtim.tv_sec ||
 		    st.st_mtim.tv_nsec != st0->st_mtim.tv_nsec) {
-			err = erofs_fail(b->log, -EAGAIN,
-					 "%s: changed while it was read (size %llu -> %llu)",
-					 what, (unsigned long long)st0->st_size,
-					 (unsigned long long)st.st_size);
+			err = erofs_fail(
+			    b->log, -EAGAIN,
+			    "%s: changed while it was read (size %llu -> %llu)",
+			    what, (unsigned long long)st0->st_size,
+			    (unsigned long long)st.st_size);
 			return data_fail(b, err);
 		}
 	}

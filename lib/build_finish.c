@@ -36,11 +36,10 @@ static int offset_id(const struct erofs_tree *t, const struct erofs_log *log,
 
 		if (!log)
 			return -ERANGE;
-		return erofs_fail(log, -ERANGE,
-				  "%s: %s %u%+lld is outside 0..4294967295",
-				  erofs_image_inode_path(t, inode, path,
-							 sizeof(path)),
-				  what, *id, (long long)off);
+		return erofs_fail(
+		    log, -ERANGE, "%s: %s %u%+lld is outside 0..4294967295",
+		    erofs_image_inode_path(t, inode, path, sizeof(path)), what,
+		    *id, (long long)off);
 	}
 	*id = v;
 	return 0;
@@ -60,11 +59,11 @@ int erofs_build_override_inode(const struct erofs_build_opts *o,
 	if (o->force_gid >= 0)
 		inode->gid = o->force_gid;
 	if (o->uid_offset)
-		err = offset_id(t, log, inode, &inode->uid, o->uid_offset,
-				"uid");
+		err =
+		    offset_id(t, log, inode, &inode->uid, o->uid_offset, "uid");
 	if (o->gid_offset && !err)
-		err = offset_id(t, log, inode, &inode->gid, o->gid_offset,
-				"gid");
+		err =
+		    offset_id(t, log, inode, &inode->gid, o->gid_offset, "gid");
 	if (err || o->mkfs_time_only)
 		return err;
 	if (o->fixed_time) {
@@ -105,8 +104,8 @@ static int split_hard_links(struct erofs_tree *t)
 			c->inline_data = NULL;
 			/* stored data is shared by the copies, not copied */
 			if (o->nr_chunks > 1) {
-				c->chunks = malloc(o->nr_chunks *
-						   sizeof(*c->chunks));
+				c->chunks =
+				    malloc(o->nr_chunks * sizeof(*c->chunks));
 				if (!c->chunks) {
 					c->nr_chunks = 0;
 					return -ENOMEM;
@@ -128,8 +127,8 @@ static int split_hard_links(struct erofs_tree *t)
 					       o->size + 1);
 			}
 			if (o->nr_xattrs)
-				c->xattrs = malloc(o->nr_xattrs *
-						   sizeof(*c->xattrs));
+				c->xattrs =
+				    malloc(o->nr_xattrs * sizeof(*c->xattrs));
 			if ((o->src_path && !c->src_path) ||
 			    (S_ISLNK(o->mode) && o->link_target &&
 			     !c->link_target) ||
@@ -206,8 +205,8 @@ static int fill_manifest(struct erofs_builder *b, uint64_t boot_size,
 int erofs_builder_finish(struct erofs_builder *b,
 			 struct erofs_build_result *res)
 {
-	struct erofs_image_writer img = { 0 };
-	struct erofs_image_opts imo = { 0 };
+	struct erofs_image_writer img = {0};
+	struct erofs_image_opts imo = {0};
 	uint64_t boot_size, regular_files = 0;
 	unsigned int nr_kept = 0;
 	int boot_fd = erofs_build_out_fd(b, b->boot_out);
@@ -215,17 +214,17 @@ int erofs_builder_finish(struct erofs_builder *b,
 
 	memset(res, 0, sizeof(*res));
 	if (b->failed || b->cur)
-		return b->cur ? erofs_fail(b->log, -EBUSY,
-					   "%s: its data never ended",
-					   b->cur_what) :
-				-ECANCELED;
-	b->failed = true;	/* until it succeeded */
+		return b->cur
+			   ? erofs_fail(b->log, -EBUSY,
+					"%s: its data never ended", b->cur_what)
+			   : -ECANCELED;
+	b->failed = true; /* until it succeeded */
 	if (!b->tree.root)
 		return erofs_fail(b->log, -EINVAL, "nothing was imported");
 	err = b->o.hard_dereference ? split_hard_links(&b->tree) : 0;
 	for (uint64_t i = 0; i < b->tree.nr_all && !err; i++)
-		err = erofs_build_override_inode(&b->o, b->build_time,
-						 &b->tree, b->log,
+		err = erofs_build_override_inode(&b->o, b->build_time, &b->tree,
+						 b->log,
 						 erofs_tree_inode(&b->tree, i));
 	if (!err)
 		err = erofs_tree_finalize(&b->tree);
@@ -238,9 +237,10 @@ int erofs_builder_finish(struct erofs_builder *b,
 			continue;
 		regular_files++;
 		if (inode->data_state == EROFS_DATA_NONE && inode->size)
-			return erofs_fail(b->log, -EINVAL,
-					  "a regular file of %llu bytes got no data",
-					  (unsigned long long)inode->size);
+			return erofs_fail(
+			    b->log, -EINVAL,
+			    "a regular file of %llu bytes got no data",
+			    (unsigned long long)inode->size);
 		if (inode->data_state == EROFS_DATA_NONE)
 			inode->datalayout = EROFS_INODE_FLAT_PLAIN;
 	}
@@ -275,8 +275,7 @@ int erofs_builder_finish(struct erofs_builder *b,
 
 		if (!bl->new_id)
 			continue;
-		memcpy(img.devices[bl->new_id - 1].tag, bl->sha,
-		       EROFS_TAG_LEN);
+		memcpy(img.devices[bl->new_id - 1].tag, bl->sha, EROFS_TAG_LEN);
 		img.devices[bl->new_id - 1].blocks = bl->size / b->blksz;
 		if (ftruncate(erofs_build_out_fd(b, bl->out_idx), bl->size) <
 		    0) {
@@ -288,10 +287,11 @@ int erofs_builder_finish(struct erofs_builder *b,
 	err = erofs_image_layout(&img);
 	if (err)
 		goto out;
-	erofs_info(b->log,
-		   "laid out %llu inodes, %llu shared xattrs, metadata at block %u",
-		   (unsigned long long)b->tree.nr_inodes,
-		   (unsigned long long)b->xt.nr_shared, img.meta_blkaddr);
+	erofs_info(
+	    b->log,
+	    "laid out %llu inodes, %llu shared xattrs, metadata at block %u",
+	    (unsigned long long)b->tree.nr_inodes,
+	    (unsigned long long)b->xt.nr_shared, img.meta_blkaddr);
 	err = erofs_image_write_dir_data(&img, boot_fd);
 	if (!err)
 		err = erofs_image_write_meta(&img, boot_fd);
@@ -302,8 +302,8 @@ int erofs_builder_finish(struct erofs_builder *b,
 		err = erofs_err(b->log, -errno, "%s: cannot size", b->dest);
 		goto out;
 	}
-	err = fill_manifest(b, boot_size, regular_files, nr_kept,
-			    &res->manifest);
+	err =
+	    fill_manifest(b, boot_size, regular_files, nr_kept, &res->manifest);
 	if (err)
 		goto out;
 	if (b->manifest_out >= 0) {

@@ -79,11 +79,11 @@ int erofs_build_out_add(struct erofs_builder *b, const char *path,
 				  what, path);
 	if (strlen(base) > NAME_MAX)
 		return erofs_fail(b->log, -ENAMETOOLONG,
-				  "%s %s: file name longer than %d bytes",
-				  what, path, NAME_MAX);
+				  "%s %s: file name longer than %d bytes", what,
+				  path, NAME_MAX);
 	if (strlen(path) >= EROFS_TMPNAME_LEN - 16)
-		return erofs_fail(b->log, -ENAMETOOLONG,
-				  "%s %s: path too long", what, path);
+		return erofs_fail(b->log, -ENAMETOOLONG, "%s %s: path too long",
+				  what, path);
 	dir = dir_of(path);
 	if (!dir)
 		return erofs_err(b->log, -errno,
@@ -193,8 +193,7 @@ bool erofs_builder_is_output(struct erofs_builder *b, dev_t dev, ino_t ino)
 	return false;
 }
 
-int erofs_build_check_source(struct erofs_builder *b, int fd,
-			     const char *path)
+int erofs_build_check_source(struct erofs_builder *b, int fd, const char *path)
 {
 	struct stat st;
 
@@ -206,9 +205,10 @@ int erofs_build_check_source(struct erofs_builder *b, int fd,
 
 		if ((o->exists && o->dev == st.st_dev && o->ino == st.st_ino) ||
 		    (o->tdev == st.st_dev && o->tino == st.st_ino))
-			return erofs_fail(b->log, -EINVAL,
-					  "source %s is the same file as output %s",
-					  path, o->path);
+			return erofs_fail(
+			    b->log, -EINVAL,
+			    "source %s is the same file as output %s", path,
+			    o->path);
 	}
 	return 0;
 }

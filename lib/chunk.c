@@ -21,13 +21,13 @@
  * a comparison, never a wrong reference.
  */
 struct erofs_chunk_entry {
-	uint64_t key;		/* hash << 8 | device id */
-	uint32_t len;		/* 0 marks a free slot */
+	uint64_t key; /* hash << 8 | device id */
+	uint32_t len; /* 0 marks a free slot */
 	uint32_t blkaddr;
 };
 
-#define KEY_HASH(k)	((k) >> 8)
-#define KEY_DEV(k)	((uint16_t)((k) & 0xff))
+#define KEY_HASH(k) ((k) >> 8)
+#define KEY_DEV(k)  ((uint16_t)((k)&0xff))
 
 /* where device @id's chunks are: its writer and block 0 */
 static int dev_note(struct erofs_chunk_store *cs, uint16_t id,
@@ -50,10 +50,9 @@ static int dev_note(struct erofs_chunk_store *cs, uint16_t id,
 	return 0;
 }
 
-int erofs_chunk_store_init(struct erofs_chunk_store *cs,
-			   unsigned int blkszbits, uint64_t chunksize,
-			   uint16_t device_id, uint32_t blk_base,
-			   struct erofs_blob *blob,
+int erofs_chunk_store_init(struct erofs_chunk_store *cs, unsigned int blkszbits,
+			   uint64_t chunksize, uint16_t device_id,
+			   uint32_t blk_base, struct erofs_blob *blob,
 			   const struct erofs_log *log)
 {
 	memset(cs, 0, sizeof(*cs));
@@ -66,8 +65,7 @@ int erofs_chunk_store_init(struct erofs_chunk_store *cs,
 	cs->cap = 4096;
 	cs->tab = calloc(cs->cap, sizeof(*cs->tab));
 	cs->cmpbuf = malloc(chunksize);
-	if (!cs->tab || !cs->cmpbuf ||
-	    dev_note(cs, device_id, blob, blk_base))
+	if (!cs->tab || !cs->cmpbuf || dev_note(cs, device_id, blob, blk_base))
 		return -ENOMEM;
 	/* chunk sizes are block multiples: one buffer size fits them all */
 	return erofs_blob_set_pool(blob, chunksize);
@@ -160,8 +158,8 @@ static int store_new(struct erofs_chunk_store *cs, void *buf, size_t size,
 	if (err)
 		return err;
 	if ((off >> cs->blkszbits) + cs->blk_base >= EROFS_NULL_ADDR)
-		return erofs_fail(cs->log, -EFBIG,
-				 "%s: more than 2^32 blocks", cs->blob->name);
+		return erofs_fail(cs->log, -EFBIG, "%s: more than 2^32 blocks",
+				  cs->blob->name);
 	ref->device_id = cs->device_id;
 	ref->blkaddr = cs->blk_base + (off >> cs->blkszbits);
 	*blob_off = off;
@@ -229,7 +227,7 @@ int erofs_chunk_put(struct erofs_chunk_store *cs, void *buf, size_t size,
 		d = &cs->devs[KEY_DEV(e->key)];
 		err = erofs_blob_compare(d->blob, buf, len,
 					 (uint64_t)(e->blkaddr - d->blk_base)
-						 << cs->blkszbits,
+					     << cs->blkszbits,
 					 cs->cmpbuf);
 		if (err < 0) {
 			erofs_blob_release(cs->blob, buf, size);

@@ -34,14 +34,14 @@ struct conv {
 	struct erofs_oci_out *out;
 	struct erofs_convert_result *res;
 
-	struct erofs_oci_stream *stream;	/* the layer being read */
-	unsigned int layer;			/* 1-based */
-	uint64_t entries;			/* last progress report */
-	char **names;				/* per layer, for messages */
-	char **tmps;				/* per layer: output path */
-	uint8_t (*out_digest)[EROFS_SHA256_LEN];	/* per output layer */
+	struct erofs_oci_stream *stream;	 /* the layer being read */
+	unsigned int layer;			 /* 1-based */
+	uint64_t entries;			 /* last progress report */
+	char **names;				 /* per layer, for messages */
+	char **tmps;				 /* per layer: output path */
+	uint8_t (*out_digest)[EROFS_SHA256_LEN]; /* per output layer */
 	uint64_t *out_size;
-	unsigned int *out_src;			/* its source layer */
+	unsigned int *out_src; /* its source layer */
 	unsigned int nr_out;
 };
 
@@ -54,10 +54,10 @@ void erofs_convert_opts_init(struct erofs_convert_opts *o)
 static void report(struct conv *c, bool done)
 {
 	struct erofs_convert_progress p = {
-		.layer = c->layer,
-		.nr_layers = c->img.nr_layers,
-		.entries = c->entries,
-		.done = done,
+	    .layer = c->layer,
+	    .nr_layers = c->img.nr_layers,
+	    .entries = c->entries,
+	    .done = done,
 	};
 
 	if (!c->o->progress)
@@ -79,8 +79,8 @@ static void build_progress(void *arg, const struct erofs_build_progress *p)
 static void uuid_v5(const char *name, uint8_t uuid[16])
 {
 	static const uint8_t ns_url[16] = {
-		0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1,
-		0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8,
+	    0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1,
+	    0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8,
 	};
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	uint8_t h[20];
@@ -151,8 +151,8 @@ static int open_source(struct conv *c)
 		layout = S_ISDIR(st.st_mode);
 	}
 	if (layout)
-		err = erofs_oci_layout_open(path, ref, &c->plat, &c->img,
-					    c->log);
+		err =
+		    erofs_oci_layout_open(path, ref, &c->plat, &c->img, c->log);
 	else
 		err = erofs_oci_archive_open(path, ref, &c->img, c->log);
 	free(path);
@@ -276,15 +276,15 @@ static int import_layer(struct conv *c, struct erofs_builder *b, unsigned int i,
 	const struct erofs_oci_layer *l = &c->img.layers[i];
 	struct erofs_convert_layer_result *lr = &c->res->layers[i];
 	struct erofs_builder_source_opts so = {
-		.whiteouts = wh,
-		.name = c->names[i],
+	    .whiteouts = wh,
+	    .name = c->names[i],
 	};
 	struct erofs_oci_verify v = {
-		.name = c->names[i],
-		.check_digest = l->have_digest,
-		.size = l->desc.size,
-		.check_diff_id = l->have_diff_id,
-		.comp = l->comp,
+	    .name = c->names[i],
+	    .check_digest = l->have_digest,
+	    .size = l->desc.size,
+	    .check_diff_id = l->have_diff_id,
+	    .comp = l->comp,
 	};
 	struct erofs_oci_stream_stats st;
 	struct erofs_oci_src src;
@@ -406,9 +406,10 @@ static int convert_merged(struct conv *c)
 			if (!strcmp(mb->path, c->tmps[i]))
 				src = i;
 		if (!mb || src == c->img.nr_layers) {
-			err = erofs_fail(c->log, -EIO,
-					 "the builder reported an unknown blob device %u",
-					 d);
+			err = erofs_fail(
+			    c->log, -EIO,
+			    "the builder reported an unknown blob device %u",
+			    d);
 			goto out;
 		}
 		err = erofs_unhex(c->out_digest[c->nr_out], mb->sha256,
@@ -429,8 +430,8 @@ static int convert_merged(struct conv *c)
 	err = erofs_unhex(c->out_digest[c->nr_out],
 			  br.manifest.bootstrap_sha256, EROFS_SHA256_LEN);
 	if (!err)
-		err = erofs_oci_out_adopt(c->out, boot,
-					  c->out_digest[c->nr_out]);
+		err =
+		    erofs_oci_out_adopt(c->out, boot, c->out_digest[c->nr_out]);
 	if (err)
 		goto out;
 	c->out_size[c->nr_out] = br.manifest.bootstrap_size;
@@ -577,15 +578,17 @@ static int write_image(struct conv *c)
 			int r;
 
 			if (s == c->img.nr_layers) {
-				r = asprintf(&created_by[k],
-					     "erofs-convert: bootstrap of %u layers",
-					     c->img.nr_layers);
+				r = asprintf(
+				    &created_by[k],
+				    "erofs-convert: bootstrap of %u layers",
+				    c->img.nr_layers);
 			} else {
 				erofs_oci_digest_str(id,
 						     c->img.layers[s].diff_id);
-				r = asprintf(&created_by[k],
-					     "erofs-convert: blob of layer %u (%s)",
-					     s + 1, id);
+				r = asprintf(
+				    &created_by[k],
+				    "erofs-convert: blob of layer %u (%s)",
+				    s + 1, id);
 			}
 			if (r < 0) {
 				created_by[k] = NULL;
@@ -593,10 +596,10 @@ static int write_image(struct conv *c)
 			}
 		}
 	}
-	err = erofs_oci_out_config(&c->img, &c->plat,
-				   (const uint8_t(*)[EROFS_SHA256_LEN])
-					   c->out_digest,
-				   created_by, c->nr_out, merged, &cfg, c->log);
+	err = erofs_oci_out_config(
+	    &c->img, &c->plat,
+	    (const uint8_t(*)[EROFS_SHA256_LEN])c->out_digest, created_by,
+	    c->nr_out, merged, &cfg, c->log);
 	if (err)
 		goto out;
 	text = erofs_oci_json_text(cfg, &cfg_len);
@@ -613,9 +616,9 @@ static int write_image(struct conv *c)
 	}
 	json_object_object_add(m, "schemaVersion", json_object_new_int(2));
 	add_s(m, "mediaType", EROFS_MT_OCI_MANIFEST);
-	json_object_object_add(m, "config",
-			       descriptor(EROFS_MT_OCI_CONFIG, cfg_digest,
-					  cfg_len, NULL));
+	json_object_object_add(
+	    m, "config",
+	    descriptor(EROFS_MT_OCI_CONFIG, cfg_digest, cfg_len, NULL));
 	for (unsigned int k = 0; k < c->nr_out; k++) {
 		unsigned int s = c->out_src[k];
 		const char *mt;
@@ -639,9 +642,9 @@ static int write_image(struct conv *c)
 					 o->chunksize ? o->chunksize
 						      : DEFAULT_CHUNKSIZE);
 				add_s(ann, EROFS_ANN_CHUNK_SIZE, buf);
-				snprintf(buf, sizeof(buf), "%u",
-					 1u << (o->blkszbits ? o->blkszbits
-							     : 12));
+				snprintf(
+				    buf, sizeof(buf), "%u",
+				    1u << (o->blkszbits ? o->blkszbits : 12));
 				add_s(ann, EROFS_ANN_BLOCK_SIZE, buf);
 				if (o->fsid)
 					add_s(ann, EROFS_ANN_FSID, o->fsid);
@@ -682,10 +685,9 @@ out:
 }
 
 int erofs_convert(const struct erofs_convert_opts *o,
-		  struct erofs_convert_result *res,
-		  const struct erofs_log *log)
+		  struct erofs_convert_result *res, const struct erofs_log *log)
 {
-	struct conv c = { .o = o, .log = log, .res = res };
+	struct conv c = {.o = o, .log = log, .res = res};
 	int err;
 
 	memset(res, 0, sizeof(*res));
@@ -695,9 +697,10 @@ int erofs_convert(const struct erofs_convert_opts *o,
 	if (o->platform) {
 		err = erofs_oci_platform_parse(o->platform, &c.plat);
 		if (err)
-			return erofs_fail(log, -EINVAL,
-					  "bad platform \"%s\" (os/arch[/variant])",
-					  o->platform);
+			return erofs_fail(
+			    log, -EINVAL,
+			    "bad platform \"%s\" (os/arch[/variant])",
+			    o->platform);
 	} else {
 		err = erofs_oci_platform_host(&c.plat);
 		if (err)
@@ -707,8 +710,7 @@ int erofs_convert(const struct erofs_convert_opts *o,
 	if (!err && o->nr_layers)
 		err = hash_layer_files(&c);
 	if (!err)
-		err = erofs_oci_out_create(&c.out, o->outdir, o->tmpnames,
-					   log);
+		err = erofs_oci_out_create(&c.out, o->outdir, o->tmpnames, log);
 	if (!err)
 		err = make_names(&c);
 	if (!err)
@@ -754,7 +756,8 @@ char *erofs_convert_result_json(const struct erofs_convert_result *r)
 
 		if (b) {
 			add_s(b, "digest", r->bootstrap_digest);
-			add(b, "size", json_object_new_uint64(r->bootstrap_size));
+			add(b, "size",
+			    json_object_new_uint64(r->bootstrap_size));
 			json_object_object_add(o, "bootstrap", b);
 		}
 	}
@@ -786,8 +789,8 @@ char *erofs_convert_result_json(const struct erofs_convert_result *r)
 	}
 	json_object_object_add(o, "layers", ls);
 	text = json_object_to_json_string_ext(
-		o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-			   JSON_C_TO_STRING_NOSLASHESCAPE);
+	    o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+		   JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (text)
 		ret = strdup(text);
 	json_object_put(o);

@@ -25,14 +25,14 @@
 #include "liberofs_decompress.h"
 #include "erofs/util.h"
 
-#define NR_BLOCKS	4
-#define BLOCK_SIZE	(1u << 20)
-#define IN_SIZE		(256u << 10)
+#define NR_BLOCKS  4
+#define BLOCK_SIZE (1u << 20)
+#define IN_SIZE	   (256u << 10)
 
 enum dmode {
-	DMODE_NONE,		/* pass through */
-	DMODE_GZIP,		/* ISA-L */
-	DMODE_ARCHIVE,		/* a libarchive filter, "raw" format */
+	DMODE_NONE,    /* pass through */
+	DMODE_GZIP,    /* ISA-L */
+	DMODE_ARCHIVE, /* a libarchive filter, "raw" format */
 };
 
 struct erofs_dstream {
@@ -47,25 +47,25 @@ struct erofs_dstream {
 	pthread_cond_t cond;
 	uint8_t *blk[NR_BLOCKS];
 	size_t len[NR_BLOCKS];
-	unsigned int head;	/* the block the consumer holds or gets next */
-	unsigned int count;	/* filled blocks, the held one included */
+	unsigned int head;  /* the block the consumer holds or gets next */
+	unsigned int count; /* filled blocks, the held one included */
 	bool held;
-	bool done;		/* the thread finished: end of stream or err */
+	bool done; /* the thread finished: end of stream or err */
 	bool stop;
 	int err;
 	char msg[320];
 	char comp[16];
-	uint64_t in;		/* compressed bytes read */
-	int dump_fd;		/* >= 0: every block handed out also goes here */
+	uint64_t in; /* compressed bytes read */
+	int dump_fd; /* >= 0: every block handed out also goes here */
 	const char *dump_name;
 
 	/* the thread's own */
 	enum dmode mode;
 	uint8_t *inbuf;
-	size_t first_len;	/* bytes read for detection, not yet handed */
+	size_t first_len; /* bytes read for detection, not yet handed */
 	bool eos;
 	struct inflate_state *gz;
-	unsigned int members;	/* gzip members finished */
+	unsigned int members; /* gzip members finished */
 	bool member_done;
 	struct archive *ra;
 	/*
@@ -98,8 +98,8 @@ static ssize_t read_input(struct erofs_dstream *d, void *buf, size_t cap)
 {
 	for (;;) {
 		struct pollfd p[2] = {
-			{ .fd = d->fd, .events = POLLIN },
-			{ .fd = d->wakefd, .events = POLLIN },
+		    {.fd = d->fd, .events = POLLIN},
+		    {.fd = d->wakefd, .events = POLLIN},
 		};
 		ssize_t n;
 
@@ -149,7 +149,8 @@ static const char *isal_strerror(int ret)
 {
 	switch (ret) {
 	case ISAL_INCORRECT_CHECKSUM:
-		return "CRC-32 or length in the trailer does not match the data (corrupt stream)";
+		return "CRC-32 or length in the trailer does not match the "
+		       "data (corrupt stream)";
 	case ISAL_INVALID_WRAPPER:
 		return "invalid gzip header";
 	case ISAL_UNSUPPORTED_METHOD:
@@ -193,7 +194,8 @@ static int gz_next_member(struct erofs_dstream *d)
 			continue;
 		if (*s->next_in != 0x1f)
 			return set_error(d, -EINVAL,
-					 "gzip: garbage after member %u at compressed byte %llu",
+					 "gzip: garbage after member %u at "
+					 "compressed byte %llu",
 					 d->members, gz_pos(d));
 		uint8_t *in = s->next_in;
 		uint32_t avail = s->avail_in;
@@ -233,17 +235,18 @@ static ssize_t gz_produce(struct erofs_dstream *d, uint8_t *out, size_t cap)
 			if (n < 0)
 				return n;
 			if (!n) {
-				bool trailer = s->block_state ==
-						       ISAL_BLOCK_INPUT_DONE ||
-					       s->block_state ==
-						       ISAL_CHECKSUM_CHECK;
+				bool trailer =
+				    s->block_state == ISAL_BLOCK_INPUT_DONE ||
+				    s->block_state == ISAL_CHECKSUM_CHECK;
 
-				return set_error(d, -EINVAL,
-						 "gzip: truncated: the input ends %s at compressed byte %llu",
-						 trailer ?
-							 "inside the trailer (CRC-32 and length)" :
-							 "inside the compressed data",
-						 gz_pos(d));
+				return set_error(
+				    d, -EINVAL,
+				    "gzip: truncated: the input ends %s at "
+				    "compressed byte %llu",
+				    trailer ? "inside the trailer (CRC-32 and "
+					      "length)"
+					    : "inside the compressed data",
+				    gz_pos(d));
 			}
 			s->next_in = d->inbuf;
 			s->avail_in = n;
@@ -313,14 +316,16 @@ static const struct {
 	size_t len;
 	int code;
 } filters[] = {
-	{ "\x28\xb5\x2f\xfd", 4, ARCHIVE_FILTER_ZSTD },
-	{ "\xfd" "7zXZ\0", 6, ARCHIVE_FILTER_XZ },
-	{ "BZh", 3, ARCHIVE_FILTER_BZIP2 },
-	{ "\x04\x22\x4d\x18", 4, ARCHIVE_FILTER_LZ4 },
-	{ "\x02\x21\x4c\x18", 4, ARCHIVE_FILTER_LZ4 },	/* legacy */
-	{ "LZIP", 4, ARCHIVE_FILTER_LZIP },
-	{ "\x1f\x9d", 2, ARCHIVE_FILTER_COMPRESS },
-	{ "\x5d\0\0", 3, ARCHIVE_FILTER_LZMA },
+    {"\x28\xb5\x2f\xfd", 4, ARCHIVE_FILTER_ZSTD},
+    {"\xfd"
+     "7zXZ\0",
+     6, ARCHIVE_FILTER_XZ},
+    {"BZh", 3, ARCHIVE_FILTER_BZIP2},
+    {"\x04\x22\x4d\x18", 4, ARCHIVE_FILTER_LZ4},
+    {"\x02\x21\x4c\x18", 4, ARCHIVE_FILTER_LZ4}, /* legacy */
+    {"LZIP", 4, ARCHIVE_FILTER_LZIP},
+    {"\x1f\x9d", 2, ARCHIVE_FILTER_COMPRESS},
+    {"\x5d\0\0", 3, ARCHIVE_FILTER_LZMA},
 };
 
 /*
@@ -346,8 +351,9 @@ static int open_archive(struct erofs_dstream *d, int code)
 	archive_read_support_filter_by_code(d->ra, code);
 	archive_read_support_format_raw(d->ra);
 	d->recording = true;
-	n = archive_read_open(d->ra, d, NULL, raw_read, NULL) == ARCHIVE_OK ?
-		    archive_filter_count(d->ra) : -1;
+	n = archive_read_open(d->ra, d, NULL, raw_read, NULL) == ARCHIVE_OK
+		? archive_filter_count(d->ra)
+		: -1;
 	d->recording = false;
 	if (n == 1 || n == 2) {
 		free(d->rec);
@@ -379,7 +385,8 @@ static ssize_t archive_produce(struct erofs_dstream *d, uint8_t *out,
 			const char *msg = archive_error_string(d->ra);
 
 			return set_error(d, -EINVAL, "%s: %s", d->comp,
-					 msg ? msg : "corrupt or truncated stream");
+					 msg ? msg
+					     : "corrupt or truncated stream");
 		}
 		if (!n) {
 			d->eos = true;

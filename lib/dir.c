@@ -22,15 +22,14 @@ static struct dent *sorted_entries(const struct erofs_inode *dir,
 				   unsigned int *nr)
 {
 	struct dent *v = malloc((dir->nr_children + 2) * sizeof(*v));
-	const struct dent dots[2] = { { ".", 1, dir }, { "..", 2, dir->parent } };
+	const struct dent dots[2] = {{".", 1, dir}, {"..", 2, dir->parent}};
 	unsigned int i = 0, d = 0, n = 0;
 
 	if (!v)
 		return NULL;
 	while (i < dir->nr_children || d < 2) {
-		const struct erofs_dentry *c = i < dir->nr_children ?
-							&dir->children[i] :
-							NULL;
+		const struct erofs_dentry *c =
+		    i < dir->nr_children ? &dir->children[i] : NULL;
 
 		if (d < 2 && (!c || erofs_name_cmp(dots[d].name, dots[d].len,
 						   c->name, c->namelen) < 0)) {
@@ -60,21 +59,21 @@ static uint64_t pack(const struct dent *v, unsigned int n, unsigned int blksz,
 	while (first < n) {
 		unsigned int used = 0, last = first;
 
-		while (last < n && used + EROFS_DIRENT_SIZE + v[last].len <=
-					   blksz) {
+		while (last < n &&
+		       used + EROFS_DIRENT_SIZE + v[last].len <= blksz) {
 			used += EROFS_DIRENT_SIZE + v[last].len;
 			last++;
 		}
 		if (out) {
 			uint8_t *blk = out + size;
 			unsigned int nameoff =
-				(last - first) * EROFS_DIRENT_SIZE;
+			    (last - first) * EROFS_DIRENT_SIZE;
 
 			for (unsigned int k = first; k < last; k++) {
 				erofs_dirent_encode(
-					blk + (k - first) * EROFS_DIRENT_SIZE,
-					v[k].inode->nid, nameoff,
-					erofs_mode_to_ftype(v[k].inode->mode));
+				    blk + (k - first) * EROFS_DIRENT_SIZE,
+				    v[k].inode->nid, nameoff,
+				    erofs_mode_to_ftype(v[k].inode->mode));
 				memcpy(blk + nameoff, v[k].name, v[k].len);
 				nameoff += v[k].len;
 			}

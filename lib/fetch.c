@@ -466,13 +466,15 @@ static int source_fill(struct erofs_fetch *f, struct erofs_fetch_obj *o,
 		if (err == -EOPNOTSUPP)
 			err = s->ops->read(s, o->path, us, de - us, buf);
 		if (err) {
-			/* "not here" is no news while a later source may have it */
-			erofs_msg(f->log,
-				  err == -ENOENT && i + 1 < f->nr_srcs
-					  ? EROFS_LOG_DEBUG
-					  : EROFS_LOG_WARN,
-				  0, "source %s: %s [%" PRIu64 ", +%" PRIu64 "): %s",
-				  s->desc, o->path, us, de - us, strerror(-err));
+			/* "not here" is no news while a later source may have
+			 * it */
+			erofs_msg(
+			    f->log,
+			    err == -ENOENT && i + 1 < f->nr_srcs
+				? EROFS_LOG_DEBUG
+				: EROFS_LOG_WARN,
+			    0, "source %s: %s [%" PRIu64 ", +%" PRIu64 "): %s",
+			    s->desc, o->path, us, de - us, strerror(-err));
 			continue;
 		}
 		if (copied) {

@@ -11,8 +11,8 @@
  *    had finds those it read but had not recorded yet): a reader gets an
  *    error it can retry, never zeros.
  * The daemon runs with --child-of-supervisor: a stop signal anyone else
- * sends it ends it with 128+SIGNAL, which is restarted like a crash; only a stop
- * signal sent to the supervisor (forwarded), or the daemon's own clean
+ * sends it ends it with 128+SIGNAL, which is restarted like a crash; only a
+ * stop signal sent to the supervisor (forwarded), or the daemon's own clean
  * exit (control socket "stop", --exit-when-idle) ends the service.
  * The child is watched through a pidfd and signals reach us through a pipe
  * a program's handler writes to, so no disposition or mask is changed.

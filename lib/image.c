@@ -12,13 +12,13 @@
 #include "liberofs_image.h"
 #include "erofs/util.h"
 
-#define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((uint64_t)(a) - 1))
+#define ALIGN_UP(x, a) (((x) + (a)-1) & ~((uint64_t)(a)-1))
 
 /* newer erofs-utils mark prefixes stored outside any inode; 6.12 ignores it */
-#define COMPAT_PLAIN_XATTR_PFX	0x00000010u
+#define COMPAT_PLAIN_XATTR_PFX 0x00000010u
 /* i_u.rdev = minor[7:0] | major << 8 | minor[19:8] << 20 */
-#define RDEV_MAJOR_MAX		0xfffu
-#define RDEV_MINOR_MAX		0xfffffu
+#define RDEV_MAJOR_MAX 0xfffu
+#define RDEV_MINOR_MAX 0xfffffu
 
 int erofs_image_init(struct erofs_image_writer *img, struct erofs_tree *t,
 		     struct erofs_xattr_table *xt,
@@ -31,8 +31,9 @@ int erofs_image_init(struct erofs_image_writer *img, struct erofs_tree *t,
 	img->opts = *opts;
 	img->log = log;
 	if (opts->chunk_blockmap && opts->nr_devices)
-		return erofs_fail(log, -EINVAL,
-				 "a chunk block map cannot address blob devices");
+		return erofs_fail(
+		    log, -EINVAL,
+		    "a chunk block map cannot address blob devices");
 	if (opts->nr_devices) {
 		img->devices = calloc(opts->nr_devices, sizeof(*img->devices));
 		if (!img->devices)
@@ -118,9 +119,10 @@ static int choose_form(struct erofs_image_writer *img,
 		if (!needs_extended(img, inode))
 			return 0;
 		return erofs_fail(img->log, -EINVAL,
-				 "%s: cannot be a compact inode (owner, group, link count or size too large)",
-				 erofs_image_inode_path(img->tree, inode, path,
-							sizeof(path)));
+				  "%s: cannot be a compact inode (owner, "
+				  "group, link count or size too large)",
+				  erofs_image_inode_path(img->tree, inode, path,
+							 sizeof(path)));
 	default:
 		inode->extended = needs_extended(img, inode);
 		return 0;
@@ -137,27 +139,29 @@ static int check_encodable(struct erofs_image_writer *img,
 	char path[512];
 
 	if (erofs_xattr_size_inode(inode))
-		return erofs_fail(img->log, -E2BIG,
-				 "%s: extended attributes exceed what an EROFS inode holds",
-				 erofs_image_inode_path(img->tree, inode, path,
-							sizeof(path)));
+		return erofs_fail(
+		    img->log, -E2BIG,
+		    "%s: extended attributes exceed what an EROFS inode holds",
+		    erofs_image_inode_path(img->tree, inode, path,
+					   sizeof(path)));
 	if ((S_ISCHR(inode->mode) || S_ISBLK(inode->mode)) &&
 	    (inode->rdev_major > RDEV_MAJOR_MAX ||
 	     inode->rdev_minor > RDEV_MINOR_MAX))
 		return erofs_fail(img->log, -ERANGE,
-				 "%s: device number %u:%u does not fit EROFS (major up to %u, minor up to %u)",
-				 erofs_image_inode_path(img->tree, inode, path,
-							sizeof(path)),
-				 inode->rdev_major, inode->rdev_minor,
-				 RDEV_MAJOR_MAX, RDEV_MINOR_MAX);
+				  "%s: device number %u:%u does not fit EROFS "
+				  "(major up to %u, minor up to %u)",
+				  erofs_image_inode_path(img->tree, inode, path,
+							 sizeof(path)),
+				  inode->rdev_major, inode->rdev_minor,
+				  RDEV_MAJOR_MAX, RDEV_MINOR_MAX);
 	return 0;
 }
 
 /* bytes of one chunk table entry: 8-byte indexes or a 4-byte block map */
 static unsigned int chunk_unit(const struct erofs_image_writer *img)
 {
-	return img->opts.chunk_blockmap ? EROFS_BLOCK_MAP_ENTRY_SIZE :
-					  EROFS_CHUNK_INDEX_SIZE;
+	return img->opts.chunk_blockmap ? EROFS_BLOCK_MAP_ENTRY_SIZE
+					: EROFS_CHUNK_INDEX_SIZE;
 }
 
 /*
@@ -167,8 +171,8 @@ static unsigned int chunk_unit(const struct erofs_image_writer *img)
 static void plan_flat(struct erofs_inode *inode, uint64_t size,
 		      unsigned int blksz, bool may_inline, uint64_t *pos)
 {
-	unsigned int isize = erofs_inode_core_size(inode->extended) +
-			     inode->xattr_isize;
+	unsigned int isize =
+	    erofs_inode_core_size(inode->extended) + inode->xattr_isize;
 	unsigned int tail = size % blksz;
 
 	inode->nr_blocks = size / blksz;
@@ -202,8 +206,8 @@ static void plan_flat(struct erofs_inode *inode, uint64_t size,
 static void plan_streamed(struct erofs_inode *inode, unsigned int blksz,
 			  uint64_t *pos)
 {
-	unsigned int isize = erofs_inode_core_size(inode->extended) +
-			     inode->xattr_isize;
+	unsigned int isize =
+	    erofs_inode_core_size(inode->extended) + inode->xattr_isize;
 	uint64_t need = isize + inode->inline_size;
 
 	inode->relocate = false;
@@ -234,10 +238,11 @@ int erofs_image_layout(struct erofs_image_writer *img)
 		/* data first: the metadata follows the streamed data */
 		if (devt_end > (uint64_t)img->opts.data_start * blksz)
 			return erofs_fail(img->log, -E2BIG,
-					  "%u blob devices do not fit before the data in the bootstrap",
+					  "%u blob devices do not fit before "
+					  "the data in the bootstrap",
 					  img->opts.nr_devices);
-		img->meta_blkaddr = img->opts.data_start +
-				    img->opts.data_blocks;
+		img->meta_blkaddr =
+		    img->opts.data_start + img->opts.data_blocks;
 		pos = (uint64_t)img->meta_blkaddr * blksz;
 	} else {
 		img->meta_blkaddr = 0;
@@ -266,8 +271,8 @@ int erofs_image_layout(struct erofs_image_writer *img)
 		err = choose_form(img, inode);
 		if (err)
 			return err;
-		isize = erofs_inode_core_size(inode->extended) +
-			inode->xattr_isize;
+		isize =
+		    erofs_inode_core_size(inode->extended) + inode->xattr_isize;
 		if (S_ISREG(inode->mode) &&
 		    inode->datalayout == EROFS_INODE_CHUNK_BASED) {
 			img->has_chunks = true;
@@ -279,9 +284,10 @@ int erofs_image_layout(struct erofs_image_writer *img)
 			uint64_t n = erofs_div_round_up(inode->size, blksz);
 
 			if (n >= EROFS_NULL_ADDR)
-				return erofs_fail(img->log, -EFBIG,
-						  "a file of %llu bytes: too many blocks",
-						  (unsigned long long)inode->size);
+				return erofs_fail(
+				    img->log, -EFBIG,
+				    "a file of %llu bytes: too many blocks",
+				    (unsigned long long)inode->size);
 			inode->datalayout = EROFS_INODE_FLAT_PLAIN;
 			inode->nr_blocks = n;
 			inode->inline_size = 0;
@@ -297,15 +303,17 @@ int erofs_image_layout(struct erofs_image_writer *img)
 			pos += ALIGN_UP(isize, chunk_unit(img)) +
 			       (uint64_t)inode->nr_chunks * chunk_unit(img);
 		else
-			pos += isize + (inode->datalayout ==
-						EROFS_INODE_FLAT_INLINE ?
-						inode->inline_size : 0);
+			pos += isize +
+			       (inode->datalayout == EROFS_INODE_FLAT_INLINE
+				    ? inode->inline_size
+				    : 0);
 		pos = ALIGN_UP(pos, EROFS_SLOT_SIZE);
 	}
 	if (t->root->nid > UINT16_MAX)
-		return erofs_fail(img->log, -E2BIG,
-				  "the root nid %llu does not fit the superblock",
-				  (unsigned long long)t->root->nid);
+		return erofs_fail(
+		    img->log, -E2BIG,
+		    "the root nid %llu does not fit the superblock",
+		    (unsigned long long)t->root->nid);
 	img->meta_end = pos;
 
 	blk = erofs_div_round_up(pos, blksz);
@@ -321,24 +329,23 @@ int erofs_image_layout(struct erofs_image_writer *img)
 		if (S_ISREG(inode->mode) && !inode->relocate) {
 			/* streamed: in the data area already */
 			if (!inode->nr_blocks)
-				inode->raw_blkaddr = inode->inline_size ?
-							     EROFS_NULL_ADDR :
-							     0;
+				inode->raw_blkaddr =
+				    inode->inline_size ? EROFS_NULL_ADDR : 0;
 			continue;
 		}
 		if (inode->relocate) {
 			inode->nr_blocks++;
 		} else if (!inode->nr_blocks) {
 			/* all inline or empty: the address is never used */
-			inode->raw_blkaddr = inode->inline_size ?
-						     EROFS_NULL_ADDR : 0;
+			inode->raw_blkaddr =
+			    inode->inline_size ? EROFS_NULL_ADDR : 0;
 			continue;
 		}
 		inode->raw_blkaddr = blk;
 		blk += inode->nr_blocks;
 		if (blk >= EROFS_NULL_ADDR)
 			return erofs_fail(img->log, -EFBIG,
-					 "image exceeds 2^32 blocks");
+					  "image exceeds 2^32 blocks");
 	}
 	img->data_end = blk;
 	img->total_blocks = blk;
@@ -384,9 +391,10 @@ static int erofs_image_relocate(struct erofs_image_writer *img, int fd,
 		ssize_t got = erofs_pread_all(fd, *bufp, n, from + d);
 
 		if (got >= 0 && (size_t)got < n)
-			memset(*bufp + got, 0, n - got);	/* a hole */
+			memset(*bufp + got, 0, n - got); /* a hole */
 		if (got < 0)
-			return erofs_err(img->log, got, "cannot read back data");
+			return erofs_err(img->log, got,
+					 "cannot read back data");
 		err = erofs_pwrite_all(fd, *bufp, n, to + d);
 		if (err)
 			return erofs_err(img->log, err, "cannot write data");
@@ -448,10 +456,9 @@ int erofs_image_write_dir_data(struct erofs_image_writer *img, int fd)
 			       inode->inline_size);
 		}
 		if (inode->nr_blocks) {
-			err = erofs_pwrite_all(fd, buf,
-					       inode->nr_blocks * (size_t)blksz,
-					       (uint64_t)inode->raw_blkaddr *
-						       blksz);
+			err = erofs_pwrite_all(
+			    fd, buf, inode->nr_blocks * (size_t)blksz,
+			    (uint64_t)inode->raw_blkaddr * blksz);
 			if (err)
 				err = erofs_err(img->log, err,
 						"cannot write directory data");
@@ -473,8 +480,8 @@ static uint32_t inode_i_u(const struct erofs_image_writer *img,
 		return 0;
 	}
 	if (inode->datalayout == EROFS_INODE_CHUNK_BASED)
-		return (img->opts.chunk_blockmap ? 0 :
-						   EROFS_CHUNK_FORMAT_INDEXES) |
+		return (img->opts.chunk_blockmap ? 0
+						 : EROFS_CHUNK_FORMAT_INDEXES) |
 		       (erofs_image_chunkbits(img->opts.blkszbits,
 					      img->opts.chunksize,
 					      inode->size) -
@@ -487,18 +494,18 @@ static void encode_inode(const struct erofs_image_writer *img,
 			 const struct erofs_inode *inode, uint8_t *p)
 {
 	struct erofs_dinode di = {
-		.extended = inode->extended,
-		.datalayout = inode->datalayout,
-		.xattr_icount = inode->xattr_icount,
-		.mode = inode->mode,
-		.size = inode->size,
-		.i_u = inode_i_u(img, inode),
-		.ino = inode->order,
-		.uid = inode->uid,
-		.gid = inode->gid,
-		.mtime = inode->mtime,
-		.mtime_nsec = inode->mtime_nsec,
-		.nlink = inode->nlink,
+	    .extended = inode->extended,
+	    .datalayout = inode->datalayout,
+	    .xattr_icount = inode->xattr_icount,
+	    .mode = inode->mode,
+	    .size = inode->size,
+	    .i_u = inode_i_u(img, inode),
+	    .ino = inode->order,
+	    .uid = inode->uid,
+	    .gid = inode->gid,
+	    .mtime = inode->mtime,
+	    .mtime_nsec = inode->mtime_nsec,
+	    .nlink = inode->nlink,
 	};
 	unsigned int isize = erofs_inode_core_size(inode->extended);
 
@@ -510,15 +517,15 @@ static void encode_inode(const struct erofs_image_writer *img,
 	if (inode->datalayout == EROFS_INODE_CHUNK_BASED) {
 		uint8_t *tab = p + ALIGN_UP(isize, chunk_unit(img));
 		const struct erofs_chunk_ref *ch =
-			inode->nr_chunks == 1 ? &inode->chunk : inode->chunks;
+		    inode->nr_chunks == 1 ? &inode->chunk : inode->chunks;
 
 		for (uint64_t c = 0; c < inode->nr_chunks; c++)
 			if (img->opts.chunk_blockmap)
 				erofs_put_le32(tab + c * 4, ch[c].blkaddr);
 			else
 				erofs_chunk_index_encode(
-					tab + c * EROFS_CHUNK_INDEX_SIZE,
-					ch[c].device_id, ch[c].blkaddr);
+				    tab + c * EROFS_CHUNK_INDEX_SIZE,
+				    ch[c].device_id, ch[c].blkaddr);
 	}
 }
 
@@ -528,13 +535,13 @@ static void encode_inode(const struct erofs_image_writer *img,
  * grow with the number of inodes.  Bytes never written are holes, which
  * read as the zeros they stand for.
  */
-#define META_WINDOW	(4u << 20)
+#define META_WINDOW (4u << 20)
 
 struct meta_win {
 	uint8_t *buf;
-	uint64_t base;		/* file offset of buf[0] */
+	uint64_t base; /* file offset of buf[0] */
 	uint64_t cap;
-	uint8_t *head;		/* from block 0: kept to the end */
+	uint8_t *head; /* from block 0: kept to the end */
 	uint64_t head_len;
 	int fd;
 };
@@ -587,15 +594,14 @@ int erofs_image_write_meta(struct erofs_image_writer *img, int fd)
 	 * superblock and its checksum, which covers block 0, come last.
 	 */
 	struct meta_win w = {
-		.base = img->meta_base,
-		.cap = META_WINDOW,
-		.head_len = img->meta_base ?
-				    (uint64_t)img->opts.data_start * blksz :
-				    ALIGN_UP(img->meta_start, blksz),
-		.fd = fd,
+	    .base = img->meta_base,
+	    .cap = META_WINDOW,
+	    .head_len = img->meta_base ? (uint64_t)img->opts.data_start * blksz
+				       : ALIGN_UP(img->meta_start, blksz),
+	    .fd = fd,
 	};
 	struct erofs_tree *t = img->tree;
-	struct erofs_sb sb = { 0 };
+	struct erofs_sb sb = {0};
 	uint8_t *shared = NULL;
 	int err = 0;
 
@@ -608,8 +614,8 @@ int erofs_image_write_meta(struct erofs_image_writer *img, int fd)
 		goto out;
 	}
 	if (img->xt->nr_prefixes) {
-		erofs_xattr_encode_prefixes(img->xt, w.buf + img->prefix_start -
-							     w.base);
+		erofs_xattr_encode_prefixes(img->xt,
+					    w.buf + img->prefix_start - w.base);
 		sb.feature_incompat |= EROFS_FEATURE_INCOMPAT_XATTR_PREFIXES;
 		sb.feature_compat |= COMPAT_PLAIN_XATTR_PFX;
 		sb.xattr_prefix_count = img->xt->nr_prefixes;
@@ -617,20 +623,19 @@ int erofs_image_write_meta(struct erofs_image_writer *img, int fd)
 	}
 	for (uint64_t i = 0; i < t->nr_inodes && !err; i++) {
 		const struct erofs_inode *inode = t->inodes[i];
-		uint64_t start = img->meta_base +
-				 inode->nid * EROFS_SLOT_SIZE;
-		uint64_t end = i + 1 < t->nr_inodes ?
-				       img->meta_base + t->inodes[i + 1]->nid *
-							       EROFS_SLOT_SIZE :
-				       img->meta_end;
+		uint64_t start = img->meta_base + inode->nid * EROFS_SLOT_SIZE;
+		uint64_t end = i + 1 < t->nr_inodes
+				   ? img->meta_base +
+					 t->inodes[i + 1]->nid * EROFS_SLOT_SIZE
+				   : img->meta_end;
 
 		err = win_reach(&w, start, end);
 		if (!err)
 			encode_inode(img, inode, w.buf + (start - w.base));
 	}
 	if (!err)
-		err = win_flush(&w, img->meta_end > w.base ? img->meta_end :
-							    w.base);
+		err = win_flush(&w, img->meta_end > w.base ? img->meta_end
+							   : w.base);
 	if (!err && img->xt->shared_size) {
 		shared = calloc(1, img->xt->shared_size);
 		if (!shared) {
@@ -646,8 +651,8 @@ int erofs_image_write_meta(struct erofs_image_writer *img, int fd)
 	for (unsigned int d = 0; d < img->opts.nr_devices; d++)
 		erofs_devslot_encode(&img->devices[d],
 				     w.head + EROFS_SUPER_OFFSET +
-					     EROFS_SB_SIZE +
-					     d * EROFS_DEVT_SLOT_SIZE);
+					 EROFS_SB_SIZE +
+					 d * EROFS_DEVT_SLOT_SIZE);
 
 	sb.feature_compat |= EROFS_FEATURE_COMPAT_MTIME;
 	if (!img->opts.no_sbcrc)
@@ -659,8 +664,8 @@ int erofs_image_write_meta(struct erofs_image_writer *img, int fd)
 	if (img->opts.nr_devices) {
 		sb.feature_incompat |= EROFS_FEATURE_INCOMPAT_DEVICE_TABLE;
 		sb.extra_devices = img->opts.nr_devices;
-		sb.devt_slotoff = (EROFS_SUPER_OFFSET + EROFS_SB_SIZE) /
-				  EROFS_DEVT_SLOT_SIZE;
+		sb.devt_slotoff =
+		    (EROFS_SUPER_OFFSET + EROFS_SB_SIZE) / EROFS_DEVT_SLOT_SIZE;
 	}
 	sb.blkszbits = img->opts.blkszbits;
 	sb.root_nid = t->root->nid;

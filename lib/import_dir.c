@@ -53,8 +53,8 @@ int erofs_exclude_add_regex(struct erofs_exclude *ex, const char *re,
 		char msg[256];
 
 		regerror(rc, &r[ex->nr_regexes], msg, sizeof(msg));
-		return erofs_fail(log, -EINVAL, "bad --exclude-regex \"%s\": %s",
-				 re, msg);
+		return erofs_fail(log, -EINVAL,
+				  "bad --exclude-regex \"%s\": %s", re, msg);
 	}
 	ex->nr_regexes++;
 	return 0;
@@ -106,7 +106,7 @@ int erofs_open_rel(int rootfd, const char *rel)
 			*next++ = '\0';
 		fd = openat(dfd, comp,
 			    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
-				    (next ? O_DIRECTORY : 0));
+				(next ? O_DIRECTORY : 0));
 		close(dfd);
 		dfd = next ? fd : -1;
 	}
@@ -116,17 +116,17 @@ int erofs_open_rel(int rootfd, const char *rel)
 
 struct walk {
 	struct erofs_builder *b;
-	bool merge;		/* the tree had entries before this import */
-	char *full;		/* "SRCDIR/rel" for messages about data */
+	bool merge; /* the tree had entries before this import */
+	char *full; /* "SRCDIR/rel" for messages about data */
 	size_t full_cap;
 	struct erofs_tree *t;
 	struct erofs_xattr_table *xt;
 	const struct erofs_import_dir_opts *opts;
 	const struct erofs_log *log;
 	const char *srcdir;
-	char *rel;		/* current relative path buffer */
+	char *rel; /* current relative path buffer */
 	size_t rel_cap;
-	char *buf;		/* xattr name list / values */
+	char *buf; /* xattr name list / values */
 	size_t buf_cap;
 };
 
@@ -166,21 +166,21 @@ struct xsrc {
 
 static ssize_t x_list(const struct xsrc *x, char *buf, size_t size)
 {
-	return x->direct ? flistxattr(x->fd, buf, size) :
-			   listxattr(x->proc, buf, size);
+	return x->direct ? flistxattr(x->fd, buf, size)
+			 : listxattr(x->proc, buf, size);
 }
 
 static ssize_t x_get(const struct xsrc *x, const char *name, void *buf,
 		     size_t size)
 {
-	return x->direct ? fgetxattr(x->fd, name, buf, size) :
-			   getxattr(x->proc, name, buf, size);
+	return x->direct ? fgetxattr(x->fd, name, buf, size)
+			 : getxattr(x->proc, name, buf, size);
 }
 
 static int read_xattrs(struct walk *w, int fd, bool direct,
 		       struct erofs_inode *inode)
 {
-	struct xsrc x = { .fd = fd, .direct = direct };
+	struct xsrc x = {.fd = fd, .direct = direct};
 	char *names = NULL;
 	ssize_t len;
 	size_t cap = 0;
@@ -222,16 +222,17 @@ static int read_xattrs(struct walk *w, int fd, bool direct,
 				    !grow(&w->buf, &w->buf_cap, vlen + 1))
 					continue;
 			}
-			err = erofs_err(w->log, -errno,
-					"%s: cannot read xattr %s", shown(w),
-					n);
+			err =
+			    erofs_err(w->log, -errno,
+				      "%s: cannot read xattr %s", shown(w), n);
 			goto out;
 		}
 		err = erofs_xattr_add(w->xt, inode, n, w->buf, vlen, shown(w));
 		if (err == -EOPNOTSUPP || err == -EINVAL) {
-			erofs_warn(w->log,
-				   "%s: xattr %s has no EROFS namespace, skipped",
-				   shown(w), n);
+			erofs_warn(
+			    w->log,
+			    "%s: xattr %s has no EROFS namespace, skipped",
+			    shown(w), n);
 			err = 0;
 		} else if (err) {
 			goto out;
@@ -329,8 +330,8 @@ static int visit(struct walk *w, int dfd, struct erofs_inode *dir,
 
 	/* files and directories are opened for reading: cheaper xattrs */
 	if (d_type == DT_REG || d_type == DT_DIR) {
-		int fl = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
-			 O_NONBLOCK;
+		int fl =
+		    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
 
 		fd = openat(dfd, name, fl | O_NOATIME);
 		if (fd < 0 && errno == EPERM)
@@ -388,9 +389,10 @@ static int visit(struct walk *w, int dfd, struct erofs_inode *dir,
 	if (!err && !merged && !S_ISDIR(st.st_mode) && st.st_nlink > 1)
 		err = erofs_tree_remember(w->t, st.st_dev, st.st_ino, inode);
 	if (!err && !w->opts->no_xattrs)
-		err = read_xattrs(w, fd, direct && (S_ISREG(st.st_mode) ||
-						    S_ISDIR(st.st_mode)),
-				  inode);
+		err = read_xattrs(
+		    w, fd,
+		    direct && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)),
+		    inode);
 	if (err)
 		goto out;
 	switch (st.st_mode & S_IFMT) {
@@ -411,8 +413,8 @@ static int visit(struct walk *w, int dfd, struct erofs_inode *dir,
 					"%s: cannot read symlink", shown(w));
 		else if (n != st.st_size)
 			err = erofs_fail(w->log, -EAGAIN,
-					"%s: symlink changed during the walk",
-					shown(w));
+					 "%s: symlink changed during the walk",
+					 shown(w));
 		break;
 	}
 	case S_IFDIR:
@@ -439,7 +441,7 @@ static int visit(struct walk *w, int dfd, struct erofs_inode *dir,
 		break;
 	default:
 		err = erofs_fail(w->log, -EINVAL, "%s: unknown file type %o",
-				shown(w), st.st_mode & S_IFMT);
+				 shown(w), st.st_mode & S_IFMT);
 	}
 	erofs_builder_tick(w->b);
 out:
@@ -478,7 +480,7 @@ static int walk_dir(struct walk *w, int dfd, struct erofs_inode *dir)
 			continue;
 		if (n == cap) {
 			void *p = realloc(names, (cap = cap ? cap * 2 : 64) *
-							 sizeof(*names));
+						     sizeof(*names));
 			if (!p) {
 				err = -ENOMEM;
 				break;
@@ -526,8 +528,13 @@ int erofs_import_dir(struct erofs_builder *b, const char *srcdir,
 {
 	struct erofs_tree *t = erofs_builder_tree(b);
 	struct walk w = {
-		.b = b, .t = t, .xt = erofs_builder_xattrs(b), .opts = opts,
-		.log = t->log, .srcdir = srcdir, .merge = t->root != NULL,
+	    .b = b,
+	    .t = t,
+	    .xt = erofs_builder_xattrs(b),
+	    .opts = opts,
+	    .log = t->log,
+	    .srcdir = srcdir,
+	    .merge = t->root != NULL,
 	};
 	struct erofs_inode *root;
 	struct stat st;
@@ -537,8 +544,8 @@ int erofs_import_dir(struct erofs_builder *b, const char *srcdir,
 	if (fd < 0) {
 		if (errno == ENOTDIR)
 			return erofs_fail(t->log, -ENOTDIR,
-					 "%s: source is not a directory",
-					 srcdir);
+					  "%s: source is not a directory",
+					  srcdir);
 		return erofs_err(t->log, -errno, "%s: cannot open source",
 				 srcdir);
 	}

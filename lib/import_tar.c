@@ -28,11 +28,11 @@
 #include "erofs/util.h"
 
 /* spooled files start block-aligned, so holes stay holes */
-#define SPOOL_ALIGN		4096u
-#define SYMLINK_MAX		4095u
+#define SPOOL_ALIGN 4096u
+#define SYMLINK_MAX 4095u
 /* what erofs_rdev_encode() can hold: 12 bits of major, 20 of minor */
-#define RDEV_MAJOR_MAX		0xfffu
-#define RDEV_MINOR_MAX		0xfffffu
+#define RDEV_MAJOR_MAX 0xfffu
+#define RDEV_MINOR_MAX 0xfffffu
 
 /* the entry currently read, for messages */
 int bad_entry(struct tar *c, int err, const char *why)
@@ -41,14 +41,13 @@ int bad_entry(struct tar *c, int err, const char *why)
 			  c->name, c->at, why);
 }
 
-
 static int archive_failure(struct tar *c, const char *what)
 {
 	int e = archive_errno(c->a);
 	const char *msg = archive_error_string(c->a);
 
-	return erofs_fail(c->log, e > 0 ? -e : -EIO,
-			  "%s: entry \"%s\": %s: %s", c->src, c->name, what,
+	return erofs_fail(c->log, e > 0 ? -e : -EIO, "%s: entry \"%s\": %s: %s",
+			  c->src, c->name, what,
 			  msg ? msg : "unknown libarchive error");
 }
 
@@ -82,8 +81,7 @@ static bool excluded(const struct tar *c, char *path)
 	return hit;
 }
 
-void set_meta(struct erofs_inode *inode, struct archive_entry *e,
-		     mode_t type)
+void set_meta(struct erofs_inode *inode, struct archive_entry *e, mode_t type)
 {
 	inode->mode = type | (archive_entry_perm(e) & 07777);
 	inode->uid = archive_entry_uid(e);
@@ -117,7 +115,8 @@ static int check_meta(struct tar *c, struct archive_entry *e)
 	    (archive_entry_rdevmajor(e) > RDEV_MAJOR_MAX ||
 	     archive_entry_rdevminor(e) > RDEV_MINOR_MAX)) {
 		erofs_fail(c->log, -EOVERFLOW,
-			   "%s: entry \"%s\": device number %llu:%llu does not fit EROFS (major up to %u, minor up to %u)",
+			   "%s: entry \"%s\": device number %llu:%llu does not "
+			   "fit EROFS (major up to %u, minor up to %u)",
 			   c->src, c->name,
 			   (unsigned long long)archive_entry_rdevmajor(e),
 			   (unsigned long long)archive_entry_rdevminor(e),
@@ -164,20 +163,22 @@ static int spool_write(void *arg, const void *buf, size_t len)
 			run = len - done;
 		zero = all_zero(p + done, run);
 		while (done + run < len) {
-			size_t m = len - done - run < SPOOL_ALIGN ?
-					   len - done - run : SPOOL_ALIGN;
+			size_t m = len - done - run < SPOOL_ALIGN
+				       ? len - done - run
+				       : SPOOL_ALIGN;
 
 			if (all_zero(p + done + run, m) != zero)
 				break;
 			run += m;
 		}
 		if (!zero) {
-			int err = erofs_pwrite_all(c->spool_fd, p + done, run,
-						   at);
+			int err =
+			    erofs_pwrite_all(c->spool_fd, p + done, run, at);
 
 			if (err)
 				return erofs_err(c->log, err,
-						 "%s: entry \"%s\": cannot write the spool file",
+						 "%s: entry \"%s\": cannot "
+						 "write the spool file",
 						 c->src, c->name);
 		}
 		done += run;
@@ -244,15 +245,18 @@ static int stream_data(struct tar *c, struct archive_entry *e,
 
 		if (archive_entry_sparse_count(e) > 0)
 			return bad_entry(c, -EOPNOTSUPP,
-					 "a sparse entry cannot stay in the archive (--tar=i)");
+					 "a sparse entry cannot stay in the "
+					 "archive (--tar=i)");
 		if (off < 0 || off % 512)
-			return bad_entry(c, -EINVAL,
-					 "data not at a 512-byte boundary of the archive");
+			return bad_entry(
+			    c, -EINVAL,
+			    "data not at a 512-byte boundary of the archive");
 		err = sk->external(sk->arg, inode, off);
 		if (err)
 			return err;
-		return archive_read_data_skip(c->a) == ARCHIVE_OK ?
-			       0 : archive_failure(c, "cannot read data");
+		return archive_read_data_skip(c->a) == ARCHIVE_OK
+			   ? 0
+			   : archive_failure(c, "cannot read data");
 	}
 	if (asprintf(&what, "%s: entry \"%s\"", c->src, c->name) < 0)
 		return -ENOMEM;
@@ -271,8 +275,9 @@ static int stream_data(struct tar *c, struct archive_entry *e,
 		}
 		if (off < 0 || (uint64_t)off < pos ||
 		    (uint64_t)off + len > (uint64_t)decl) {
-			err = bad_entry(c, -EINVAL,
-					"data beyond the entry's size or out of order");
+			err = bad_entry(
+			    c, -EINVAL,
+			    "data beyond the entry's size or out of order");
 			break;
 		}
 		if ((uint64_t)off > pos)
@@ -312,9 +317,8 @@ static mode_t entry_type(struct archive_entry *e)
 }
 
 /* a hard link entry: another name of an inode already read */
-static int do_hardlink(struct tar *c, struct archive_entry *e,
-		       struct pnode *n, struct erofs_inode *parent,
-		       const char *base)
+static int do_hardlink(struct tar *c, struct archive_entry *e, struct pnode *n,
+		       struct erofs_inode *parent, const char *base)
 {
 	char raw[SHOWN_MAX];
 	char *target = strdup(archive_entry_hardlink(e));
@@ -329,22 +333,24 @@ static int do_hardlink(struct tar *c, struct archive_entry *e,
 		erofs_fail(c->log, err,
 			   "%s: entry \"%s\": hard link target \"%s\" %s",
 			   c->src, c->name, raw,
-			   err == -EINVAL ? "has a \"..\" component" :
-			   err == -EXDEV ? "is absolute" :
-					   "has a component over 255 bytes");
+			   err == -EINVAL  ? "has a \"..\" component"
+			   : err == -EXDEV ? "is absolute"
+					   : "has a component over 255 bytes");
 		goto out;
 	}
 	tn = map_find(c, target, strlen(target));
 	if (!tn || !tn->inode) {
 		err = erofs_fail(c->log, -ENOENT,
-				 "%s: entry \"%s\": hard link to \"%s\", which is not in the archive before it",
+				 "%s: entry \"%s\": hard link to \"%s\", which "
+				 "is not in the archive before it",
 				 c->src, c->name, raw);
 		goto out;
 	}
 	if (S_ISDIR(tn->inode->mode)) {
-		err = erofs_fail(c->log, -EPERM,
-				 "%s: entry \"%s\": hard link to the directory \"%s\"",
-				 c->src, c->name, raw);
+		err = erofs_fail(
+		    c->log, -EPERM,
+		    "%s: entry \"%s\": hard link to the directory \"%s\"",
+		    c->src, c->name, raw);
 		goto out;
 	}
 	/* some formats (cpio, pax) may carry the data with a later link */
@@ -371,7 +377,8 @@ static int claim_chunks(struct tar *c, struct archive_entry *e)
 	size = archive_entry_size(e);
 	if (!cs && bits && bits < 32 && (size - 1) >> bits >= UINT32_MAX) {
 		erofs_fail(c->log, -EFBIG,
-			   "%s: entry \"%s\"%s: %llu bytes do not fit a %s of %u-byte blocks%s",
+			   "%s: entry \"%s\"%s: %llu bytes do not fit a %s of "
+			   "%u-byte blocks%s",
 			   c->src, c->name, c->at, (unsigned long long)size,
 			   c->a ? "flat file" : "file", 1u << bits,
 			   c->a ? " (use --chunksize)" : "");
@@ -382,7 +389,9 @@ static int claim_chunks(struct tar *c, struct archive_entry *e)
 	n = size / cs + !!(size % cs);
 	if (n > EROFS_TAR_MAX_CHUNK_INDEXES - c->chunk_indexes) {
 		erofs_fail(c->log, -EFBIG,
-			   "%s: entry \"%s\": %llu bytes take the image over %llu chunk indexes (the limit; use a larger --chunksize than %llu)",
+			   "%s: entry \"%s\": %llu bytes take the image over "
+			   "%llu chunk indexes (the limit; use a larger "
+			   "--chunksize than %llu)",
 			   c->src, c->name, (unsigned long long)size,
 			   (unsigned long long)EROFS_TAR_MAX_CHUNK_INDEXES,
 			   (unsigned long long)cs);
@@ -413,13 +422,14 @@ static int do_entry(struct tar *c, struct archive_entry *e, char *path)
 	if (err)
 		return err;
 	if (skip) {
-		erofs_dbg(c->log, "%s: entry \"%s\": excluded", c->src, c->name);
+		erofs_dbg(c->log, "%s: entry \"%s\": excluded", c->src,
+			  c->name);
 		/* directories go; other inodes stay reachable for links */
 		if (S_ISDIR(type))
 			return skip_body(c);
 	} else {
-		err = parent_dir(c, path, slash ? (size_t)(slash - path) : 0,
-				 e, &parent);
+		err = parent_dir(c, path, slash ? (size_t)(slash - path) : 0, e,
+				 &parent);
 		if (err)
 			return err;
 	}
@@ -438,8 +448,7 @@ static int do_entry(struct tar *c, struct archive_entry *e, char *path)
 	if (!type)
 		return do_hardlink(c, e, n, parent, base);
 
-	if (S_ISDIR(type) && n->inode && n->parent &&
-	    S_ISDIR(n->inode->mode)) {
+	if (S_ISDIR(type) && n->inode && n->parent && S_ISDIR(n->inode->mode)) {
 		/* a directory again (or after its implicit creation) */
 		inode = n->inode;
 	} else {
@@ -511,15 +520,16 @@ static void support_formats(struct archive *a)
  * reader through an entry it filled): the path checks, the root, and the
  * entry into the tree.  @nr counts the entries so far, this one included.
  */
-static int import_entry(struct tar *c, struct archive_entry *e,
-			const char *raw, uint64_t nr)
+static int import_entry(struct tar *c, struct archive_entry *e, const char *raw,
+			uint64_t nr)
 {
 	char *path;
 	int err;
 
 	if (!raw || !*raw)
-		return erofs_fail(c->log, -EINVAL, "%s: entry %llu%s has no name",
-				  c->src, (unsigned long long)nr, c->at);
+		return erofs_fail(c->log, -EINVAL,
+				  "%s: entry %llu%s has no name", c->src,
+				  (unsigned long long)nr, c->at);
 	c->name = erofs_escape(c->shown, sizeof(c->shown), raw);
 	path = strdup(raw);
 	if (!path)
@@ -573,17 +583,18 @@ static int read_all(struct tar *c)
 			if (erofs_dstream_error(c->ds))
 				msg = erofs_dstream_error(c->ds);
 			if (!nr && !erofs_dstream_error(c->ds))
-				return erofs_fail(c->log, -EINVAL,
-						  "%s: not %sa readable archive: %s",
-						  c->src,
-						  c->opts->could_be_dir ?
-							  "a directory or " : "",
-						  msg ? msg : "unknown format");
+				return erofs_fail(
+				    c->log, -EINVAL,
+				    "%s: not %sa readable archive: %s", c->src,
+				    c->opts->could_be_dir ? "a directory or "
+							  : "",
+				    msg ? msg : "unknown format");
 			if (!nr)
 				return erofs_fail(c->log, -EINVAL, "%s: %s",
 						  c->src, msg);
 			return erofs_fail(c->log, -EINVAL,
-					  "%s: damaged archive after entry \"%s\" (%llu entries): %s",
+					  "%s: damaged archive after entry "
+					  "\"%s\" (%llu entries): %s",
 					  c->src, c->shown,
 					  (unsigned long long)nr,
 					  msg ? msg : "truncated or corrupt");
@@ -605,10 +616,9 @@ static int read_all(struct tar *c)
 			break;
 	}
 	if (!err && !nr && archive_format(c->a) == ARCHIVE_FORMAT_EMPTY)
-		err = erofs_fail(c->log, -EINVAL,
-				 "%s: not %sa readable archive: empty file",
-				 c->src,
-				 c->opts->could_be_dir ? "a directory or " : "");
+		err = erofs_fail(
+		    c->log, -EINVAL, "%s: not %sa readable archive: empty file",
+		    c->src, c->opts->could_be_dir ? "a directory or " : "");
 	return err;
 }
 
@@ -644,8 +654,8 @@ static ssize_t hb_read(void *arg, void *buf, size_t len)
 static int hb_entry(const struct erofs_tar_hdr *h, struct archive_entry *e)
 {
 	static const mode_t types[] = {
-		['0'] = AE_IFREG, ['2'] = AE_IFLNK, ['3'] = AE_IFCHR,
-		['4'] = AE_IFBLK, ['5'] = AE_IFDIR, ['6'] = AE_IFIFO,
+	    ['0'] = AE_IFREG, ['2'] = AE_IFLNK, ['3'] = AE_IFCHR,
+	    ['4'] = AE_IFBLK, ['5'] = AE_IFDIR, ['6'] = AE_IFIFO,
 	};
 
 	archive_entry_clear(e);
@@ -667,9 +677,8 @@ static int hb_entry(const struct erofs_tar_hdr *h, struct archive_entry *e)
 		archive_entry_set_rdevminor(e, h->devminor);
 	}
 	for (unsigned int i = 0; i < h->nr_xattrs; i++)
-		archive_entry_xattr_add_entry(e, h->xattrs[i].name,
-					      h->xattrs[i].value,
-					      h->xattrs[i].len);
+		archive_entry_xattr_add_entry(
+		    e, h->xattrs[i].name, h->xattrs[i].value, h->xattrs[i].len);
 	return 0;
 }
 
@@ -681,7 +690,7 @@ static int hb_entry(const struct erofs_tar_hdr *h, struct archive_entry *e)
 static int read_headerball(struct tar *c)
 {
 	struct erofs_tar_reader r;
-	struct erofs_tar_hdr h = { 0 };
+	struct erofs_tar_hdr h = {0};
 	struct archive_entry *e = archive_entry_new();
 	uint64_t nr = 0;
 	int err;
@@ -725,8 +734,13 @@ int erofs_import_tar(struct erofs_tree *t, struct erofs_xattr_table *xt,
 		     const struct erofs_import_tar_opts *opts)
 {
 	struct tar c = {
-		.t = t, .xt = xt, .opts = opts, .log = t->log, .src = path,
-		.name = "", .spool_fd = spool_fd,
+	    .t = t,
+	    .xt = xt,
+	    .opts = opts,
+	    .log = t->log,
+	    .src = path,
+	    .name = "",
+	    .spool_fd = spool_fd,
 	};
 	locale_t utf8, old = (locale_t)0;
 	struct stat st;
@@ -735,17 +749,21 @@ int erofs_import_tar(struct erofs_tree *t, struct erofs_xattr_table *xt,
 	if (opts->tar_mode == EROFS_TAR_INDEX &&
 	    (!opts->sink || !opts->sink->external))
 		return erofs_fail(t->log, -EOPNOTSUPP,
-				  "%s: --tar=i needs the streaming builder", path);
+				  "%s: --tar=i needs the streaming builder",
+				  path);
 	c.spool_sink = (struct erofs_tar_sink){
-		.begin = spool_begin, .write = spool_write,
-		.hole = spool_hole, .end = spool_finish, .arg = &c,
+	    .begin = spool_begin,
+	    .write = spool_write,
+	    .hole = spool_hole,
+	    .end = spool_finish,
+	    .arg = &c,
 	};
 	c.sink = opts->sink ? opts->sink : &c.spool_sink;
 	if (!opts->sink) {
 		if (fstat(spool_fd, &st) < 0)
 			return erofs_err(t->log, -errno, "%s: spool file",
 					 path);
-		c.spool_end = st.st_size;  /* append after earlier imports */
+		c.spool_end = st.st_size; /* append after earlier imports */
 	}
 	if (fd < 0) {
 		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -798,10 +816,10 @@ int erofs_import_tar(struct erofs_tree *t, struct erofs_xattr_table *xt,
 			err = erofs_fail(t->log, -EINVAL, "%s: %s", path,
 					 erofs_dstream_error(c.ds));
 		else
-			err = erofs_fail(t->log, -EINVAL,
-				 "%s: not %sa readable archive: %s", path,
-				 opts->could_be_dir ? "a directory or " : "",
-				 msg ? msg : "cannot open");
+			err = erofs_fail(
+			    t->log, -EINVAL, "%s: not %sa readable archive: %s",
+			    path, opts->could_be_dir ? "a directory or " : "",
+			    msg ? msg : "cannot open");
 	} else {
 		err = read_all(&c);
 	}
@@ -817,8 +835,8 @@ out_locale:
 		freelocale(utf8);
 	}
 	if (!err && !opts->sink && ftruncate(spool_fd, c.spool_end) < 0)
-		err = erofs_err(t->log, -errno, "%s: cannot size the spool file",
-				path);
+		err = erofs_err(t->log, -errno,
+				"%s: cannot size the spool file", path);
 	if (!err) {
 		/* inodes that left the tree no longer count for sharing */
 		for (uint64_t i = 0; i < t->nr_all; i++) {

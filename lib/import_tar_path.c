@@ -125,8 +125,7 @@ void map_free(struct tar *c)
 
 /* the index of @child's dentry in @dir */
 static unsigned int dentry_of(struct erofs_inode *dir,
-			      const struct erofs_inode *child,
-			      const char *name)
+			      const struct erofs_inode *child, const char *name)
 {
 	unsigned int i;
 
@@ -156,9 +155,8 @@ static struct erofs_inode *child_at(struct erofs_inode *dir, const char *name,
  * directory about to be replaced by a non-directory goes with its subtree
  * (a layer replaces what lies below it).
  */
-void resolve_lower(struct tar *c, struct pnode *n,
-			  struct erofs_inode *parent, const char *base,
-			  mode_t type)
+void resolve_lower(struct tar *c, struct pnode *n, struct erofs_inode *parent,
+		   const char *base, mode_t type)
 {
 	struct erofs_inode *old;
 	unsigned int idx = 0;
@@ -179,7 +177,7 @@ void resolve_lower(struct tar *c, struct pnode *n,
 
 /* puts @inode at node @n (a path below @parent named @base) */
 int place(struct tar *c, struct pnode *n, struct erofs_inode *parent,
-		 const char *base, struct erofs_inode *inode)
+	  const char *base, struct erofs_inode *inode)
 {
 	struct erofs_inode *old = n->inode;
 	int err;
@@ -193,7 +191,8 @@ int place(struct tar *c, struct pnode *n, struct erofs_inode *parent,
 			return bad_entry(c, -EEXIST,
 					 "would replace a non-empty directory");
 		if (i == n->parent->nr_children)
-			return bad_entry(c, -EFAULT, "lost its directory entry");
+			return bad_entry(c, -EFAULT,
+					 "lost its directory entry");
 		if (!parent) {
 			/* excluded now: drop the old entry */
 			struct erofs_inode *dir = n->parent;
@@ -225,7 +224,7 @@ int place(struct tar *c, struct pnode *n, struct erofs_inode *parent,
  * entry's mtime) with its missing parents.
  */
 int parent_dir(struct tar *c, const char *path, size_t len,
-		      struct archive_entry *e, struct erofs_inode **dirp)
+	       struct archive_entry *e, struct erofs_inode **dirp)
 {
 	struct erofs_inode *dir = c->t->root;
 	size_t pos = 0;
@@ -247,10 +246,11 @@ int parent_dir(struct tar *c, const char *path, size_t len,
 			char shown[SHOWN_MAX];
 
 			/* never followed, even when it is a symlink */
-			erofs_fail(c->log, -ENOTDIR,
-				   "%s: entry \"%s\": \"%s\" is not a directory",
-				   c->src, c->name,
-				   erofs_escape(shown, sizeof(shown), n->path));
+			erofs_fail(
+			    c->log, -ENOTDIR,
+			    "%s: entry \"%s\": \"%s\" is not a directory",
+			    c->src, c->name,
+			    erofs_escape(shown, sizeof(shown), n->path));
 			return -ENOTDIR;
 		}
 		if (!n->inode || !n->parent) {
@@ -289,7 +289,7 @@ static struct pnode *dir_node(struct tar *c, const char *path)
  * applied to the entries earlier sources left in the tree.
  */
 int do_whiteout(struct tar *c, struct archive_entry *e, char *path,
-		       struct erofs_inode *parent, const char *name)
+		struct erofs_inode *parent, const char *name)
 {
 	bool opq = !strcmp(name, ".wh..opq");
 	enum erofs_whiteout_mode mode = c->opts->whiteouts;
@@ -322,7 +322,8 @@ int do_whiteout(struct tar *c, struct archive_entry *e, char *path,
 			char *p;
 			struct pnode *cn;
 
-			if (asprintf(&p, "%.*s%s", (int)dlen, path, d->name) < 0)
+			if (asprintf(&p, "%.*s%s", (int)dlen, path, d->name) <
+			    0)
 				return -ENOMEM;
 			cn = map_find(c, p, strlen(p));
 			free(p);
@@ -402,14 +403,14 @@ int overlay_marks(struct tar *c)
 		    !S_ISDIR(dir->mode))
 			continue;
 		snprintf(what, sizeof(what), "%s: directory \"%s\"", c->src,
-			 n ? erofs_escape(c->shown, sizeof(c->shown), n->path) :
-			     "/");
+			 n ? erofs_escape(c->shown, sizeof(c->shown), n->path)
+			   : "/");
 		if (opaque)
-			err = erofs_xattr_add(c->xt, dir, "trusted.overlay.opaque",
-					      "y", 1, what);
+			err = erofs_xattr_add(
+			    c->xt, dir, "trusted.overlay.opaque", "y", 1, what);
 		if (wh && !err)
-			err = erofs_xattr_add(c->xt, dir, "trusted.overlay.origin",
-					      "", 0, what);
+			err = erofs_xattr_add(
+			    c->xt, dir, "trusted.overlay.origin", "", 0, what);
 	}
 	return err;
 }

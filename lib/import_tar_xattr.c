@@ -15,7 +15,7 @@
 #include "liberofs_import_tar.h"
 #include "erofs/util.h"
 
-#define ACL_MAX_ENTRIES		1024u
+#define ACL_MAX_ENTRIES 1024u
 
 static int acl_entry_cmp(const void *a, const void *b)
 {
@@ -26,8 +26,8 @@ static int acl_entry_cmp(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-int erofs_acl_encode(struct erofs_acl_entry *e, unsigned int n,
-		     uint8_t *out, size_t outsz)
+int erofs_acl_encode(struct erofs_acl_entry *e, unsigned int n, uint8_t *out,
+		     size_t outsz)
 {
 	unsigned int user_obj = 0, group_obj = 0, other = 0, mask = 0;
 	unsigned int named = 0;
@@ -111,14 +111,17 @@ static int encode_acl(struct tar *c, struct archive_entry *e, int type,
 			break;
 		case ARCHIVE_ENTRY_ACL_USER:
 		case ARCHIVE_ENTRY_ACL_GROUP:
-			a->tag = tag == ARCHIVE_ENTRY_ACL_USER ? EROFS_ACL_USER :
-								  EROFS_ACL_GROUP;
+			a->tag = tag == ARCHIVE_ENTRY_ACL_USER
+				     ? EROFS_ACL_USER
+				     : EROFS_ACL_GROUP;
 			if (id < 0) {
 				erofs_fail(c->log, -EINVAL,
-					   "%s: entry \"%s\": ACL entry for %s \"%s\" has no numeric id",
+					   "%s: entry \"%s\": ACL entry for %s "
+					   "\"%s\" has no numeric id",
 					   c->src, c->name,
-					   tag == ARCHIVE_ENTRY_ACL_USER ?
-						   "user" : "group",
+					   tag == ARCHIVE_ENTRY_ACL_USER
+					       ? "user"
+					       : "group",
 					   erofs_escape(shown, sizeof(shown),
 							name ? name : "?"));
 				return -EINVAL;
@@ -169,14 +172,14 @@ static int encode_acl(struct tar *c, struct archive_entry *e, int type,
 	len = erofs_acl_encode(ents, n, out, outsz);
 	if (len < 0)
 		return bad_entry(c, -EINVAL,
-				 type == ARCHIVE_ENTRY_ACL_TYPE_ACCESS ?
-					 "invalid access ACL" :
-					 "invalid default ACL");
+				 type == ARCHIVE_ENTRY_ACL_TYPE_ACCESS
+				     ? "invalid access ACL"
+				     : "invalid default ACL");
 	return len;
 }
 
-static int add_xattr(struct tar *c, struct erofs_inode *inode,
-		     const char *name, const void *value, size_t len)
+static int add_xattr(struct tar *c, struct erofs_inode *inode, const char *name,
+		     const void *value, size_t len)
 {
 	char what[PATH_MAX + 64];
 	int err;
@@ -184,8 +187,9 @@ static int add_xattr(struct tar *c, struct erofs_inode *inode,
 	snprintf(what, sizeof(what), "%s: entry \"%s\"", c->src, c->name);
 	err = erofs_xattr_add(c->xt, inode, name, value, len, what);
 	if (err == -EOPNOTSUPP || err == -EINVAL) {
-		erofs_warn(c->log, "%s: xattr %s has no EROFS namespace, skipped",
-			   what, name);
+		erofs_warn(c->log,
+			   "%s: xattr %s has no EROFS namespace, skipped", what,
+			   name);
 		err = 0;
 	}
 	return err;
@@ -221,9 +225,10 @@ static int raw_acl(struct tar *c, const char *name, const uint8_t *v,
 
 	if (len < 4 || (len - 4) % 8 || n > ACL_MAX_ENTRIES ||
 	    erofs_get_le32(v) != EROFS_ACL_XATTR_VERSION) {
-		erofs_fail(c->log, -EINVAL,
-			   "%s: entry \"%s\": xattr %s is not a POSIX ACL (%zu bytes)",
-			   c->src, c->name, name, len);
+		erofs_fail(
+		    c->log, -EINVAL,
+		    "%s: entry \"%s\": xattr %s is not a POSIX ACL (%zu bytes)",
+		    c->src, c->name, name, len);
 		return -EINVAL;
 	}
 	ents = calloc(n ? n : 1, sizeof(*ents));
@@ -237,9 +242,10 @@ static int raw_acl(struct tar *c, const char *name, const uint8_t *v,
 	ret = erofs_acl_encode(ents, n, out, outsz);
 	free(ents);
 	if (ret < 0) {
-		erofs_fail(c->log, -EINVAL,
-			   "%s: entry \"%s\": xattr %s holds an invalid POSIX ACL",
-			   c->src, c->name, name);
+		erofs_fail(
+		    c->log, -EINVAL,
+		    "%s: entry \"%s\": xattr %s holds an invalid POSIX ACL",
+		    c->src, c->name, name);
 		return -EINVAL;
 	}
 	return ret;
@@ -270,7 +276,7 @@ static int add_raw_xattrs(struct tar *c, struct erofs_inode *inode,
 	       archive_entry_xattr_next(e, &name, &value, &len) == ARCHIVE_OK) {
 		if (!name || !*name)
 			continue;
-		x[n] = (struct raw_xattr){ name, value ? value : "", len, n };
+		x[n] = (struct raw_xattr){name, value ? value : "", len, n};
 		n++;
 	}
 	qsort(x, n, sizeof(*x), raw_xattr_cmp);
@@ -317,7 +323,7 @@ static int add_raw_xattrs(struct tar *c, struct erofs_inode *inode,
 
 /* xattrs and POSIX ACLs of @e; replaces whatever @inode carried */
 int set_xattrs(struct tar *c, struct erofs_inode *inode,
-		      struct archive_entry *e)
+	       struct archive_entry *e)
 {
 	static const size_t acl_max = 4 + 8 * ACL_MAX_ENTRIES;
 	uint8_t *acl;
@@ -327,25 +333,28 @@ int set_xattrs(struct tar *c, struct erofs_inode *inode,
 	if (c->opts->no_xattrs)
 		return 0;
 	if (archive_entry_acl_types(e) & ARCHIVE_ENTRY_ACL_TYPE_NFS4)
-		erofs_warn(c->log,
-			   "%s: entry \"%s\": NFSv4 ACL has no EROFS form, skipped",
-			   c->src, c->name);
+		erofs_warn(
+		    c->log,
+		    "%s: entry \"%s\": NFSv4 ACL has no EROFS form, skipped",
+		    c->src, c->name);
 	acl = malloc(2 * acl_max);
 	if (!acl)
 		return -ENOMEM;
 	access_len = encode_acl(c, e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS,
 				&inode->mode, acl, acl_max);
-	default_len = access_len < 0 ? 0 :
-		      encode_acl(c, e, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT,
-				 &inode->mode, acl + acl_max, acl_max);
+	default_len = access_len < 0
+			  ? 0
+			  : encode_acl(c, e, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT,
+				       &inode->mode, acl + acl_max, acl_max);
 	if (access_len < 0 || default_len < 0) {
 		err = access_len < 0 ? access_len : default_len;
 		goto out;
 	}
 	if (default_len && !S_ISDIR(inode->mode)) {
-		erofs_warn(c->log,
-			   "%s: entry \"%s\": default ACL on a non-directory, skipped",
-			   c->src, c->name);
+		erofs_warn(
+		    c->log,
+		    "%s: entry \"%s\": default ACL on a non-directory, skipped",
+		    c->src, c->name);
 		default_len = 0;
 	}
 	if (access_len)

@@ -21,28 +21,28 @@ struct erofs_blob_req;
 
 struct erofs_blob {
 	int fd;
-	uint64_t base;		/* byte offset of the blob's start in fd */
-	uint64_t size;		/* bytes appended (queued or written) */
+	uint64_t base; /* byte offset of the blob's start in fd */
+	uint64_t size; /* bytes appended (queued or written) */
 	unsigned int blksz;
 	bool hashing;
-	const char *name;	/* for messages */
+	const char *name; /* for messages */
 	const struct erofs_log *log;
 
 	pthread_t thread;
 	bool thread_started;
 	pthread_mutex_t lock;
-	pthread_cond_t to_writer;	/* work queued, or closing */
-	pthread_cond_t to_caller;	/* space freed, or bytes written */
+	pthread_cond_t to_writer; /* work queued, or closing */
+	pthread_cond_t to_caller; /* space freed, or bytes written */
 	bool writer_waits;
 	unsigned int callers_waiting;
 	struct erofs_blob_req *head, *tail;
-	uint64_t queued;	/* buffer bytes waiting for the writer */
+	uint64_t queued; /* buffer bytes waiting for the writer */
 	uint64_t max_queued;
-	uint64_t written;	/* bytes on disk, from base */
-	int err;		/* first write error */
-	bool reported;		/* err already logged */
+	uint64_t written; /* bytes on disk, from base */
+	int err;	  /* first write error */
+	bool reported;	  /* err already logged */
 	bool closing;
-	void *sha;		/* EVP_MD_CTX */
+	void *sha; /* EVP_MD_CTX */
 
 	/*
 	 * the caller's side: appends gather here and reach the writer in
@@ -51,7 +51,7 @@ struct erofs_blob {
 	struct erofs_blob_req *pend_head, *pend_tail;
 	uint64_t pend_size;
 	unsigned int pend_nr;
-	void **cache;		/* free buffers taken from the pool */
+	void **cache; /* free buffers taken from the pool */
 	unsigned int cache_nr;
 
 	/* recycled buffers of pool_bufsz bytes: no page faults per chunk */
@@ -83,12 +83,11 @@ int erofs_blob_set_pool(struct erofs_blob *b, size_t bufsz);
  * erofs_blob_alloc(@size); the blob takes ownership.  *@off gets the byte
  * offset from the blob's start.
  */
-int erofs_blob_append(struct erofs_blob *b, void *buf, size_t len,
-		      size_t size, uint64_t *off);
+int erofs_blob_append(struct erofs_blob *b, void *buf, size_t len, size_t size,
+		      uint64_t *off);
 
 /* appends @len bytes (a multiple of blksz) that read as zeros */
-int erofs_blob_append_hole(struct erofs_blob *b, uint64_t len,
-			   uint64_t *off);
+int erofs_blob_append_hole(struct erofs_blob *b, uint64_t len, uint64_t *off);
 
 /*
  * Compares @len bytes at blob offset @off with @buf: 0 when equal, 1 when
@@ -99,8 +98,7 @@ int erofs_blob_compare(struct erofs_blob *b, const void *buf, size_t len,
 		       uint64_t off, void *tmp);
 
 /* reads back stored bytes, waiting for them to reach the file */
-int erofs_blob_pread(struct erofs_blob *b, void *buf, size_t len,
-		     uint64_t off);
+int erofs_blob_pread(struct erofs_blob *b, void *buf, size_t len, uint64_t off);
 
 /* waits for every write; stores the SHA-256 when hashing; 0 or -errno */
 int erofs_blob_finish(struct erofs_blob *b, uint8_t sha[EROFS_SHA256_LEN]);

@@ -25,20 +25,20 @@
 #include "erofs/manifest.h"
 #include "erofs/util.h"
 
-#define BLOB_QUEUE_BYTES	(32u << 20)
-#define FLAT_IO_SIZE		(1u << 20)
-#define MAX_OUTPUTS		(3 + 64)
+#define BLOB_QUEUE_BYTES (32u << 20)
+#define FLAT_IO_SIZE	 (1u << 20)
+#define MAX_OUTPUTS	 (3 + 64)
 
 /* one output file: its name, identity and the file being written */
 struct build_out {
-	const char *path;	/* canonical: real directory + base name */
+	const char *path; /* canonical: real directory + base name */
 	dev_t dev;
 	ino_t ino;
-	bool exists;		/* a file at the path before the build */
-	dev_t tdev;		/* the temporary file being written */
+	bool exists; /* a file at the path before the build */
+	dev_t tdev;  /* the temporary file being written */
 	ino_t tino;
 	struct erofs_outfile of;
-	bool open;		/* created, not yet committed or removed */
+	bool open; /* created, not yet committed or removed */
 	bool committed;
 };
 
@@ -46,8 +46,8 @@ struct builder_blob {
 	char *path;
 	struct erofs_blob w;
 	bool started;
-	unsigned int out_idx;	/* in outs[] */
-	uint16_t new_id;	/* device id after empty blobs are dropped */
+	unsigned int out_idx; /* in outs[] */
+	uint16_t new_id;      /* device id after empty blobs are dropped */
 	uint64_t size;
 	char sha[EROFS_SHA256_HEX_LEN + 1];
 };
@@ -62,18 +62,18 @@ struct erofs_builder {
 	uint64_t build_time;
 	uint32_t build_time_nsec;
 	uint8_t uuid[16];
-	struct erofs_image_opts est;	/* for the inline estimate */
+	struct erofs_image_opts est; /* for the inline estimate */
 
-	unsigned int boot_out;		/* the bootstrap, in outs[] */
-	int manifest_out;		/* in outs[], or -1 */
+	unsigned int boot_out; /* the bootstrap, in outs[] */
+	int manifest_out;      /* in outs[], or -1 */
 	/* --ungzip=FILE: the decompressed archive, written while it is read */
-	int dump_out;			/* in outs[], or -1 */
-	bool dump_used;			/* an archive was read (the first one only) */
-	struct erofs_blob bootw;	/* the bootstrap's data area */
+	int dump_out;		 /* in outs[], or -1 */
+	bool dump_used;		 /* an archive was read (the first one only) */
+	struct erofs_blob bootw; /* the bootstrap's data area */
 	bool bootw_started;
-	uint32_t data_start;		/* first block of the data area */
+	uint32_t data_start; /* first block of the data area */
 
-	struct builder_blob **blobs;	/* each fixed in memory: threads */
+	struct builder_blob **blobs; /* each fixed in memory: threads */
 	unsigned int nr_blobs;
 	struct erofs_chunk_store cs;
 	bool cs_init;
@@ -86,8 +86,8 @@ struct erofs_builder {
 	char *cur_what;
 	uint64_t cur_pos;
 	uint64_t chunk_idx;
-	bool keep_tail;		/* flat: the tail stays in memory */
-	uint8_t *sbuf;		/* staging: one chunk, or FLAT_IO_SIZE */
+	bool keep_tail; /* flat: the tail stays in memory */
+	uint8_t *sbuf;	/* staging: one chunk, or FLAT_IO_SIZE */
 	size_t sbuf_len;
 	size_t sbuf_size;
 
@@ -125,8 +125,7 @@ int erofs_build_out_commit_all(struct erofs_builder *b);
 /* removes every output not committed, frees the registry */
 void erofs_build_out_free(struct erofs_builder *b);
 /* a source (@fd >= 0, or @path) must not be an output */
-int erofs_build_check_source(struct erofs_builder *b, int fd,
-			     const char *path);
+int erofs_build_check_source(struct erofs_builder *b, int fd, const char *path);
 /*
  * How the manifest names output @out: relative to the manifest's
  * directory when below it, absolute otherwise; as given without one.
@@ -142,8 +141,7 @@ void erofs_build_data_abort(struct erofs_builder *b);
  * Waits for every writer; blobs that got no bytes are dropped and the
  * chunks of the others renumbered.  *@nr_kept: blobs kept.
  */
-int erofs_build_finish_writers(struct erofs_builder *b,
-			       unsigned int *nr_kept);
+int erofs_build_finish_writers(struct erofs_builder *b, unsigned int *nr_kept);
 void erofs_build_blobs_free(struct erofs_builder *b);
 
 /* build_finish.c */

@@ -31,8 +31,8 @@ const struct erofs_log *erofs_builder_log(struct erofs_builder *b);
  * bytes in order, then _end.  One file at a time per builder.  A short or
  * long stream is an error naming the file (@what, used in messages).
  */
-int erofs_builder_data_begin(struct erofs_builder *b,
-			     struct erofs_inode *inode, const char *what);
+int erofs_builder_data_begin(struct erofs_builder *b, struct erofs_inode *inode,
+			     const char *what);
 int erofs_builder_data_write(struct erofs_builder *b, const void *buf,
 			     size_t len);
 /* @len bytes that read as zeros (a hole of a sparse entry) */

@@ -46,8 +46,7 @@ ssize_t erofs_dstream_read(struct erofs_dstream *d, const void **buf);
  * decompressed stream as a whole (--ungzip=FILE); a failed write fails
  * the stream, naming @name.  Call it before the first read.
  */
-void erofs_dstream_set_dump(struct erofs_dstream *d, int fd,
-			    const char *name);
+void erofs_dstream_set_dump(struct erofs_dstream *d, int fd, const char *name);
 
 /*
  * Why the stream failed, e.g. "gzip: CRC-32 ... does not match", or NULL

@@ -29,20 +29,20 @@
 
 struct erofs_image_opts {
 	unsigned int blkszbits;
-	uint64_t chunksize;	/* 0: flat files */
+	uint64_t chunksize; /* 0: flat files */
 	bool xattr_filter;
 	uint64_t build_time;
 	uint32_t build_time_nsec;
 	uint8_t uuid[16];
 	char volume_name[EROFS_VOLNAME_LEN];
-	unsigned int nr_devices;	/* extra (blob) devices */
+	unsigned int nr_devices; /* extra (blob) devices */
 
 	/* erofs-utils compatible choices (mkfs.erofs -E, --ignore-mtime) */
-	int inode_form;		/* enum erofs_inode_form */
-	bool ignore_mtime;	/* compact even where the mtime differs */
-	bool no_inline_data;	/* no inline tails for regular files */
-	bool chunk_blockmap;	/* 4-byte block map, not chunk indexes */
-	bool no_sbcrc;		/* no superblock checksum */
+	int inode_form;	     /* enum erofs_inode_form */
+	bool ignore_mtime;   /* compact even where the mtime differs */
+	bool no_inline_data; /* no inline tails for regular files */
+	bool chunk_blockmap; /* 4-byte block map, not chunk indexes */
+	bool no_sbcrc;	     /* no superblock checksum */
 	/*
 	 * Streamed data first: [data_start, data_start + data_blocks) holds
 	 * flat file blocks and chunks written while importing; the metadata
@@ -58,9 +58,8 @@ struct erofs_image_opts {
  * files, all holes) the smallest power of two holding the whole file,
  * from one block up to what the chunk format holds.
  */
-static inline unsigned int erofs_image_chunkbits(unsigned int blkszbits,
-						 uint64_t chunksize,
-						 uint64_t size)
+static inline unsigned int
+erofs_image_chunkbits(unsigned int blkszbits, uint64_t chunksize, uint64_t size)
 {
 	unsigned int bits = blkszbits;
 
@@ -81,16 +80,16 @@ struct erofs_image_writer {
 	struct erofs_image_opts opts;
 	const struct erofs_log *log;
 
-	struct erofs_devslot *devices;	/* nr_devices slots, tags set later */
-	uint64_t prefix_start;	/* byte offset of long xattr prefixes */
-	uint32_t meta_blkaddr;	/* nids count from here */
-	uint64_t meta_base;	/* meta_blkaddr in bytes */
-	uint64_t meta_start;	/* byte offset of the root inode */
+	struct erofs_devslot *devices; /* nr_devices slots, tags set later */
+	uint64_t prefix_start;	       /* byte offset of long xattr prefixes */
+	uint32_t meta_blkaddr;	       /* nids count from here */
+	uint64_t meta_base;	       /* meta_blkaddr in bytes */
+	uint64_t meta_start;	       /* byte offset of the root inode */
 	uint64_t meta_end;
 	uint32_t xattr_blkaddr;
-	uint32_t data_blkaddr;	/* first block after the metadata */
-	uint32_t data_end;	/* first block after directory data */
-	uint32_t total_blocks;	/* set by the caller once chunks are in */
+	uint32_t data_blkaddr; /* first block after the metadata */
+	uint32_t data_end;     /* first block after directory data */
+	uint32_t total_blocks; /* set by the caller once chunks are in */
 	bool has_chunks;
 };
 

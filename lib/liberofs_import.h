@@ -16,7 +16,6 @@
 #include "liberofs_tree.h"
 #include "liberofs_xattr.h"
 
-
 struct erofs_import_dir_opts {
 	bool no_xattrs;
 	const struct erofs_exclude *exclude;
@@ -57,7 +56,7 @@ struct erofs_tar_sink {
 struct erofs_import_tar_opts {
 	bool no_xattrs;
 	const struct erofs_exclude *exclude;
-	int fd;			/* >= 0: read the archive from it, not @path */
+	int fd; /* >= 0: read the archive from it, not @path */
 	/* failing to recognise the archive says "not a directory or ..." */
 	bool could_be_dir;
 	/* layer semantics: .wh.* entries (erofs/builder.h) */
@@ -70,7 +69,8 @@ struct erofs_import_tar_opts {
 	 * sparse archive cannot demand gigabytes of chunk tables
 	 */
 	uint64_t chunksize;
-	/* block size of the image: without chunks a file is 2^32 blocks at most */
+	/* block size of the image: without chunks a file is 2^32 blocks at most
+	 */
 	unsigned int blkszbits;
 	/*
 	 * --tar=f (or AUTO), --tar=i (needs sink->external), --tar=headerball
@@ -88,8 +88,9 @@ struct erofs_import_tar_opts {
 	int dump_fd;
 };
 
-/* 256 MiB of chunk indexes: 128 GiB of files at 4 KiB chunks, 32 TiB at 1 MiB */
-#define EROFS_TAR_MAX_CHUNK_INDEXES	(1ull << 25)
+/* 256 MiB of chunk indexes: 128 GiB of files at 4 KiB chunks, 32 TiB at 1 MiB
+ */
+#define EROFS_TAR_MAX_CHUNK_INDEXES (1ull << 25)
 
 /*
  * Reads the archive @path (any format and compression libarchive knows,
@@ -125,13 +126,13 @@ enum {
 	EROFS_ACL_MASK = 0x10,
 	EROFS_ACL_OTHER = 0x20,
 };
-#define EROFS_ACL_XATTR_VERSION	2
+#define EROFS_ACL_XATTR_VERSION 2
 #define EROFS_ACL_UNDEFINED_ID	0xffffffffu
 
 struct erofs_acl_entry {
-	uint16_t tag;		/* EROFS_ACL_* */
-	uint16_t perm;		/* rwx = 4|2|1 */
-	uint32_t id;		/* uid/gid for USER/GROUP */
+	uint16_t tag;  /* EROFS_ACL_* */
+	uint16_t perm; /* rwx = 4|2|1 */
+	uint32_t id;   /* uid/gid for USER/GROUP */
 };
 
 /*
@@ -141,8 +142,8 @@ struct erofs_acl_entry {
  * reject: a missing or repeated owner, group or other entry, a repeated
  * user or group id, named entries without a mask, a permission above 7.
  */
-int erofs_acl_encode(struct erofs_acl_entry *e, unsigned int n,
-		     uint8_t *out, size_t outsz);
+int erofs_acl_encode(struct erofs_acl_entry *e, unsigned int n, uint8_t *out,
+		     size_t outsz);
 
 /*
  * Opens @rel (relative to @rootfd) for reading without following symlinks

@@ -21,25 +21,25 @@
 
 struct json_object;
 
-#define EROFS_OCI_JSON_MAX	(4u << 20)	/* bytes of one JSON document */
-#define EROFS_OCI_JSON_DEPTH	64
-#define EROFS_OCI_MAX_LAYERS	1024
-#define EROFS_OCI_MAX_ENTRIES	4096		/* index entries */
-#define EROFS_OCI_DIGEST_LEN	(7 + EROFS_SHA256_HEX_LEN)	/* sha256:… */
+#define EROFS_OCI_JSON_MAX    (4u << 20) /* bytes of one JSON document */
+#define EROFS_OCI_JSON_DEPTH  64
+#define EROFS_OCI_MAX_LAYERS  1024
+#define EROFS_OCI_MAX_ENTRIES 4096			 /* index entries */
+#define EROFS_OCI_DIGEST_LEN  (7 + EROFS_SHA256_HEX_LEN) /* sha256:… */
 
 #define EROFS_OCI_REF_ANNOTATION "org.opencontainers.image.ref.name"
 
-#define EROFS_MT_OCI_INDEX	"application/vnd.oci.image.index.v1+json"
-#define EROFS_MT_OCI_MANIFEST	"application/vnd.oci.image.manifest.v1+json"
-#define EROFS_MT_OCI_CONFIG	"application/vnd.oci.image.config.v1+json"
-#define EROFS_MT_DOCKER_LIST \
+#define EROFS_MT_OCI_INDEX    "application/vnd.oci.image.index.v1+json"
+#define EROFS_MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define EROFS_MT_OCI_CONFIG   "application/vnd.oci.image.config.v1+json"
+#define EROFS_MT_DOCKER_LIST                                                   \
 	"application/vnd.docker.distribution.manifest.list.v2+json"
-#define EROFS_MT_DOCKER_MANIFEST \
+#define EROFS_MT_DOCKER_MANIFEST                                               \
 	"application/vnd.docker.distribution.manifest.v2+json"
 #define EROFS_MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
 
 enum erofs_oci_comp {
-	EROFS_OCI_COMP_ANY = 0,		/* not declared: detect */
+	EROFS_OCI_COMP_ANY = 0, /* not declared: detect */
 	EROFS_OCI_COMP_NONE,
 	EROFS_OCI_COMP_GZIP,
 	EROFS_OCI_COMP_ZSTD,
@@ -48,40 +48,40 @@ enum erofs_oci_comp {
 struct erofs_oci_platform {
 	char *os;
 	char *arch;
-	char *variant;		/* NULL: none */
+	char *variant; /* NULL: none */
 };
 
 struct erofs_oci_desc {
-	char *media_type;	/* NULL when the document had none */
+	char *media_type; /* NULL when the document had none */
 	uint8_t digest[EROFS_SHA256_LEN];
 	uint64_t size;
-	char *ref_name;		/* org.opencontainers.image.ref.name */
+	char *ref_name; /* org.opencontainers.image.ref.name */
 	bool has_platform;
 	struct erofs_oci_platform platform;
 };
 
 struct erofs_oci_layer {
 	struct erofs_oci_desc desc;
-	bool have_digest;	/* desc.digest and desc.size are known */
+	bool have_digest; /* desc.digest and desc.size are known */
 	enum erofs_oci_comp comp;
 	bool have_diff_id;
 	uint8_t diff_id[EROFS_SHA256_LEN];
-	char *path;		/* a file (--layers) or archive member */
+	char *path; /* a file (--layers) or archive member */
 };
 
 struct erofs_oci_image {
 	bool have_manifest;
-	struct erofs_oci_desc manifest;	/* of the source manifest */
+	struct erofs_oci_desc manifest; /* of the source manifest */
 	struct json_object *config;	/* NULL: none (--layers) */
 	unsigned int nr_layers;
 	struct erofs_oci_layer *layers;
-	char *ref;			/* the source's tag, or NULL */
+	char *ref; /* the source's tag, or NULL */
 	bool have_created;
-	int64_t created;		/* config "created", seconds */
+	int64_t created; /* config "created", seconds */
 
 	/* where the layers are read from */
-	int layout_fd;			/* an OCI layout directory, or -1 */
-	char *archive;			/* a docker-archive tarball, or NULL */
+	int layout_fd; /* an OCI layout directory, or -1 */
+	char *archive; /* a docker-archive tarball, or NULL */
 };
 
 void erofs_oci_image_init(struct erofs_oci_image *img);
@@ -162,9 +162,8 @@ int erofs_oci_parse_config(struct json_object *root, const char *what,
  * docker-archive manifest.json: the entry tagged @ref (a RepoTags value),
  * or the only one; *config and img->layers[].path are member names.
  */
-int erofs_oci_parse_docker_manifest(struct json_object *root,
-				    const char *ref, char **config,
-				    struct erofs_oci_image *img,
+int erofs_oci_parse_docker_manifest(struct json_object *root, const char *ref,
+				    char **config, struct erofs_oci_image *img,
 				    const struct erofs_log *log);
 
 /* a layer twice (same digest or diff_id or member): -EINVAL, message */
@@ -197,15 +196,15 @@ int erofs_oci_layout_read_blob(int dirfd, const struct erofs_oci_desc *d,
  * a message.
  */
 struct erofs_oci_erofs {
-	bool merged;			/* else one image per layer */
+	bool merged; /* else one image per layer */
 	struct erofs_oci_desc manifest;
-	char *ref;			/* its tag in index.json, or NULL */
-	struct erofs_oci_desc bootstrap;	/* merged only */
+	char *ref;			 /* its tag in index.json, or NULL */
+	struct erofs_oci_desc bootstrap; /* merged only */
 	/* merged: the blobs in device order; else the layers, bottom first */
 	unsigned int nr_parts;
 	struct erofs_oci_desc *parts;
-	unsigned int block_size;	/* merged: the annotation's */
-	char *fsid, *domain_id;		/* merged: annotations, or NULL */
+	unsigned int block_size; /* merged: the annotation's */
+	char *fsid, *domain_id;	 /* merged: annotations, or NULL */
 };
 
 int erofs_oci_layout_open_erofs(const char *dir, const char *ref,
@@ -244,13 +243,13 @@ int erofs_oci_archive_member(const char *path, const char *name,
 /* ---- oci_digest.c: the verifying layer stream ---- */
 
 struct erofs_oci_verify {
-	const char *name;		/* "layer 2/5 (sha256:…)" */
-	bool check_digest;		/* the input bytes: size and digest */
+	const char *name;  /* "layer 2/5 (sha256:…)" */
+	bool check_digest; /* the input bytes: size and digest */
 	uint8_t digest[EROFS_SHA256_LEN];
 	uint64_t size;
-	bool check_diff_id;		/* the uncompressed stream */
+	bool check_diff_id; /* the uncompressed stream */
 	uint8_t diff_id[EROFS_SHA256_LEN];
-	enum erofs_oci_comp comp;	/* declared compression */
+	enum erofs_oci_comp comp; /* declared compression */
 };
 
 struct erofs_oci_stream_stats {
@@ -281,8 +280,8 @@ void erofs_oci_stream_counts(struct erofs_oci_stream *s, uint64_t *read,
  * layer is hashed; closes rfd, joins the thread, and checks sizes and
  * digests.  0 or -errno after a message naming the layer.  Frees @s.
  */
-int erofs_oci_stream_finish(struct erofs_oci_stream *s, int rfd,
-			    bool consumed, struct erofs_oci_stream_stats *st);
+int erofs_oci_stream_finish(struct erofs_oci_stream *s, int rfd, bool consumed,
+			    struct erofs_oci_stream_stats *st);
 
 /* ---- oci_write.c: the output layout ---- */
 

@@ -17,9 +17,9 @@
 #include "erofs/log.h"
 
 /* the longest GNU long name (L/K) and pax path accepted */
-#define EROFS_TAR_PATH_MAX	4096u
+#define EROFS_TAR_PATH_MAX 4096u
 /* the largest pax extended header accepted */
-#define EROFS_TAR_PAX_MAX	(8u << 20)
+#define EROFS_TAR_PAX_MAX (8u << 20)
 
 struct erofs_tar_xattr {
 	char *name;
@@ -29,17 +29,17 @@ struct erofs_tar_xattr {
 
 /* one entry: everything its headers (pax, GNU long names, ustar) said */
 struct erofs_tar_hdr {
-	uint64_t offset;	/* of the entry's ustar header block */
-	char type;		/* '0' (also for '\0' and '7'), '1'...'6' */
-	char *path;		/* as recorded, NUL-terminated */
-	char *linkpath;		/* '1', '2': the target; else NULL */
-	uint32_t mode;		/* permission bits (07777) */
+	uint64_t offset; /* of the entry's ustar header block */
+	char type;	 /* '0' (also for '\0' and '7'), '1'...'6' */
+	char *path;	 /* as recorded, NUL-terminated */
+	char *linkpath;	 /* '1', '2': the target; else NULL */
+	uint32_t mode;	 /* permission bits (07777) */
 	uint64_t uid, gid;
 	int64_t mtime;
 	uint32_t mtime_nsec;
-	uint64_t size;		/* of the body (absent in a headerball) */
+	uint64_t size; /* of the body (absent in a headerball) */
 	uint32_t devmajor, devminor;
-	struct erofs_tar_xattr *xattrs;	/* pax SCHILY./LIBARCHIVE.xattr.* */
+	struct erofs_tar_xattr *xattrs; /* pax SCHILY./LIBARCHIVE.xattr.* */
 	unsigned int nr_xattrs;
 };
 
@@ -52,12 +52,12 @@ struct erofs_tar_reader {
 	erofs_tar_read_fn read;
 	void *arg;
 	const struct erofs_log *log;
-	const char *src;	/* the archive, for messages */
+	const char *src; /* the archive, for messages */
 	/* regular files and hard links carry no body (--tar=headerball) */
 	bool headerball;
-	uint64_t offset;	/* bytes consumed so far */
-	uint64_t skip;		/* body of the last entry, still unread */
-	struct erofs_tar_pax *global;	/* pax 'g' records in force */
+	uint64_t offset;	      /* bytes consumed so far */
+	uint64_t skip;		      /* body of the last entry, still unread */
+	struct erofs_tar_pax *global; /* pax 'g' records in force */
 	bool ended;
 };
 

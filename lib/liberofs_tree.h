@@ -25,8 +25,8 @@ struct erofs_dentry {
 
 /* where one chunk of a chunk-based file lives */
 struct erofs_chunk_ref {
-	uint16_t device_id;	/* 0 = the bootstrap, i = slot i-1 */
-	uint32_t blkaddr;	/* EROFS_NULL_ADDR for a hole */
+	uint16_t device_id; /* 0 = the bootstrap, i = slot i-1 */
+	uint32_t blkaddr;   /* EROFS_NULL_ADDR for a hole */
 };
 
 /*
@@ -65,29 +65,29 @@ struct erofs_inode {
 
 	/* layout, filled by the image writer (and the builder's data path) */
 	uint64_t nid;
-	uint8_t *inline_data;	/* the tail, once known */
+	uint8_t *inline_data; /* the tail, once known */
 	/* chunk-based files: erofs_inode_chunks() */
 	union {
-		struct erofs_chunk_ref *chunks;	/* nr_chunks > 1 */
+		struct erofs_chunk_ref *chunks; /* nr_chunks > 1 */
 		struct erofs_chunk_ref chunk;	/* nr_chunks == 1 */
 	};
 
 	uint32_t mode;
 	uint32_t uid;
 	uint32_t gid;
-	uint32_t nlink;		/* filled by erofs_tree_finalize() */
+	uint32_t nlink; /* filled by erofs_tree_finalize() */
 	uint32_t mtime_nsec;
-	uint32_t raw_blkaddr;	/* first data block (flat layouts) */
-	unsigned int nr_children;	/* room: see erofs_dir_add() */
+	uint32_t raw_blkaddr;	  /* first data block (flat layouts) */
+	unsigned int nr_children; /* room: see erofs_dir_add() */
 	unsigned int nr_xattrs;
-	uint32_t order;		/* 1-based position in nid order */
+	uint32_t order; /* 1-based position in nid order */
 	uint32_t xattr_isize;
-	uint32_t nr_shared;	/* xattrs stored as shared ids */
-	uint32_t old_blkaddr;	/* relocate: where the blocks were streamed */
-	uint32_t nr_blocks;	/* full data blocks (flat layouts) */
+	uint32_t nr_shared;   /* xattrs stored as shared ids */
+	uint32_t old_blkaddr; /* relocate: where the blocks were streamed */
+	uint32_t nr_blocks;   /* full data blocks (flat layouts) */
 	uint32_t nr_chunks;
 	uint16_t xattr_icount;
-	uint16_t inline_size;	/* tail bytes stored after the inode */
+	uint16_t inline_size; /* tail bytes stored after the inode */
 	uint8_t datalayout;
 	/*
 	 * regular files: EROFS_DATA_* -- whether the builder's data path got
@@ -96,7 +96,7 @@ struct erofs_inode {
 	 */
 	uint8_t data_state;
 	bool extended : 1;
-	bool relocate : 1;	/* flat file whose blocks move at layout */
+	bool relocate : 1; /* flat file whose blocks move at layout */
 	bool src_spooled : 1;
 };
 
@@ -121,7 +121,7 @@ enum {
 	EROFS_DATA_EXTERNAL,
 };
 
-#define EROFS_INODE_SLAB	1024	/* inodes per slab */
+#define EROFS_INODE_SLAB 1024 /* inodes per slab */
 
 /* hard-link table entry; the tree owns a small open-addressing table */
 struct erofs_tree_link {
@@ -143,12 +143,12 @@ struct erofs_tree {
 	/* names of entries, packed in blocks (no allocation per name) */
 	char **name_blocks;
 	uint64_t nr_name_blocks;
-	size_t name_used;		/* in the last block */
-	struct erofs_inode **inodes;	/* every inode once, in nid order */
+	size_t name_used;	     /* in the last block */
+	struct erofs_inode **inodes; /* every inode once, in nid order */
 	uint64_t nr_inodes;
 	uint64_t inodes_cap;
 
-	struct erofs_tree_link *links;	/* hash table by (dev, ino) */
+	struct erofs_tree_link *links; /* hash table by (dev, ino) */
 	uint64_t links_cap;
 	uint64_t links_used;
 

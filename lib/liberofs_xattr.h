@@ -16,43 +16,43 @@
 struct erofs_inode;
 
 /* e_name_index of a name stored with long prefix number p: 0x80 | p */
-#define EROFS_XATTR_LONG_PREFIX		0x80
-#define EROFS_XATTR_MAX_LONG_PREFIXES	128
+#define EROFS_XATTR_LONG_PREFIX	      0x80
+#define EROFS_XATTR_MAX_LONG_PREFIXES 128
 /* the largest inline body: i_xattr_icount is 16 bits */
-#define EROFS_XATTR_MAX_IBODY		(EROFS_XATTR_IBODY_HDR_SIZE + \
-					 4 * (UINT16_MAX - 1))
+#define EROFS_XATTR_MAX_IBODY                                                  \
+	(EROFS_XATTR_IBODY_HDR_SIZE + 4 * (UINT16_MAX - 1))
 
 /* a long xattr name prefix (--xattr-prefix), e.g. "trusted.overlay." */
 struct erofs_xattr_long_prefix {
-	char *full;		/* the whole prefix */
-	uint8_t base_index;	/* EROFS_XATTR_INDEX_* of its short prefix */
-	const char *infix;	/* the rest of @full after the short prefix */
+	char *full;	    /* the whole prefix */
+	uint8_t base_index; /* EROFS_XATTR_INDEX_* of its short prefix */
+	const char *infix;  /* the rest of @full after the short prefix */
 	unsigned int infix_len;
 };
 
 struct erofs_xattr_item {
-	uint8_t index;		/* on disk: EROFS_XATTR_INDEX_*, 0x80 | p */
-	uint8_t base_index;	/* the short prefix's index */
-	uint8_t filter_bit;	/* bloom-filter bit of the full name */
-	uint8_t name_len;	/* suffix length */
+	uint8_t index;	    /* on disk: EROFS_XATTR_INDEX_*, 0x80 | p */
+	uint8_t base_index; /* the short prefix's index */
+	uint8_t filter_bit; /* bloom-filter bit of the full name */
+	uint8_t name_len;   /* suffix length */
 	uint16_t value_len;
-	char *name;		/* suffix after the (long) prefix */
-	const char *lprefix;	/* the long prefix, NULL for a short one */
+	char *name;	     /* suffix after the (long) prefix */
+	const char *lprefix; /* the long prefix, NULL for a short one */
 	uint8_t *value;
 	uint64_t hash;
-	uint32_t refcount;	/* inodes carrying it */
-	int64_t shared_id;	/* -1 when stored inline */
-	unsigned int entry_size;	/* 4-aligned on-disk size */
+	uint32_t refcount;	 /* inodes carrying it */
+	int64_t shared_id;	 /* -1 when stored inline */
+	unsigned int entry_size; /* 4-aligned on-disk size */
 };
 
 struct erofs_xattr_table {
-	struct erofs_xattr_item **tab;	/* open addressing by hash */
+	struct erofs_xattr_item **tab; /* open addressing by hash */
 	uint64_t cap;
 	uint64_t used;
-	struct erofs_xattr_item **shared;	/* in shared-area order */
+	struct erofs_xattr_item **shared; /* in shared-area order */
 	uint64_t nr_shared;
-	uint64_t shared_size;	/* bytes of the shared area */
-	struct erofs_xattr_long_prefix *prefixes;	/* in option order */
+	uint64_t shared_size;			  /* bytes of the shared area */
+	struct erofs_xattr_long_prefix *prefixes; /* in option order */
 	unsigned int nr_prefixes;
 	const struct erofs_log *log;
 };

@@ -9,8 +9,7 @@
 
 #include "erofs/log.h"
 
-static const char *const level_names[] = { "error", "warning", "info",
-					   "debug" };
+static const char *const level_names[] = {"error", "warning", "info", "debug"};
 
 void erofs_log_init(struct erofs_log *log, const char *prog)
 {
@@ -37,9 +36,11 @@ void erofs_vmsg(const struct erofs_log *log, int level, int err,
 		n += snprintf(line + n, sizeof(line) - n, "[%ld.%06ld] ",
 			      (long)ts.tv_sec, ts.tv_nsec / 1000);
 	}
-	n += snprintf(line + n, sizeof(line) - n, "%s: %s: ",
-		      log && log->prog ? log->prog : "erofs",
-		      level_names[level < 0 ? 0 : level > 3 ? 3 : level]);
+	n += snprintf(line + n, sizeof(line) - n,
+		      "%s: %s: ", log && log->prog ? log->prog : "erofs",
+		      level_names[level < 0   ? 0
+				  : level > 3 ? 3
+					      : level]);
 	if (n < (int)sizeof(line))
 		n += vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	if (err < 0 && n < (int)sizeof(line))
@@ -52,8 +53,8 @@ void erofs_vmsg(const struct erofs_log *log, int level, int err,
 	fflush(out);
 }
 
-void erofs_msg(const struct erofs_log *log, int level, int err,
-	       const char *fmt, ...)
+void erofs_msg(const struct erofs_log *log, int level, int err, const char *fmt,
+	       ...)
 {
 	va_list ap;
 

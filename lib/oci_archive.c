@@ -18,13 +18,13 @@
 
 #include "liberofs_oci.h"
 
-#define MAX_MEMBERS	65536
-#define MAX_LINKS	8
-#define BLOCK		(1u << 20)
+#define MAX_MEMBERS 65536
+#define MAX_LINKS   8
+#define BLOCK	    (1u << 20)
 
 struct member {
 	char *name;
-	char *link;		/* symlink target (relative) or hard link */
+	char *link; /* symlink target (relative) or hard link */
 	bool symlink;
 	bool regular;
 	uint64_t size;
@@ -116,9 +116,10 @@ static int read_member(struct archive *a, const char *path, const char *name,
 
 	*buf = NULL;
 	if (size > max)
-		return erofs_fail(log, -EFBIG,
-				  "%s: %s: %llu bytes, more than the %zu allowed",
-				  path, name, (unsigned long long)size, max);
+		return erofs_fail(
+		    log, -EFBIG,
+		    "%s: %s: %llu bytes, more than the %zu allowed", path, name,
+		    (unsigned long long)size, max);
 	p = malloc(size + 1);
 	if (!p)
 		return -ENOMEM;
@@ -151,14 +152,14 @@ static int scan(const char *path, struct members *ms, char **manifest,
 		const char *sl = archive_entry_symlink(e);
 
 		if (ms->nr >= MAX_MEMBERS) {
-			err = erofs_fail(log, -E2BIG,
-					 "%s: more than %u members", path,
-					 MAX_MEMBERS);
+			err =
+			    erofs_fail(log, -E2BIG, "%s: more than %u members",
+				       path, MAX_MEMBERS);
 			break;
 		}
 		if (!(ms->nr & (ms->nr - 1))) {
 			void *n = realloc(ms->m, (ms->nr ? 2 * ms->nr : 1) *
-							 sizeof(*ms->m));
+						     sizeof(*ms->m));
 
 			if (!n) {
 				err = -ENOMEM;
@@ -313,8 +314,7 @@ static int read_named(const char *path, const char *name, uint64_t size,
 
 		if (normalize(archive_entry_pathname(e) ?: "", &n))
 			continue;
-		if (!strcmp(n, name) &&
-		    archive_entry_filetype(e) == AE_IFREG) {
+		if (!strcmp(n, name) && archive_entry_filetype(e) == AE_IFREG) {
 			free(n);
 			err = read_member(a, path, name, size,
 					  EROFS_OCI_JSON_MAX, buf, log);
@@ -335,7 +335,7 @@ int erofs_oci_archive_open(const char *path, const char *ref,
 			   struct erofs_oci_image *img,
 			   const struct erofs_log *log)
 {
-	struct members ms = { 0 };
+	struct members ms = {0};
 	struct json_object *root = NULL;
 	char *manifest = NULL, *config = NULL, *buf = NULL, what[300];
 	size_t mlen = 0;
@@ -378,7 +378,8 @@ int erofs_oci_archive_open(const char *path, const char *ref,
 				 NULL) ||
 		     memcmp(md, want, EROFS_SHA256_LEN))) {
 			err = erofs_fail(log, -EINVAL,
-					 "%s: digest mismatch: the config's sha256 is not its name",
+					 "%s: digest mismatch: the config's "
+					 "sha256 is not its name",
 					 what);
 			goto out;
 		}
@@ -395,8 +396,8 @@ int erofs_oci_archive_open(const char *path, const char *ref,
 
 		if (li < 0) {
 			err = erofs_fail(log, li == -EEXIST ? -EINVAL : -ENOENT,
-					 "%s: layer %u/%u (%.200s) is %s",
-					 path, i + 1, img->nr_layers, l->path,
+					 "%s: layer %u/%u (%.200s) is %s", path,
+					 i + 1, img->nr_layers, l->path,
 					 li == -EEXIST ? "in the archive twice"
 						       : "missing");
 			goto out;

@@ -30,7 +30,7 @@
 
 #define INBUF	(1u << 20)
 #define OUTBUF	(1u << 20)
-#define PIPE_SZ	(1u << 20)
+#define PIPE_SZ (1u << 20)
 
 struct erofs_oci_stream {
 	struct erofs_oci_src src;
@@ -41,11 +41,11 @@ struct erofs_oci_stream {
 	pthread_t thread;
 	EVP_MD_CTX *in_md, *tar_md;
 	char *inbuf;
-	uint64_t bytes_read;	/* atomic */
-	uint64_t bytes_tar;	/* atomic */
-	size_t pending;		/* bytes of inbuf read but not yet decoded */
+	uint64_t bytes_read; /* atomic */
+	uint64_t bytes_tar;  /* atomic */
+	size_t pending;	     /* bytes of inbuf read but not yet decoded */
 	int src_err;
-	int err;		/* of the thread */
+	int err; /* of the thread */
 	uint8_t digest[EROFS_SHA256_LEN];
 	uint8_t diff_id[EROFS_SHA256_LEN];
 };
@@ -120,7 +120,7 @@ static int write_out(struct erofs_oci_stream *s, const void *buf, size_t len)
 	if (err == -EPIPE) {
 		/* the importer stopped reading; take our SIGPIPE back */
 		sigset_t set;
-		struct timespec zero = { 0, 0 };
+		struct timespec zero = {0, 0};
 
 		sigemptyset(&set);
 		sigaddset(&set, SIGPIPE);
@@ -147,10 +147,11 @@ static int pump(struct erofs_oci_stream *s)
 	if (archive_read_open(a, s, NULL, la_read, NULL) != ARCHIVE_OK ||
 	    archive_read_next_header(a, &e) != ARCHIVE_OK) {
 		if (s->src_err)
-			err = erofs_err(s->log, s->src_err, "%s: read", s->name);
+			err =
+			    erofs_err(s->log, s->src_err, "%s: read", s->name);
 		else if (!__atomic_load_n(&s->bytes_read, __ATOMIC_RELAXED))
-			err = erofs_fail(s->log, -EINVAL, "%s: the layer is empty",
-					 s->name);
+			err = erofs_fail(s->log, -EINVAL,
+					 "%s: the layer is empty", s->name);
 		else
 			err = erofs_fail(s->log, -EINVAL,
 					 "%s: unreadable layer: %s", s->name,
@@ -162,8 +163,9 @@ static int pump(struct erofs_oci_stream *s)
 		err = erofs_fail(s->log, -EINVAL,
 				 "%s: its media type says %s, the blob is %s",
 				 s->name, comp_name(s->v.comp),
-				 code == ARCHIVE_FILTER_NONE ?
-				 "uncompressed" : archive_filter_name(a, 0));
+				 code == ARCHIVE_FILTER_NONE
+				     ? "uncompressed"
+				     : archive_filter_name(a, 0));
 		goto out;
 	}
 	for (;;) {
@@ -180,20 +182,22 @@ static int pump(struct erofs_oci_stream *s)
 						s->name);
 			else
 				err = erofs_fail(
-					s->log, -EINVAL,
-					"%s: corrupt or truncated %s stream at uncompressed byte %llu: %s",
-					s->name,
-					code == ARCHIVE_FILTER_NONE ?
-						"tar" : archive_filter_name(a, 0),
-					(unsigned long long)s->bytes_tar,
-					archive_error_string(a));
+				    s->log, -EINVAL,
+				    "%s: corrupt or truncated %s stream at "
+				    "uncompressed byte %llu: %s",
+				    s->name,
+				    code == ARCHIVE_FILTER_NONE
+					? "tar"
+					: archive_filter_name(a, 0),
+				    (unsigned long long)s->bytes_tar,
+				    archive_error_string(a));
 			goto out;
 		}
 		if ((uint64_t)off != s->bytes_tar) {
-			err = erofs_fail(s->log, -EINVAL,
-					 "%s: unexpected gap in the stream at byte %llu",
-					 s->name,
-					 (unsigned long long)s->bytes_tar);
+			err = erofs_fail(
+			    s->log, -EINVAL,
+			    "%s: unexpected gap in the stream at byte %llu",
+			    s->name, (unsigned long long)s->bytes_tar);
 			goto out;
 		}
 		EVP_DigestUpdate(s->tar_md, buf, len);
@@ -283,7 +287,8 @@ static int pump_gzip(struct erofs_oci_stream *s)
 		r = isal_inflate(st);
 		if (r != ISAL_DECOMP_OK) {
 			err = erofs_fail(s->log, -EINVAL,
-					 "%s: corrupt gzip stream at uncompressed byte %llu: %s",
+					 "%s: corrupt gzip stream at "
+					 "uncompressed byte %llu: %s",
 					 s->name,
 					 (unsigned long long)s->bytes_tar,
 					 isal_error(r));
@@ -316,8 +321,8 @@ static int pump_gzip(struct erofs_oci_stream *s)
 				st->next_in++;
 				st->avail_in--;
 				if (!st->avail_in && !eof) {
-					ssize_t n = src_read(s, s->inbuf,
-							     INBUF);
+					ssize_t n =
+					    src_read(s, s->inbuf, INBUF);
 
 					if (n < 0) {
 						err = erofs_err(s->log, (int)n,
@@ -334,9 +339,10 @@ static int pump_gzip(struct erofs_oci_stream *s)
 				break;
 			/* another member, or something that is not gzip */
 			if (st->next_in[0] != 0x1f) {
-				err = erofs_fail(s->log, -EINVAL,
-						 "%s: data after the end of the gzip stream",
-						 s->name);
+				err = erofs_fail(
+				    s->log, -EINVAL,
+				    "%s: data after the end of the gzip stream",
+				    s->name);
 				goto out;
 			}
 			{
@@ -350,10 +356,11 @@ static int pump_gzip(struct erofs_oci_stream *s)
 				st->crc_flag = ISAL_GZIP;
 			}
 		} else if (eof && !st->avail_in && !produced) {
-			err = erofs_fail(s->log, -EINVAL,
-					 "%s: corrupt or truncated gzip stream at uncompressed byte %llu: truncated gzip input",
-					 s->name,
-					 (unsigned long long)s->bytes_tar);
+			err = erofs_fail(
+			    s->log, -EINVAL,
+			    "%s: corrupt or truncated gzip stream at "
+			    "uncompressed byte %llu: truncated gzip input",
+			    s->name, (unsigned long long)s->bytes_tar);
 			goto out;
 		}
 	}
@@ -454,8 +461,8 @@ void erofs_oci_stream_counts(struct erofs_oci_stream *s, uint64_t *read,
 	*tar = __atomic_load_n(&s->bytes_tar, __ATOMIC_RELAXED);
 }
 
-int erofs_oci_stream_finish(struct erofs_oci_stream *s, int rfd,
-			    bool consumed, struct erofs_oci_stream_stats *st)
+int erofs_oci_stream_finish(struct erofs_oci_stream *s, int rfd, bool consumed,
+			    struct erofs_oci_stream_stats *st)
 {
 	char ds[EROFS_OCI_DIGEST_LEN + 1], got[EROFS_OCI_DIGEST_LEN + 1];
 	int err;
@@ -477,24 +484,27 @@ int erofs_oci_stream_finish(struct erofs_oci_stream *s, int rfd,
 		EVP_DigestFinal_ex(s->tar_md, s->diff_id, NULL);
 	}
 	if (!err && s->v.check_digest && s->bytes_read != s->v.size)
-		err = erofs_fail(s->log, -EINVAL,
-				 "%s: blob has %llu bytes, its descriptor says %llu",
-				 s->name, (unsigned long long)s->bytes_read,
-				 (unsigned long long)s->v.size);
+		err = erofs_fail(
+		    s->log, -EINVAL,
+		    "%s: blob has %llu bytes, its descriptor says %llu",
+		    s->name, (unsigned long long)s->bytes_read,
+		    (unsigned long long)s->v.size);
 	if (!err && s->v.check_digest &&
 	    memcmp(s->digest, s->v.digest, EROFS_SHA256_LEN)) {
 		erofs_oci_digest_str(ds, s->v.digest);
 		erofs_oci_digest_str(got, s->digest);
-		err = erofs_fail(s->log, -EINVAL,
-				 "%s: digest mismatch: expected %s, the blob has %s",
-				 s->name, ds, got);
+		err = erofs_fail(
+		    s->log, -EINVAL,
+		    "%s: digest mismatch: expected %s, the blob has %s",
+		    s->name, ds, got);
 	}
 	if (!err && s->v.check_diff_id &&
 	    memcmp(s->diff_id, s->v.diff_id, EROFS_SHA256_LEN)) {
 		erofs_oci_digest_str(ds, s->v.diff_id);
 		erofs_oci_digest_str(got, s->diff_id);
 		err = erofs_fail(s->log, -EINVAL,
-				 "%s: diff_id mismatch: the config says %s, the uncompressed layer is %s",
+				 "%s: diff_id mismatch: the config says %s, "
+				 "the uncompressed layer is %s",
 				 s->name, ds, got);
 	}
 	if (st) {

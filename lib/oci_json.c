@@ -128,12 +128,17 @@ int erofs_oci_platform_host(struct erofs_oci_platform *p)
 	static const struct {
 		const char *machine, *arch, *variant;
 	} map[] = {
-		{ "x86_64", "amd64", NULL },  { "aarch64", "arm64", "v8" },
-		{ "armv7l", "arm", "v7" },    { "armv6l", "arm", "v6" },
-		{ "i686", "386", NULL },      { "i386", "386", NULL },
-		{ "ppc64le", "ppc64le", NULL }, { "s390x", "s390x", NULL },
-		{ "riscv64", "riscv64", NULL }, { "mips64", "mips64", NULL },
-		{ "loongarch64", "loong64", NULL },
+	    {"x86_64", "amd64", NULL},
+	    {"aarch64", "arm64", "v8"},
+	    {"armv7l", "arm", "v7"},
+	    {"armv6l", "arm", "v6"},
+	    {"i686", "386", NULL},
+	    {"i386", "386", NULL},
+	    {"ppc64le", "ppc64le", NULL},
+	    {"s390x", "s390x", NULL},
+	    {"riscv64", "riscv64", NULL},
+	    {"mips64", "mips64", NULL},
+	    {"loongarch64", "loong64", NULL},
 	};
 	struct utsname u;
 	const char *arch = NULL, *variant = NULL;
@@ -187,13 +192,13 @@ static int digits(const char **s, int n, int *out)
 
 int erofs_oci_parse_time(const char *s, int64_t *out)
 {
-	struct tm tm = { 0 };
+	struct tm tm = {0};
 	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
 	time_t t;
 
 	if (digits(&s, 4, &y) || *s++ != '-' || digits(&s, 2, &mo) ||
-	    *s++ != '-' || digits(&s, 2, &d) || (*s != 'T' && *s != 't' &&
-						 *s != ' '))
+	    *s++ != '-' || digits(&s, 2, &d) ||
+	    (*s != 'T' && *s != 't' && *s != ' '))
 		return -EINVAL;
 	s++;
 	if (digits(&s, 2, &h) || *s++ != ':' || digits(&s, 2, &mi) ||
@@ -240,9 +245,10 @@ int erofs_oci_json_parse(const char *buf, size_t len, bool array,
 
 	*out = NULL;
 	if (len > EROFS_OCI_JSON_MAX)
-		return erofs_fail(log, -EFBIG,
-				  "%s: %zu bytes of JSON, more than the %u allowed",
-				  what, len, EROFS_OCI_JSON_MAX);
+		return erofs_fail(
+		    log, -EFBIG,
+		    "%s: %zu bytes of JSON, more than the %u allowed", what,
+		    len, EROFS_OCI_JSON_MAX);
 	if (memchr(buf, '\0', len))
 		return erofs_fail(log, -EINVAL, "%s: NUL byte in JSON", what);
 	tok = json_tokener_new_ex(EROFS_OCI_JSON_DEPTH);
@@ -264,12 +270,13 @@ int erofs_oci_json_parse(const char *buf, size_t len, bool array,
 		if (!strchr(" \t\r\n", buf[end])) {
 			json_object_put(o);
 			return erofs_fail(log, -EINVAL,
-					  "%s: malformed JSON: data after the document at byte %zu",
+					  "%s: malformed JSON: data after the "
+					  "document at byte %zu",
 					  what, end);
 		}
 	}
-	if (!json_object_is_type(o, array ? json_type_array
-					  : json_type_object)) {
+	if (!json_object_is_type(o,
+				 array ? json_type_array : json_type_object)) {
 		json_object_put(o);
 		return erofs_fail(log, -EINVAL, "%s: not a JSON %s", what,
 				  array ? "array" : "object");
@@ -280,8 +287,7 @@ int erofs_oci_json_parse(const char *buf, size_t len, bool array,
 
 /* a string member or NULL; -EINVAL when present but not a string */
 static int get_str(struct json_object *o, const char *key, const char **out,
-		   bool required, const char *what,
-		   const struct erofs_log *log)
+		   bool required, const char *what, const struct erofs_log *log)
 {
 	struct json_object *f;
 
@@ -304,8 +310,7 @@ static int get_str(struct json_object *o, const char *key, const char **out,
 }
 
 static int dup_str(struct json_object *o, const char *key, char **out,
-		   bool required, const char *what,
-		   const struct erofs_log *log)
+		   bool required, const char *what, const struct erofs_log *log)
 {
 	const char *s;
 	int err = get_str(o, key, &s, required, what, log);
@@ -336,8 +341,9 @@ int erofs_oci_parse_desc(struct json_object *o, const char *what,
 		goto fail;
 	err = erofs_oci_digest_parse(dg, d->digest);
 	if (err == -ENOTSUP) {
-		erofs_fail(log, err, "%s: digest %.80s: only sha256 is supported",
-			   what, dg);
+		erofs_fail(log, err,
+			   "%s: digest %.80s: only sha256 is supported", what,
+			   dg);
 		goto fail;
 	}
 	if (err) {
@@ -412,25 +418,25 @@ int erofs_oci_layer_type(const char *mt, enum erofs_oci_comp *comp)
 		const char *mt;
 		enum erofs_oci_comp comp;
 	} types[] = {
-		{ "application/vnd.oci.image.layer.v1.tar", EROFS_OCI_COMP_NONE },
-		{ "application/vnd.oci.image.layer.v1.tar+gzip",
-		  EROFS_OCI_COMP_GZIP },
-		{ "application/vnd.oci.image.layer.v1.tar+zstd",
-		  EROFS_OCI_COMP_ZSTD },
-		{ "application/vnd.oci.image.layer.nondistributable.v1.tar",
-		  EROFS_OCI_COMP_NONE },
-		{ "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
-		  EROFS_OCI_COMP_GZIP },
-		{ "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
-		  EROFS_OCI_COMP_ZSTD },
-		{ "application/vnd.docker.image.rootfs.diff.tar",
-		  EROFS_OCI_COMP_NONE },
-		{ "application/vnd.docker.image.rootfs.diff.tar.gzip",
-		  EROFS_OCI_COMP_GZIP },
-		{ "application/vnd.docker.image.rootfs.diff.tar.zstd",
-		  EROFS_OCI_COMP_ZSTD },
-		{ "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
-		  EROFS_OCI_COMP_GZIP },
+	    {"application/vnd.oci.image.layer.v1.tar", EROFS_OCI_COMP_NONE},
+	    {"application/vnd.oci.image.layer.v1.tar+gzip",
+	     EROFS_OCI_COMP_GZIP},
+	    {"application/vnd.oci.image.layer.v1.tar+zstd",
+	     EROFS_OCI_COMP_ZSTD},
+	    {"application/vnd.oci.image.layer.nondistributable.v1.tar",
+	     EROFS_OCI_COMP_NONE},
+	    {"application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+	     EROFS_OCI_COMP_GZIP},
+	    {"application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+	     EROFS_OCI_COMP_ZSTD},
+	    {"application/vnd.docker.image.rootfs.diff.tar",
+	     EROFS_OCI_COMP_NONE},
+	    {"application/vnd.docker.image.rootfs.diff.tar.gzip",
+	     EROFS_OCI_COMP_GZIP},
+	    {"application/vnd.docker.image.rootfs.diff.tar.zstd",
+	     EROFS_OCI_COMP_ZSTD},
+	    {"application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+	     EROFS_OCI_COMP_GZIP},
 	};
 
 	for (size_t i = 0; mt && i < sizeof(types) / sizeof(types[0]); i++) {
@@ -472,8 +478,9 @@ int erofs_oci_parse_index(struct json_object *root, const char *what,
 				  what);
 	n = json_object_array_length(ms);
 	if (n > EROFS_OCI_MAX_ENTRIES)
-		return erofs_fail(log, -E2BIG, "%s: %zu manifests, more than %u",
-				  what, n, EROFS_OCI_MAX_ENTRIES);
+		return erofs_fail(log, -E2BIG,
+				  "%s: %zu manifests, more than %u", what, n,
+				  EROFS_OCI_MAX_ENTRIES);
 	d = calloc(n ? n : 1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
@@ -485,10 +492,9 @@ int erofs_oci_parse_index(struct json_object *root, const char *what,
 					   &d[i], log);
 		if (!err && !erofs_oci_is_index_type(d[i].media_type) &&
 		    !erofs_oci_is_manifest_type(d[i].media_type))
-			err = erofs_fail(log, -ENOTSUP,
-					 "%s: unknown media type %.100s", w,
-					 d[i].media_type ? d[i].media_type
-							 : "(none)");
+			err = erofs_fail(
+			    log, -ENOTSUP, "%s: unknown media type %.100s", w,
+			    d[i].media_type ? d[i].media_type : "(none)");
 		if (err) {
 			erofs_oci_descs_free(d, i + 1);
 			return err;
@@ -519,12 +525,11 @@ static void list_refs(const struct erofs_oci_desc *descs, unsigned int nr,
 			n = snprintf(buf + used, size - used, "%s%.60s",
 				     used ? ", " : "", d->ref_name);
 		else if (d->has_platform)
-			n = snprintf(buf + used, size - used, "%s%.20s/%.20s%s%.20s",
-				     used ? ", " : "", d->platform.os,
-				     d->platform.arch,
-				     d->platform.variant ? "/" : "",
-				     d->platform.variant ? d->platform.variant
-							 : "");
+			n = snprintf(
+			    buf + used, size - used, "%s%.20s/%.20s%s%.20s",
+			    used ? ", " : "", d->platform.os, d->platform.arch,
+			    d->platform.variant ? "/" : "",
+			    d->platform.variant ? d->platform.variant : "");
 		else
 			continue;
 		if (n < 0)
@@ -559,9 +564,10 @@ int erofs_oci_select(const struct erofs_oci_desc *descs, unsigned int nr,
 	if (!cand) {
 		list_refs(descs, nr, list, sizeof(list));
 		if (ref)
-			return erofs_fail(log, -ENOENT,
-					  "%s: no image named \"%s\" (there is: %s)",
-					  what, ref, *list ? list : "none");
+			return erofs_fail(
+			    log, -ENOENT,
+			    "%s: no image named \"%s\" (there is: %s)", what,
+			    ref, *list ? list : "none");
 		return erofs_fail(log, -ENOENT, "%s: no image", what);
 	}
 	if (cand == 1 && (!plat || !descs[first].has_platform)) {
@@ -574,14 +580,15 @@ int erofs_oci_select(const struct erofs_oci_desc *descs, unsigned int nr,
 	}
 	list_refs(descs, nr, list, sizeof(list));
 	if (plat && (cand == 1 || descs[first].has_platform))
-		return erofs_fail(log, -ENOENT,
-				  "%s: no image for platform %s/%s%s%s (there is: %s)",
-				  what, plat->os, plat->arch,
-				  plat->variant ? "/" : "",
-				  plat->variant ? plat->variant : "", list);
-	return erofs_fail(log, -EINVAL,
-			  "%s: %u images, name one with oci:DIR:REF (there is: %s)",
-			  what, cand, *list ? list : "no names");
+		return erofs_fail(
+		    log, -ENOENT,
+		    "%s: no image for platform %s/%s%s%s (there is: %s)", what,
+		    plat->os, plat->arch, plat->variant ? "/" : "",
+		    plat->variant ? plat->variant : "", list);
+	return erofs_fail(
+	    log, -EINVAL,
+	    "%s: %u images, name one with oci:DIR:REF (there is: %s)", what,
+	    cand, *list ? list : "no names");
 }
 
 int erofs_oci_check_duplicates(const struct erofs_oci_image *img,
@@ -599,19 +606,23 @@ int erofs_oci_check_duplicates(const struct erofs_oci_image *img,
 				    EROFS_SHA256_LEN)) {
 				erofs_oci_digest_str(s, a->desc.digest);
 				return erofs_fail(log, -EINVAL,
-						  "layer %s is listed twice (layers %u and %u)",
+						  "layer %s is listed twice "
+						  "(layers %u and %u)",
 						  s, j + 1, i + 1);
 			}
 			if (a->have_diff_id && b->have_diff_id &&
 			    !memcmp(a->diff_id, b->diff_id, EROFS_SHA256_LEN)) {
 				erofs_oci_digest_str(s, a->diff_id);
-				return erofs_fail(log, -EINVAL,
-						  "layer with diff_id %s is listed twice (layers %u and %u)",
-						  s, j + 1, i + 1);
+				return erofs_fail(
+				    log, -EINVAL,
+				    "layer with diff_id %s is listed twice "
+				    "(layers %u and %u)",
+				    s, j + 1, i + 1);
 			}
 			if (a->path && b->path && !strcmp(a->path, b->path))
 				return erofs_fail(log, -EINVAL,
-						  "layer %.200s is listed twice (layers %u and %u)",
+						  "layer %.200s is listed "
+						  "twice (layers %u and %u)",
 						  a->path, j + 1, i + 1);
 		}
 	}
@@ -638,9 +649,9 @@ int erofs_oci_parse_manifest(struct json_object *root, const char *what,
 	if (err)
 		return err;
 	if (mt && !erofs_oci_is_manifest_type(mt))
-		return erofs_fail(log, -ENOTSUP,
-				  "%s: media type %.100s is not an image manifest",
-				  what, mt);
+		return erofs_fail(
+		    log, -ENOTSUP,
+		    "%s: media type %.100s is not an image manifest", what, mt);
 	if (!json_object_object_get_ex(root, "config", &cf))
 		return erofs_fail(log, -EINVAL, "%s: no \"config\"", what);
 	{
@@ -653,10 +664,9 @@ int erofs_oci_parse_manifest(struct json_object *root, const char *what,
 		if (!config->media_type ||
 		    (strcmp(config->media_type, EROFS_MT_OCI_CONFIG) &&
 		     strcmp(config->media_type, EROFS_MT_DOCKER_CONFIG))) {
-			err = erofs_fail(log, -ENOTSUP,
-					 "%s: unknown media type %.100s", w,
-					 config->media_type ? config->media_type
-							    : "(none)");
+			err = erofs_fail(
+			    log, -ENOTSUP, "%s: unknown media type %.100s", w,
+			    config->media_type ? config->media_type : "(none)");
 			goto fail;
 		}
 	}
@@ -689,10 +699,9 @@ int erofs_oci_parse_manifest(struct json_object *root, const char *what,
 		img->nr_layers = i + 1;
 		l->have_digest = true;
 		if (erofs_oci_layer_type(l->desc.media_type, &l->comp)) {
-			err = erofs_fail(log, -ENOTSUP,
-					 "%s: unknown media type %.100s", w,
-					 l->desc.media_type ? l->desc.media_type
-							    : "(none)");
+			err = erofs_fail(
+			    log, -ENOTSUP, "%s: unknown media type %.100s", w,
+			    l->desc.media_type ? l->desc.media_type : "(none)");
 			goto fail;
 		}
 	}
@@ -736,9 +745,10 @@ int erofs_oci_parse_config(struct json_object *root, const char *what,
 	n = json_object_array_length(ids);
 	if (make_layers && !img->nr_layers) {
 		if (!n || n > EROFS_OCI_MAX_LAYERS)
-			return erofs_fail(log, -EINVAL,
-					  "%s: %zu diff_ids (1 to %u are converted)",
-					  what, n, EROFS_OCI_MAX_LAYERS);
+			return erofs_fail(
+			    log, -EINVAL,
+			    "%s: %zu diff_ids (1 to %u are converted)", what, n,
+			    EROFS_OCI_MAX_LAYERS);
 		img->layers = calloc(n, sizeof(*img->layers));
 		if (!img->layers)
 			return -ENOMEM;
@@ -759,7 +769,8 @@ int erofs_oci_parse_config(struct json_object *root, const char *what,
 		err = erofs_oci_digest_parse(s, img->layers[i].diff_id);
 		if (err)
 			return erofs_fail(log, -EINVAL,
-					  "%s: diff_ids[%zu] \"%.80s\" is not a sha256 digest",
+					  "%s: diff_ids[%zu] \"%.80s\" is not "
+					  "a sha256 digest",
 					  what, i, s);
 		img->layers[i].have_diff_id = true;
 	}
@@ -772,9 +783,10 @@ int erofs_oci_parse_config(struct json_object *root, const char *what,
 	img->have_created = false;
 	if (created) {
 		if (erofs_oci_parse_time(created, &img->created))
-			return erofs_fail(log, -EINVAL,
-					  "%s: \"created\" \"%.60s\" is not an RFC 3339 time",
-					  what, created);
+			return erofs_fail(
+			    log, -EINVAL,
+			    "%s: \"created\" \"%.60s\" is not an RFC 3339 time",
+			    what, created);
 		img->have_created = true;
 	}
 	json_object_put(img->config);
@@ -785,8 +797,8 @@ int erofs_oci_parse_config(struct json_object *root, const char *what,
 /* "busybox:1" names "docker.io/library/busybox:1" too */
 static bool same_repo_tag(const char *tag, const char *ref)
 {
-	static const char *const prefixes[] = { "", "docker.io/",
-						"docker.io/library/" };
+	static const char *const prefixes[] = {"", "docker.io/",
+					       "docker.io/library/"};
 
 	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
 		size_t n = strlen(prefixes[i]);
@@ -797,9 +809,8 @@ static bool same_repo_tag(const char *tag, const char *ref)
 	return false;
 }
 
-int erofs_oci_parse_docker_manifest(struct json_object *root,
-				    const char *ref, char **config,
-				    struct erofs_oci_image *img,
+int erofs_oci_parse_docker_manifest(struct json_object *root, const char *ref,
+				    char **config, struct erofs_oci_image *img,
 				    const struct erofs_log *log)
 {
 	const char *what = "manifest.json";
@@ -841,7 +852,8 @@ int erofs_oci_parse_docker_manifest(struct json_object *root,
 	if (!ref) {
 		if (n > 1)
 			return erofs_fail(log, -EINVAL,
-					  "%s: %zu images, name one with docker-archive:FILE:REF",
+					  "%s: %zu images, name one with "
+					  "docker-archive:FILE:REF",
 					  what, n);
 		e = json_object_array_get_idx(root, 0);
 	}
@@ -853,12 +865,13 @@ int erofs_oci_parse_docker_manifest(struct json_object *root,
 		return err;
 	if (!json_object_object_get_ex(e, "Layers", &ls) ||
 	    !json_object_is_type(ls, json_type_array))
-		return erofs_fail(log, -EINVAL, "%s: no \"Layers\" array", what);
+		return erofs_fail(log, -EINVAL, "%s: no \"Layers\" array",
+				  what);
 	nl = json_object_array_length(ls);
 	if (!nl || nl > EROFS_OCI_MAX_LAYERS)
 		return erofs_fail(log, -EINVAL,
-				  "%s: %zu layers (1 to %u are converted)", what,
-				  nl, EROFS_OCI_MAX_LAYERS);
+				  "%s: %zu layers (1 to %u are converted)",
+				  what, nl, EROFS_OCI_MAX_LAYERS);
 	img->layers = calloc(nl, sizeof(*img->layers));
 	if (!img->layers)
 		return -ENOMEM;

@@ -28,8 +28,9 @@ static int blob_name(char *out, size_t size, const struct erofs_oci_desc *d)
 	char hex[EROFS_SHA256_HEX_LEN + 1];
 
 	erofs_hex(hex, d->digest, EROFS_SHA256_LEN);
-	return snprintf(out, size, "blobs/sha256/%s", hex) >= (int)size ?
-		-ENAMETOOLONG : 0;
+	return snprintf(out, size, "blobs/sha256/%s", hex) >= (int)size
+		   ? -ENAMETOOLONG
+		   : 0;
 }
 
 /* a regular file below @dirfd, read whole if it has at most @max bytes */
@@ -61,9 +62,10 @@ static int read_at(int dirfd, const char *name, size_t max, const char *what,
 	}
 	if ((uint64_t)st.st_size > max) {
 		close(fd);
-		return erofs_fail(log, -EFBIG,
-				  "%s: %s has %lld bytes, more than the %zu allowed",
-				  what, name, (long long)st.st_size, max);
+		return erofs_fail(
+		    log, -EFBIG,
+		    "%s: %s has %lld bytes, more than the %zu allowed", what,
+		    name, (long long)st.st_size, max);
 	}
 	p = malloc(st.st_size + 1);
 	if (!p) {
@@ -109,9 +111,10 @@ int erofs_oci_layout_read_blob(int dirfd, const struct erofs_oci_desc *d,
 	if (err)
 		return err;
 	if (len != d->size) {
-		err = erofs_fail(log, -EINVAL,
-				 "%s: blob has %zu bytes, its descriptor says %llu",
-				 what, len, (unsigned long long)d->size);
+		err = erofs_fail(
+		    log, -EINVAL,
+		    "%s: blob has %zu bytes, its descriptor says %llu", what,
+		    len, (unsigned long long)d->size);
 	} else if (!EVP_Digest(*buf, len, md, NULL, EVP_sha256(), NULL)) {
 		err = erofs_err(log, -EIO, "%s: sha256", what);
 	} else if (memcmp(md, d->digest, EROFS_SHA256_LEN)) {
@@ -129,9 +132,9 @@ int erofs_oci_layout_read_blob(int dirfd, const struct erofs_oci_desc *d,
 	return err;
 }
 
-static int read_json_blob(int dirfd, const struct erofs_oci_desc *d,
-			  bool array, const char *what,
-			  struct json_object **out, const struct erofs_log *log)
+static int read_json_blob(int dirfd, const struct erofs_oci_desc *d, bool array,
+			  const char *what, struct json_object **out,
+			  const struct erofs_log *log)
 {
 	char *buf;
 	int err;
@@ -157,9 +160,9 @@ static int check_layout_file(int dirfd, const char *dir,
 	err = read_at(dirfd, "oci-layout", EROFS_OCI_JSON_MAX, what, &buf, &len,
 		      log);
 	if (err == -ENOENT)
-		return erofs_fail(log, -ENOENT,
-				  "%s: not an OCI image layout (no oci-layout file)",
-				  dir);
+		return erofs_fail(
+		    log, -ENOENT,
+		    "%s: not an OCI image layout (no oci-layout file)", dir);
 	if (err)
 		return err;
 	err = erofs_oci_json_parse(buf, len, false, what, &o, log);
@@ -189,20 +192,22 @@ static int check_layers(int dirfd, const char *dir,
 		blob_name(name, sizeof(name), d);
 		if (fstatat(dirfd, name, &st, 0) < 0) {
 			if (errno == ENOENT)
-				return erofs_fail(log, -ENOENT,
-						  "%s: layer %u/%u (%s): blob is missing",
-						  dir, i + 1, img->nr_layers,
-						  ds);
+				return erofs_fail(
+				    log, -ENOENT,
+				    "%s: layer %u/%u (%s): blob is missing",
+				    dir, i + 1, img->nr_layers, ds);
 			return erofs_err(log, -errno, "%s: layer %u (%s)", dir,
 					 i + 1, ds);
 		}
 		if (!S_ISREG(st.st_mode))
-			return erofs_fail(log, -EINVAL,
-					  "%s: layer %u/%u (%s): blob is not a regular file",
-					  dir, i + 1, img->nr_layers, ds);
+			return erofs_fail(
+			    log, -EINVAL,
+			    "%s: layer %u/%u (%s): blob is not a regular file",
+			    dir, i + 1, img->nr_layers, ds);
 		if ((uint64_t)st.st_size != d->size)
 			return erofs_fail(log, -EINVAL,
-					  "%s: layer %u/%u (%s): blob has %lld bytes, its descriptor says %llu",
+					  "%s: layer %u/%u (%s): blob has %lld "
+					  "bytes, its descriptor says %llu",
 					  dir, i + 1, img->nr_layers, ds,
 					  (long long)st.st_size,
 					  (unsigned long long)d->size);
@@ -266,16 +271,19 @@ static int resolve_manifest(int dirfd, const char *dir, const char *ref,
 
 			erofs_oci_digest_str(ds, cur->digest);
 			snprintf(what, whatsz, "%.150s: %s %s", dir,
-				 erofs_oci_is_index_type(cur->media_type) ?
-				 "image index" : "manifest", ds);
+				 erofs_oci_is_index_type(cur->media_type)
+				     ? "image index"
+				     : "manifest",
+				 ds);
 		}
 		err = read_json_blob(dirfd, cur, false, what, &root, log);
 		if (err || !erofs_oci_is_index_type(cur->media_type))
 			break;
 		if (depth + 1 >= MAX_NESTING)
-			err = erofs_fail(log, -ELOOP,
-					 "%s: image indexes nested deeper than %d",
-					 what, MAX_NESTING);
+			err = erofs_fail(
+			    log, -ELOOP,
+			    "%s: image indexes nested deeper than %d", what,
+			    MAX_NESTING);
 	}
 	if (err) {
 		json_object_put(root);
@@ -425,22 +433,20 @@ static int parse_erofs_manifest(struct json_object *root, const char *what,
 		err = erofs_oci_parse_desc(lo, w, d, log);
 		if (err)
 			return err;
-		want = !e->merged ? EROFS_MT_LAYER :
-		       boot	  ? EROFS_MT_BOOTSTRAP :
-				    EROFS_MT_BLOB;
+		want = !e->merged ? EROFS_MT_LAYER
+		       : boot	  ? EROFS_MT_BOOTSTRAP
+				  : EROFS_MT_BLOB;
 		if (!d->media_type || strcmp(d->media_type, want))
-			return erofs_fail(log, -EMEDIUMTYPE,
-					  "%s: media type %.100s, an image "
-					  "erofs-convert wrote (%s) has %s "
-					  "there",
-					  w,
-					  d->media_type ? d->media_type
-							: "(none)",
-					  fmt, want);
+			return erofs_fail(
+			    log, -EMEDIUMTYPE,
+			    "%s: media type %.100s, an image "
+			    "erofs-convert wrote (%s) has %s "
+			    "there",
+			    w, d->media_type ? d->media_type : "(none)", fmt,
+			    want);
 		if (e->merged && !boot &&
 		    !ann_is_uint(lo, EROFS_ANN_DEVICE_ID, i + 1))
-			return erofs_fail(log, -EINVAL,
-					  "%s: %s is not %zu", w,
+			return erofs_fail(log, -EINVAL, "%s: %s is not %zu", w,
 					  EROFS_ANN_DEVICE_ID, i + 1);
 		if (boot) {
 			const char *bs = annotation(lo, EROFS_ANN_BLOCK_SIZE);
@@ -515,8 +521,7 @@ void erofs_oci_src_fd(struct erofs_oci_src *src, int fd)
 }
 
 int erofs_oci_layer_open(const struct erofs_oci_image *img, unsigned int i,
-			 struct erofs_oci_src *src,
-			 const struct erofs_log *log)
+			 struct erofs_oci_src *src, const struct erofs_log *log)
 {
 	const struct erofs_oci_layer *l = &img->layers[i];
 	char name[128];

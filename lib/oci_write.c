@@ -24,19 +24,18 @@
 struct erofs_oci_out {
 	const struct erofs_log *log;
 	char *outdir;
-	char *tmp;		/* the temporary layout directory */
+	char *tmp; /* the temporary layout directory */
 	int tmpfd;
-	int blobfd;		/* tmp/blobs/sha256 */
+	int blobfd; /* tmp/blobs/sha256 */
 	bool committed;
-	struct erofs_tmpnames *reg;	/* where tmp is recorded, in slot */
+	struct erofs_tmpnames *reg; /* where tmp is recorded, in slot */
 	int slot;
 };
 
 const char *erofs_oci_json_text(struct json_object *o, size_t *len)
 {
 	return json_object_to_json_string_length(
-		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
-		len);
+	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
 }
 
 static int empty_dir(const char *path)
@@ -88,15 +87,17 @@ int erofs_oci_out_create(struct erofs_oci_out **op, const char *outdir,
 	base = strrchr(o->outdir, '/');
 	base = base ? base + 1 : o->outdir;
 	if (!*base || !strcmp(base, ".") || !strcmp(base, "..")) {
-		err = erofs_fail(log, -EINVAL,
-				 "%s: name the output directory itself", outdir);
+		err =
+		    erofs_fail(log, -EINVAL,
+			       "%s: name the output directory itself", outdir);
 		goto fail;
 	}
 	if (lstat(o->outdir, &st) == 0) {
 		if (!S_ISDIR(st.st_mode) || empty_dir(o->outdir) != 1) {
-			err = erofs_fail(log, -EEXIST,
-					 "%s exists and is not an empty directory",
-					 o->outdir);
+			err = erofs_fail(
+			    log, -EEXIST,
+			    "%s exists and is not an empty directory",
+			    o->outdir);
 			goto fail;
 		}
 	} else if (errno != ENOENT) {
@@ -109,7 +110,8 @@ int erofs_oci_out_create(struct erofs_oci_out **op, const char *outdir,
 		goto nomem;
 	}
 	if (!mkdtemp(o->tmp)) {
-		err = erofs_err(log, -errno, "cannot create a directory next to %s",
+		err = erofs_err(log, -errno,
+				"cannot create a directory next to %s",
 				o->outdir);
 		free(o->tmp);
 		o->tmp = NULL;
@@ -118,8 +120,8 @@ int erofs_oci_out_create(struct erofs_oci_out **op, const char *outdir,
 	/* the program removes it if a signal ends the conversion */
 	o->reg = reg;
 	o->slot = erofs_tmpnames_add(reg, o->tmp, EROFS_TMPNAME_TREE);
-	o->tmpfd = open(o->tmp,
-			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	o->tmpfd =
+	    open(o->tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (o->tmpfd < 0 || fchmod(o->tmpfd, 0755) < 0 ||
 	    mkdirat(o->tmpfd, "blobs", 0755) < 0 ||
 	    mkdirat(o->tmpfd, "blobs/sha256", 0755) < 0) {
@@ -173,9 +175,9 @@ int erofs_oci_out_adopt(struct erofs_oci_out *o, const char *tmp,
 static int write_new(int dirfd, const char *name, const void *buf, size_t len,
 		     const struct erofs_log *log)
 {
-	int fd = openat(dirfd, name,
-			O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			0644);
+	int fd =
+	    openat(dirfd, name,
+		   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	int err;
 
 	if (fd < 0)
@@ -289,7 +291,7 @@ static void remove_in(int dirfd, int depth)
 		if (depth > 0) {
 			int fd = openat(dirfd, de->d_name,
 					O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-						O_CLOEXEC);
+					    O_CLOEXEC);
 
 			if (fd >= 0)
 				remove_in(fd, depth - 1);
@@ -383,8 +385,8 @@ int erofs_oci_out_config(const struct erofs_oci_image *img,
 
 			if (json_object_is_type(h, json_type_object))
 				json_object_object_add(
-					h, "empty_layer",
-					json_object_new_boolean(1));
+				    h, "empty_layer",
+				    json_object_new_boolean(1));
 		}
 	}
 	json_object_object_get_ex(c, "created", &created);

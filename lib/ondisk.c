@@ -103,8 +103,8 @@ void erofs_inode_decode(const uint8_t *in, struct erofs_dinode *di)
 
 	memset(di, 0, sizeof(*di));
 	di->extended = fmt & EROFS_I_VERSION_MASK;
-	di->datalayout = (fmt >> EROFS_I_DATALAYOUT_SHIFT) &
-			 EROFS_I_DATALAYOUT_MASK;
+	di->datalayout =
+	    (fmt >> EROFS_I_DATALAYOUT_SHIFT) & EROFS_I_DATALAYOUT_MASK;
 	di->xattr_icount = erofs_get_le16(in + 2);
 	di->mode = erofs_get_le16(in + 4);
 	di->i_u = erofs_get_le32(in + 16);
@@ -226,7 +226,7 @@ uint32_t erofs_crc32c(uint32_t crc, const void *data, size_t len)
 uint32_t erofs_sb_checksum(const uint8_t *img, unsigned int blkszbits)
 {
 	size_t len = (size_t)1 << blkszbits;
-	uint8_t zero[4] = { 0 };
+	uint8_t zero[4] = {0};
 	uint32_t crc;
 
 	if (len > EROFS_SUPER_OFFSET)

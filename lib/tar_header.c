@@ -15,8 +15,8 @@
 
 #include "liberofs_tar_header.h"
 
-#define BLOCK		512u
-#define SHOWN_MAX	512u
+#define BLOCK	  512u
+#define SHOWN_MAX 512u
 
 /* what pax records said: a local 'x' header or the global 'g' ones */
 struct erofs_tar_pax {
@@ -31,9 +31,19 @@ struct erofs_tar_pax {
 
 /* the header fields (offset, length) */
 enum {
-	F_NAME = 0, F_MODE = 100, F_UID = 108, F_GID = 116, F_SIZE = 124,
-	F_MTIME = 136, F_CHKSUM = 148, F_TYPE = 156, F_LINK = 157,
-	F_MAGIC = 257, F_VERSION = 263, F_DEVMAJOR = 329, F_DEVMINOR = 337,
+	F_NAME = 0,
+	F_MODE = 100,
+	F_UID = 108,
+	F_GID = 116,
+	F_SIZE = 124,
+	F_MTIME = 136,
+	F_CHKSUM = 148,
+	F_TYPE = 156,
+	F_LINK = 157,
+	F_MAGIC = 257,
+	F_VERSION = 263,
+	F_DEVMAJOR = 329,
+	F_DEVMINOR = 337,
 	F_PREFIX = 345,
 };
 
@@ -153,8 +163,7 @@ static bool all_zero(const uint8_t *p, size_t len)
  * byte 0x80 positive, 0xff negative two's complement).  An all-blank
  * field is 0 when @blank_ok.
  */
-static int parse_num(const uint8_t *f, size_t len, bool blank_ok,
-		     int64_t *out)
+static int parse_num(const uint8_t *f, size_t len, bool blank_ok, int64_t *out)
 {
 	uint64_t v = 0;
 	size_t i = 0;
@@ -347,8 +356,8 @@ static int base64_decode(const char *s, size_t len, uint8_t **out,
 }
 
 /* sets (replaces) xattr @name; takes @name and @value */
-static int xattr_put(struct erofs_tar_xattr **xs, unsigned int *nr,
-		     char *name, uint8_t *value, size_t len)
+static int xattr_put(struct erofs_tar_xattr **xs, unsigned int *nr, char *name,
+		     uint8_t *value, size_t len)
 {
 	struct erofs_tar_xattr *p;
 
@@ -368,7 +377,7 @@ static int xattr_put(struct erofs_tar_xattr **xs, unsigned int *nr,
 		return -ENOMEM;
 	}
 	*xs = p;
-	p[*nr] = (struct erofs_tar_xattr){ name, value, len };
+	p[*nr] = (struct erofs_tar_xattr){name, value, len};
 	(*nr)++;
 	return 0;
 }
@@ -378,7 +387,7 @@ static int set_str(char **dst, const char *v, size_t len)
 	free(*dst);
 	*dst = NULL;
 	if (!len)
-		return 0;	/* an empty value cancels */
+		return 0; /* an empty value cancels */
 	if (memchr(v, '\0', len))
 		return -EINVAL;
 	*dst = strndup(v, len);
@@ -387,12 +396,12 @@ static int set_str(char **dst, const char *v, size_t len)
 
 /* one "KEY=VALUE" record */
 static int pax_record(struct erofs_tar_reader *r, struct erofs_tar_pax *p,
-		      const char *key, size_t klen, const char *v,
-		      size_t vlen, uint64_t off, const char **what)
+		      const char *key, size_t klen, const char *v, size_t vlen,
+		      uint64_t off, const char **what)
 {
 	int err;
 
-#define KEY(s) (klen == sizeof(s) - 1 && !memcmp(key, s, klen))
+#define KEY(s)	  (klen == sizeof(s) - 1 && !memcmp(key, s, klen))
 #define PREFIX(s) (klen > sizeof(s) - 1 && !memcmp(key, s, sizeof(s) - 1))
 	*what = NULL;
 	if (KEY("path")) {
@@ -483,21 +492,23 @@ static int pax_parse(struct erofs_tar_reader *r, struct erofs_tar_pax *p,
 		if (!i || pos + i >= size || rec[i] != ' ' || len <= i + 1 ||
 		    len > size - pos || rec[len - 1] != '\n')
 			return bad(r, -EINVAL, NULL, off,
-				   "malformed pax record at byte %zu of the extended header",
+				   "malformed pax record at byte %zu of the "
+				   "extended header",
 				   pos);
 		kv = rec + i + 1;
 		eq = memchr(kv, '=', rec + len - 1 - kv);
 		if (!eq || eq == kv || memchr(kv, '\0', eq - kv))
 			return bad(r, -EINVAL, NULL, off,
-				   "pax record without a keyword at byte %zu of the extended header",
+				   "pax record without a keyword at byte %zu "
+				   "of the extended header",
 				   pos);
 		err = pax_record(r, p, kv, eq - kv, eq + 1,
 				 rec + len - 1 - (eq + 1), off, &what);
 		if (err == -ENOMEM)
 			return err;
 		if (err)
-			return bad(r, err, p->path, off,
-				   "bad pax %s value", what ? what : "record");
+			return bad(r, err, p->path, off, "bad pax %s value",
+				   what ? what : "record");
 		pos += len;
 	}
 	return 0;
@@ -513,8 +524,7 @@ static int read_body(struct erofs_tar_reader *r, uint64_t size, char **out,
 	if (!buf)
 		return -ENOMEM;
 	n = read_full(r, buf, size);
-	if (n >= 0 && (uint64_t)n == size &&
-	    !skip(r, padded(size) - size)) {
+	if (n >= 0 && (uint64_t)n == size && !skip(r, padded(size) - size)) {
 		buf[size] = '\0';
 		*out = buf;
 		return 0;
@@ -588,11 +598,13 @@ static int make_entry(struct erofs_tar_reader *r, const uint8_t *b,
 	}
 	if (!h->path)
 		return -ENOMEM;
-#define NUM(field, len, blank, what) do {				\
-	err = parse_num(b + (field), (len), (blank), &v);		\
-	if (err)							\
-		return bad(r, err, h->path, off, "bad %s field", what);	\
-} while (0)
+#define NUM(field, len, blank, what)                                           \
+	do {                                                                   \
+		err = parse_num(b + (field), (len), (blank), &v);              \
+		if (err)                                                       \
+			return bad(r, err, h->path, off, "bad %s field",       \
+				   what);                                      \
+	} while (0)
 	NUM(F_MODE, 8, true, "mode");
 	if (v < 0)
 		return bad(r, -EINVAL, h->path, off, "negative mode");
@@ -651,9 +663,9 @@ static int make_entry(struct erofs_tar_reader *r, const uint8_t *b,
 			h->linkpath = *llink;
 			*llink = NULL;
 		} else {
-			h->linkpath = strndup((const char *)b + F_LINK,
-					      strnlen((const char *)b + F_LINK,
-						      100));
+			h->linkpath =
+			    strndup((const char *)b + F_LINK,
+				    strnlen((const char *)b + F_LINK, 100));
 		}
 		if (!h->linkpath)
 			return -ENOMEM;
@@ -678,14 +690,15 @@ static int end_marker(struct erofs_tar_reader *r, uint64_t off, bool pending)
 		return n;
 	if (n && (n < (ssize_t)BLOCK || !all_zero(b, BLOCK)))
 		return bad(r, -EINVAL, NULL, off,
-			   "a zero block followed by more data (not an end-of-archive marker)");
+			   "a zero block followed by more data (not an "
+			   "end-of-archive marker)");
 	r->ended = true;
 	return 0;
 }
 
 int erofs_tar_next(struct erofs_tar_reader *r, struct erofs_tar_hdr *h)
 {
-	struct erofs_tar_pax lp = { 0 };
+	struct erofs_tar_pax lp = {0};
 	char *lname = NULL, *llink = NULL;
 	uint8_t b[BLOCK];
 	int err = 0;
@@ -699,10 +712,10 @@ int erofs_tar_next(struct erofs_tar_reader *r, struct erofs_tar_hdr *h)
 		err = skip(r, r->skip);
 		r->skip = 0;
 		if (err)
-			return err == -EIO ?
-				bad(r, -EIO, NULL, at,
-				    "the archive ends inside a file's data") :
-				err;
+			return err == -EIO ? bad(r, -EIO, NULL, at,
+						 "the archive ends inside a "
+						 "file's data")
+					   : err;
 	}
 	for (;;) {
 		uint64_t off = r->offset, size;
@@ -721,12 +734,14 @@ int erofs_tar_next(struct erofs_tar_reader *r, struct erofs_tar_hdr *h)
 		if (!n) {
 			if (pending) {
 				err = bad(r, -EINVAL, NULL, off,
-					  "the archive ends after an extended header");
+					  "the archive ends after an extended "
+					  "header");
 				break;
 			}
-			erofs_warn(r->log,
-				   "%s: no end-of-archive marker at offset %llu",
-				   r->src, (unsigned long long)off);
+			erofs_warn(
+			    r->log,
+			    "%s: no end-of-archive marker at offset %llu",
+			    r->src, (unsigned long long)off);
 			r->ended = true;
 			break;
 		}
@@ -764,7 +779,8 @@ int erofs_tar_next(struct erofs_tar_reader *r, struct erofs_tar_hdr *h)
 		case 'g':
 			if (size > EROFS_TAR_PAX_MAX) {
 				err = bad(r, -EFBIG, NULL, off,
-					  "extended header of %llu bytes (at most %u)",
+					  "extended header of %llu bytes (at "
+					  "most %u)",
 					  (unsigned long long)size,
 					  EROFS_TAR_PAX_MAX);
 				break;
@@ -820,7 +836,8 @@ int erofs_tar_next(struct erofs_tar_reader *r, struct erofs_tar_hdr *h)
 					r->skip = padded(h->size);
 			} else if (h->size && r->headerball) {
 				err = bad(r, -EINVAL, h->path, off,
-					  "%llu bytes of data on an entry of type '%c'",
+					  "%llu bytes of data on an entry of "
+					  "type '%c'",
 					  (unsigned long long)h->size, h->type);
 			} else {
 				r->skip = padded(h->size);
@@ -834,11 +851,13 @@ int erofs_tar_next(struct erofs_tar_reader *r, struct erofs_tar_hdr *h)
 			break;
 		default:
 			/* volume labels, GNU sparse/multivolume...: skipped */
-			erofs_warn(r->log,
-				   "%s: entry of type '%c' at offset %llu skipped",
-				   r->src, b[F_TYPE] >= ' ' && b[F_TYPE] < 127 ?
-						    b[F_TYPE] : '?',
-				   (unsigned long long)off);
+			erofs_warn(
+			    r->log,
+			    "%s: entry of type '%c' at offset %llu skipped",
+			    r->src,
+			    b[F_TYPE] >= ' ' && b[F_TYPE] < 127 ? b[F_TYPE]
+								: '?',
+			    (unsigned long long)off);
 			err = skip(r, padded(size));
 			if (err == -EIO)
 				err = bad(r, -EIO, NULL, off,

@@ -11,7 +11,7 @@
 #include "liberofs_tree.h"
 #include "liberofs_xattr.h"
 
-#define NAME_BLOCK	(64u << 10)
+#define NAME_BLOCK (64u << 10)
 
 void erofs_tree_init(struct erofs_tree *t, const struct erofs_log *log)
 {
@@ -74,14 +74,14 @@ struct erofs_inode *erofs_tree_new_inode(struct erofs_tree *t)
 
 	/* slabs: no allocator overhead per inode */
 	if (!t->nr_slabs || t->slab_used == EROFS_INODE_SLAB) {
-		void *p = realloc(t->slabs,
-				  (t->nr_slabs + 1) * sizeof(*t->slabs));
+		void *p =
+		    realloc(t->slabs, (t->nr_slabs + 1) * sizeof(*t->slabs));
 
 		if (!p)
 			return NULL;
 		t->slabs = p;
-		t->slabs[t->nr_slabs] = calloc(EROFS_INODE_SLAB,
-					       sizeof(*inode));
+		t->slabs[t->nr_slabs] =
+		    calloc(EROFS_INODE_SLAB, sizeof(*inode));
 		if (!t->slabs[t->nr_slabs])
 			return NULL;
 		t->nr_slabs++;
@@ -134,7 +134,7 @@ int erofs_dir_add(struct erofs_tree *t, struct erofs_inode *dir,
 
 	if (!len || len > EROFS_NAME_LEN || memchr(name, '/', len))
 		return erofs_fail(t->log, -EINVAL, "invalid file name \"%s\"",
-				 name);
+				  name);
 	/*
 	 * Room for max(8, the power of two >= nr_children) entries, so no
 	 * capacity is stored: grow at 8, 16, 32...  (removals only lower
@@ -142,8 +142,8 @@ int erofs_dir_add(struct erofs_tree *t, struct erofs_inode *dir,
 	 */
 	if (!dir->children || (dir->nr_children >= 8 &&
 			       !(dir->nr_children & (dir->nr_children - 1)))) {
-		unsigned int cap = dir->nr_children < 8 ? 8 :
-							 dir->nr_children * 2;
+		unsigned int cap =
+		    dir->nr_children < 8 ? 8 : dir->nr_children * 2;
 		void *p = realloc(dir->children, cap * sizeof(*dir->children));
 
 		if (!p)
@@ -250,7 +250,8 @@ int erofs_tree_finalize(struct erofs_tree *t)
 	int err;
 
 	if (!t->root || !S_ISDIR(t->root->mode))
-		return erofs_fail(t->log, -EINVAL, "the root is not a directory");
+		return erofs_fail(t->log, -EINVAL,
+				  "the root is not a directory");
 	t->root->parent = t->root;
 	t->nr_inodes = 0;
 	/* breadth first: the queue is t->inodes itself */
@@ -273,8 +274,8 @@ int erofs_tree_finalize(struct erofs_tree *t)
 
 			if (i && !dentry_cmp(d - 1, d))
 				return erofs_fail(t->log, -EEXIST,
-						 "duplicate entry \"%s\"",
-						 d->name);
+						  "duplicate entry \"%s\"",
+						  d->name);
 			if (S_ISDIR(c->mode)) {
 				nr_subdirs++;
 				c->nlink = 2;
@@ -373,10 +374,9 @@ int erofs_tree_mkdir_p(struct erofs_tree *t, const char *path, int64_t mtime,
 
 		if (d) {
 			if (!S_ISDIR(d->inode->mode))
-				return erofs_fail(t->log, -ENOTDIR,
-						  "%.*s: not a directory",
-						  (int)(comp + len - path),
-						  path);
+				return erofs_fail(
+				    t->log, -ENOTDIR, "%.*s: not a directory",
+				    (int)(comp + len - path), path);
 			cur = d->inode;
 			continue;
 		}

@@ -42,15 +42,16 @@ static void empty_dir_fd(int fd, int depth)
 		again = false;
 		if (lseek(fd, 0, SEEK_SET) < 0)
 			break;
-		while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+		while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) >
+		       0) {
 			for (long off = 0; off < n;) {
 				struct dirent64_raw *de = (void *)(buf + off);
 				const char *name = de->d_name;
 				int sub;
 
 				off += de->d_reclen;
-				if (name[0] == '.' && (!name[1] ||
-				    (name[1] == '.' && !name[2])))
+				if (name[0] == '.' &&
+				    (!name[1] || (name[1] == '.' && !name[2])))
 					continue;
 				if (!unlinkat(fd, name, 0)) {
 					again = true;
@@ -58,8 +59,9 @@ static void empty_dir_fd(int fd, int depth)
 				}
 				if (errno != EISDIR || depth <= 0)
 					continue;
-				sub = openat(fd, name, O_RDONLY | O_DIRECTORY |
-						       O_NOFOLLOW | O_CLOEXEC);
+				sub = openat(fd, name,
+					     O_RDONLY | O_DIRECTORY |
+						 O_NOFOLLOW | O_CLOEXEC);
 				if (sub >= 0)
 					empty_dir_fd(sub, depth - 1);
 				if (!unlinkat(fd, name, AT_REMOVEDIR))
@@ -83,7 +85,7 @@ void erofs_tmpnames_unlink(struct erofs_tmpnames *t)
 			unlink(t->path[i]);
 		} else if (t->used[i] == EROFS_TMPNAME_TREE) {
 			fd = open(t->path[i], O_RDONLY | O_DIRECTORY |
-						      O_NOFOLLOW | O_CLOEXEC);
+						  O_NOFOLLOW | O_CLOEXEC);
 			if (fd >= 0)
 				empty_dir_fd(fd, 8);
 			rmdir(t->path[i]);
@@ -185,9 +187,8 @@ int erofs_outfile_open_reg(struct erofs_outfile *of, const char *path,
 			free(dir);
 			free(of->path);
 			of->path = NULL;
-			return erofs_err(log, err,
-					 "cannot create output next to %s",
-					 path);
+			return erofs_err(
+			    log, err, "cannot create output next to %s", path);
 		}
 	}
 	free(dir);
@@ -204,11 +205,11 @@ int erofs_outfile_open_reg(struct erofs_outfile *of, const char *path,
 			free(of->path);
 			free(of->tmppath);
 			of->path = of->tmppath = NULL;
-			return erofs_err(log, err,
-					 "cannot create output next to %s",
-					 path);
+			return erofs_err(
+			    log, err, "cannot create output next to %s", path);
 		}
-		of->slot = erofs_tmpnames_add(reg, of->tmppath, EROFS_TMPNAME_FILE);
+		of->slot =
+		    erofs_tmpnames_add(reg, of->tmppath, EROFS_TMPNAME_FILE);
 	}
 	/* outputs are ordinary readable files, whatever the umask */
 	fchmod(of->fd, 0644);
@@ -254,7 +255,8 @@ static int commit_unlinked(struct erofs_outfile *of,
 		/* pick a free name with mkstemp, then link over it */
 		fd = mkostemp(t, O_CLOEXEC);
 		if (fd < 0) {
-			err = erofs_err(log, -errno, "cannot create a name next to %s",
+			err = erofs_err(log, -errno,
+					"cannot create a name next to %s",
 					of->path);
 			free(t);
 			return err;
@@ -282,8 +284,7 @@ static int commit_unlinked(struct erofs_outfile *of,
 	return erofs_err(log, -EEXIST, "cannot create %s", of->path);
 }
 
-int erofs_outfile_commit(struct erofs_outfile *of,
-			 const struct erofs_log *log)
+int erofs_outfile_commit(struct erofs_outfile *of, const struct erofs_log *log)
 {
 	int err = 0;
 
@@ -296,8 +297,7 @@ int erofs_outfile_commit(struct erofs_outfile *of,
 		close(of->fd);
 	} else {
 		if (close(of->fd) < 0)
-			err = erofs_err(log, -errno, "%s: close",
-					of->tmppath);
+			err = erofs_err(log, -errno, "%s: close", of->tmppath);
 		if (!err && rename(of->tmppath, of->path) < 0)
 			err = erofs_err(log, -errno, "cannot rename %s to %s",
 					of->tmppath, of->path);
@@ -497,8 +497,8 @@ int erofs_sha256_fd(int fd, uint64_t size, uint8_t out[EROFS_SHA256_LEN])
 		ssize_t n;
 
 		/* holes hash as zeros without being read */
-		if ((data < 0 && errno == ENXIO) || (data >= 0 &&
-						     (uint64_t)data > off)) {
+		if ((data < 0 && errno == ENXIO) ||
+		    (data >= 0 && (uint64_t)data > off)) {
 			uint64_t hole = data < 0 ? size - off : data - off;
 
 			if (hole < want)

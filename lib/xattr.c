@@ -16,14 +16,13 @@
 static const struct {
 	const char *prefix;
 	uint8_t index;
-	bool exact;	/* the whole name is the prefix (ACLs) */
+	bool exact; /* the whole name is the prefix (ACLs) */
 } prefixes[] = {
-	{ "user.", EROFS_XATTR_INDEX_USER, false },
-	{ "system.posix_acl_access", EROFS_XATTR_INDEX_POSIX_ACL_ACCESS, true },
-	{ "system.posix_acl_default", EROFS_XATTR_INDEX_POSIX_ACL_DEFAULT,
-	  true },
-	{ "trusted.", EROFS_XATTR_INDEX_TRUSTED, false },
-	{ "security.", EROFS_XATTR_INDEX_SECURITY, false },
+    {"user.", EROFS_XATTR_INDEX_USER, false},
+    {"system.posix_acl_access", EROFS_XATTR_INDEX_POSIX_ACL_ACCESS, true},
+    {"system.posix_acl_default", EROFS_XATTR_INDEX_POSIX_ACL_DEFAULT, true},
+    {"trusted.", EROFS_XATTR_INDEX_TRUSTED, false},
+    {"security.", EROFS_XATTR_INDEX_SECURITY, false},
 };
 
 void erofs_xattr_table_init(struct erofs_xattr_table *tbl,
@@ -72,13 +71,14 @@ int erofs_xattr_split_name(const char *full, uint8_t *index,
 	return -EOPNOTSUPP;
 }
 
-int erofs_xattr_set_prefixes(struct erofs_xattr_table *tbl,
-			     char *const *names, unsigned int nr)
+int erofs_xattr_set_prefixes(struct erofs_xattr_table *tbl, char *const *names,
+			     unsigned int nr)
 {
 	if (nr > EROFS_XATTR_MAX_LONG_PREFIXES)
-		return erofs_fail(tbl->log, -EINVAL,
-				 "%u xattr name prefixes: at most %u fit the format",
-				 nr, EROFS_XATTR_MAX_LONG_PREFIXES);
+		return erofs_fail(
+		    tbl->log, -EINVAL,
+		    "%u xattr name prefixes: at most %u fit the format", nr,
+		    EROFS_XATTR_MAX_LONG_PREFIXES);
 	if (!nr)
 		return 0;
 	tbl->prefixes = calloc(nr, sizeof(*tbl->prefixes));
@@ -92,13 +92,15 @@ int erofs_xattr_set_prefixes(struct erofs_xattr_table *tbl,
 		if (erofs_xattr_split_name(names[i], &index, &infix) ||
 		    index == EROFS_XATTR_INDEX_POSIX_ACL_ACCESS ||
 		    index == EROFS_XATTR_INDEX_POSIX_ACL_DEFAULT)
-			return erofs_fail(tbl->log, -EINVAL,
-					 "xattr name prefix \"%s\" must start with user., trusted. or security. and go on",
-					 names[i]);
+			return erofs_fail(
+			    tbl->log, -EINVAL,
+			    "xattr name prefix \"%s\" must start with user., "
+			    "trusted. or security. and go on",
+			    names[i]);
 		if (strlen(infix) > EROFS_NAME_LEN)
-			return erofs_fail(tbl->log, -EINVAL,
-					 "xattr name prefix \"%s\" is too long",
-					 names[i]);
+			return erofs_fail(
+			    tbl->log, -EINVAL,
+			    "xattr name prefix \"%s\" is too long", names[i]);
 		p->full = strdup(names[i]);
 		if (!p->full)
 			return -ENOMEM;
@@ -136,13 +138,13 @@ void erofs_xattr_encode_prefixes(const struct erofs_xattr_table *tbl,
 }
 
 /* linux/posix_acl_xattr.h and posix_acl.h */
-#define ACL_XATTR_VERSION	2
-#define ACL_USER_OBJ		0x01
-#define ACL_USER		0x02
-#define ACL_GROUP_OBJ		0x04
-#define ACL_GROUP		0x08
-#define ACL_MASK		0x10
-#define ACL_OTHER		0x20
+#define ACL_XATTR_VERSION 2
+#define ACL_USER_OBJ	  0x01
+#define ACL_USER	  0x02
+#define ACL_GROUP_OBJ	  0x04
+#define ACL_GROUP	  0x08
+#define ACL_MASK	  0x10
+#define ACL_OTHER	  0x20
 
 int erofs_xattr_check_acl(const void *value, size_t len)
 {
@@ -231,8 +233,8 @@ size_t erofs_xattr_full_name(const struct erofs_xattr_item *it, char *buf,
 			     size_t bufsz)
 {
 	if (it->lprefix)
-		return snprintf(buf, bufsz, "%s%.*s", it->lprefix,
-				it->name_len, it->name);
+		return snprintf(buf, bufsz, "%s%.*s", it->lprefix, it->name_len,
+				it->name);
 	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
 		if (prefixes[i].index == it->index)
 			return snprintf(buf, bufsz, "%s%.*s",
@@ -314,18 +316,19 @@ int erofs_xattr_add(struct erofs_xattr_table *tbl, struct erofs_inode *inode,
 	nlen = strlen(name);
 	if (nlen > 255)
 		return erofs_fail(tbl->log, -E2BIG,
-				 "%s: xattr name %s is too long", what,
-				 fullname);
+				  "%s: xattr name %s is too long", what,
+				  fullname);
 	if (len > UINT16_MAX)
-		return erofs_fail(tbl->log, -E2BIG,
-				 "%s: xattr %s value of %zu bytes exceeds 65535",
-				 what, fullname, len);
+		return erofs_fail(
+		    tbl->log, -E2BIG,
+		    "%s: xattr %s value of %zu bytes exceeds 65535", what,
+		    fullname, len);
 	if ((base == EROFS_XATTR_INDEX_POSIX_ACL_ACCESS ||
 	     base == EROFS_XATTR_INDEX_POSIX_ACL_DEFAULT) &&
 	    erofs_xattr_check_acl(value, len))
 		return erofs_fail(tbl->log, -EBADMSG,
-				 "%s: xattr %s is not a valid POSIX ACL", what,
-				 fullname);
+				  "%s: xattr %s is not a valid POSIX ACL", what,
+				  fullname);
 	/* a name set twice keeps the last value, once */
 	for (unsigned int k = 0; k < inode->nr_xattrs; k++) {
 		it = inode->xattrs[k];
@@ -339,8 +342,9 @@ int erofs_xattr_add(struct erofs_xattr_table *tbl, struct erofs_inode *inode,
 	       EROFS_XATTR_ALIGN(EROFS_XATTR_ENTRY_HDR_SIZE + nlen + len);
 	if (size > EROFS_XATTR_MAX_IBODY)
 		return erofs_fail(tbl->log, -E2BIG,
-				 "%s: extended attributes of %zu bytes exceed the %u an EROFS inode holds",
-				 what, size, EROFS_XATTR_MAX_IBODY);
+				  "%s: extended attributes of %zu bytes exceed "
+				  "the %u an EROFS inode holds",
+				  what, size, EROFS_XATTR_MAX_IBODY);
 	if ((tbl->used + 1) * 2 > tbl->cap) {
 		err = table_grow(tbl);
 		if (err)
@@ -362,8 +366,8 @@ int erofs_xattr_add(struct erofs_xattr_table *tbl, struct erofs_inode *inode,
 		it->index = index;
 		it->base_index = base;
 		it->lprefix = lp ? lp->full : NULL;
-		it->filter_bit = erofs_xattr_filter_bit(base, suffix,
-							strlen(suffix));
+		it->filter_bit =
+		    erofs_xattr_filter_bit(base, suffix, strlen(suffix));
 		it->name_len = nlen;
 		it->value_len = len;
 		it->name = malloc(nlen + 1);
@@ -378,8 +382,8 @@ int erofs_xattr_add(struct erofs_xattr_table *tbl, struct erofs_inode *inode,
 		memcpy(it->value, value, len);
 		it->hash = h;
 		it->shared_id = -1;
-		it->entry_size = EROFS_XATTR_ALIGN(EROFS_XATTR_ENTRY_HDR_SIZE +
-						   nlen + len);
+		it->entry_size =
+		    EROFS_XATTR_ALIGN(EROFS_XATTR_ENTRY_HDR_SIZE + nlen + len);
 		tbl->tab[i] = it;
 		tbl->used++;
 	}
@@ -498,8 +502,7 @@ int erofs_xattr_size_inode(struct erofs_inode *inode)
 	return 0;
 }
 
-unsigned int erofs_xattr_filter_bit(uint8_t index, const char *name,
-				    size_t len)
+unsigned int erofs_xattr_filter_bit(uint8_t index, const char *name, size_t len)
 {
 	return XXH32(name, len, EROFS_XATTR_FILTER_SEED + index) &
 	       (EROFS_XATTR_FILTER_BITS - 1);

@@ -50,65 +50,65 @@ enum {
 	OPT_GID_OFFSET,
 	OPT_XATTR_PREFIX,
 	OPT_CLEAN,
-	OPT_UNSUPPORTED,	/* an erofs-utils option we do not implement */
+	OPT_UNSUPPORTED, /* an erofs-utils option we do not implement */
 };
 
 static const struct option long_opts[] = {
-	{ "all-root", no_argument, NULL, OPT_ALL_ROOT },
-	{ "force-uid", required_argument, NULL, OPT_FORCE_UID },
-	{ "force-gid", required_argument, NULL, OPT_FORCE_GID },
-	{ "exclude-path", required_argument, NULL, OPT_EXCLUDE_PATH },
-	{ "exclude-regex", required_argument, NULL, OPT_EXCLUDE_REGEX },
-	{ "chunksize", required_argument, NULL, OPT_CHUNKSIZE },
-	{ "blobdev", required_argument, NULL, OPT_BLOBDEV },
-	{ "manifest", required_argument, NULL, OPT_MANIFEST },
-	{ "mkfs-time", no_argument, NULL, OPT_MKFS_TIME },
-	{ "all-time", no_argument, NULL, OPT_ALL_TIME },
-	{ "quiet", no_argument, NULL, OPT_QUIET },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{ "fsid", required_argument, NULL, OPT_FSID },
-	{ "domain-id", required_argument, NULL, OPT_DOMAIN_ID },
-	{ "tar", optional_argument, NULL, OPT_TAR },
-	{ "aufs", no_argument, NULL, OPT_AUFS },
-	{ "ovlfs-strip", optional_argument, NULL, OPT_OVLFS_STRIP },
-	{ "ungzip", optional_argument, NULL, OPT_UNGZIP },
-	{ "gzip", no_argument, NULL, OPT_UNGZIP },
-	{ "unxz", optional_argument, NULL, OPT_UNXZ },
-	{ "unlzma", optional_argument, NULL, OPT_UNXZ },
-	{ "ignore-mtime", no_argument, NULL, OPT_IGNORE_MTIME },
-	{ "preserve-mtime", no_argument, NULL, OPT_PRESERVE_MTIME },
-	{ "sort", required_argument, NULL, OPT_SORT },
-	{ "hard-dereference", no_argument, NULL, OPT_HARD_DEREFERENCE },
-	{ "uid-offset", required_argument, NULL, OPT_UID_OFFSET },
-	{ "gid-offset", required_argument, NULL, OPT_GID_OFFSET },
-	{ "xattr-prefix", required_argument, NULL, OPT_XATTR_PREFIX },
-	{ "clean", optional_argument, NULL, OPT_CLEAN },
-	/* erofs-utils 1.9.3 options this mkfs.erofs does not implement */
-	{ "async-queue-limit", required_argument, NULL, OPT_UNSUPPORTED },
-	{ "compress-hints", required_argument, NULL, OPT_UNSUPPORTED },
-	{ "dsunit", required_argument, NULL, OPT_UNSUPPORTED },
-	{ "file-contexts", required_argument, NULL, OPT_UNSUPPORTED },
-	{ "fs-config-file", required_argument, NULL, OPT_UNSUPPORTED },
-	{ "fsalignblks", required_argument, NULL, OPT_UNSUPPORTED },
-	{ "gzinfo", optional_argument, NULL, OPT_UNSUPPORTED },
-	{ "incremental", optional_argument, NULL, OPT_UNSUPPORTED },
-	{ "max-extent-bytes", required_argument, NULL, OPT_UNSUPPORTED },
-	{ "mount-point", required_argument, NULL, OPT_UNSUPPORTED },
-	{ "MZ", optional_argument, NULL, OPT_UNSUPPORTED },
-	{ "oci", optional_argument, NULL, OPT_UNSUPPORTED },
-	{ "offset", required_argument, NULL, OPT_UNSUPPORTED },
-	{ "product-out", required_argument, NULL, OPT_UNSUPPORTED },
-	{ "random-algorithms", no_argument, NULL, OPT_UNSUPPORTED },
-	{ "random-pclusterblks", no_argument, NULL, OPT_UNSUPPORTED },
-	{ "root-xattr-isize", required_argument, NULL, OPT_UNSUPPORTED },
-	{ "s3", required_argument, NULL, OPT_UNSUPPORTED },
-	{ "vmdk-desc", required_argument, NULL, OPT_UNSUPPORTED },
-	{ "workers", required_argument, NULL, OPT_UNSUPPORTED },
-	{ "xattr-inode-digest", optional_argument, NULL, OPT_UNSUPPORTED },
-	{ "zD", optional_argument, NULL, OPT_UNSUPPORTED },
-	{ "zfeature-bits", required_argument, NULL, OPT_UNSUPPORTED },
-	{ NULL, 0, NULL, 0 },
+    {"all-root", no_argument, NULL, OPT_ALL_ROOT},
+    {"force-uid", required_argument, NULL, OPT_FORCE_UID},
+    {"force-gid", required_argument, NULL, OPT_FORCE_GID},
+    {"exclude-path", required_argument, NULL, OPT_EXCLUDE_PATH},
+    {"exclude-regex", required_argument, NULL, OPT_EXCLUDE_REGEX},
+    {"chunksize", required_argument, NULL, OPT_CHUNKSIZE},
+    {"blobdev", required_argument, NULL, OPT_BLOBDEV},
+    {"manifest", required_argument, NULL, OPT_MANIFEST},
+    {"mkfs-time", no_argument, NULL, OPT_MKFS_TIME},
+    {"all-time", no_argument, NULL, OPT_ALL_TIME},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {"fsid", required_argument, NULL, OPT_FSID},
+    {"domain-id", required_argument, NULL, OPT_DOMAIN_ID},
+    {"tar", optional_argument, NULL, OPT_TAR},
+    {"aufs", no_argument, NULL, OPT_AUFS},
+    {"ovlfs-strip", optional_argument, NULL, OPT_OVLFS_STRIP},
+    {"ungzip", optional_argument, NULL, OPT_UNGZIP},
+    {"gzip", no_argument, NULL, OPT_UNGZIP},
+    {"unxz", optional_argument, NULL, OPT_UNXZ},
+    {"unlzma", optional_argument, NULL, OPT_UNXZ},
+    {"ignore-mtime", no_argument, NULL, OPT_IGNORE_MTIME},
+    {"preserve-mtime", no_argument, NULL, OPT_PRESERVE_MTIME},
+    {"sort", required_argument, NULL, OPT_SORT},
+    {"hard-dereference", no_argument, NULL, OPT_HARD_DEREFERENCE},
+    {"uid-offset", required_argument, NULL, OPT_UID_OFFSET},
+    {"gid-offset", required_argument, NULL, OPT_GID_OFFSET},
+    {"xattr-prefix", required_argument, NULL, OPT_XATTR_PREFIX},
+    {"clean", optional_argument, NULL, OPT_CLEAN},
+    /* erofs-utils 1.9.3 options this mkfs.erofs does not implement */
+    {"async-queue-limit", required_argument, NULL, OPT_UNSUPPORTED},
+    {"compress-hints", required_argument, NULL, OPT_UNSUPPORTED},
+    {"dsunit", required_argument, NULL, OPT_UNSUPPORTED},
+    {"file-contexts", required_argument, NULL, OPT_UNSUPPORTED},
+    {"fs-config-file", required_argument, NULL, OPT_UNSUPPORTED},
+    {"fsalignblks", required_argument, NULL, OPT_UNSUPPORTED},
+    {"gzinfo", optional_argument, NULL, OPT_UNSUPPORTED},
+    {"incremental", optional_argument, NULL, OPT_UNSUPPORTED},
+    {"max-extent-bytes", required_argument, NULL, OPT_UNSUPPORTED},
+    {"mount-point", required_argument, NULL, OPT_UNSUPPORTED},
+    {"MZ", optional_argument, NULL, OPT_UNSUPPORTED},
+    {"oci", optional_argument, NULL, OPT_UNSUPPORTED},
+    {"offset", required_argument, NULL, OPT_UNSUPPORTED},
+    {"product-out", required_argument, NULL, OPT_UNSUPPORTED},
+    {"random-algorithms", no_argument, NULL, OPT_UNSUPPORTED},
+    {"random-pclusterblks", no_argument, NULL, OPT_UNSUPPORTED},
+    {"root-xattr-isize", required_argument, NULL, OPT_UNSUPPORTED},
+    {"s3", required_argument, NULL, OPT_UNSUPPORTED},
+    {"vmdk-desc", required_argument, NULL, OPT_UNSUPPORTED},
+    {"workers", required_argument, NULL, OPT_UNSUPPORTED},
+    {"xattr-inode-digest", optional_argument, NULL, OPT_UNSUPPORTED},
+    {"zD", optional_argument, NULL, OPT_UNSUPPORTED},
+    {"zfeature-bits", required_argument, NULL, OPT_UNSUPPORTED},
+    {NULL, 0, NULL, 0},
 };
 
 /*
@@ -118,67 +118,98 @@ static const struct option long_opts[] = {
  */
 static void usage(FILE *out)
 {
-	fputs("Usage: mkfs.erofs [OPTIONS] DEST [SOURCE]\n"
-	      "Build an EROFS image (bootstrap) DEST from SOURCE, a directory or\n"
-	      "an archive (tar, optionally compressed, or another format\n"
-	      "libarchive reads; \"-\" or no SOURCE with --tar reads it from\n"
-	      "stdin); with --blobdev the file data goes to a\n"
-	      "chunk-deduplicated blob device.\n\n"
-	      " -V, --version          show the version\n"
-	      " -h, --help             show this help\n"
-	      " -b#                    block size # (512 to the page size; default 4096)\n"
-	      " -d<0-9>                message level: 0 errors ... 3+ debug (default 1)\n"
-	      " -x#                    share xattrs found on more than # inodes\n"
-	      "                        (default 1); # < 0 drops all xattrs\n"
-	      " -EX[,...]              extended options X:\n"
-	      "                          noinline_data (= ^inline_data): no inline\n"
-	      "                            tails for regular files\n"
-	      "                          force-inode-compact, force-inode-extended\n"
-	      "                          force-inode-blockmap (4-byte chunk block map)\n"
-	      "                          force-chunk-indexes (8-byte chunk indexes)\n"
-	      "                          nosbcrc: no superblock checksum\n"
-	      "                          [^]xattr-name-filter: xattr name bloom filter\n"
-	      "                          plain-xattr-prefixes (always the case here)\n"
-	      " -L volume-label        volume label (at most 15 bytes)\n"
-	      " -T#                    UNIX timestamp # as build time\n"
-	      "    --all-time          ... also applied to every file (default)\n"
-	      "    --mkfs-time         ... applied to the build time only\n"
-	      " -UX                    filesystem UUID X, or clear, or random (default)\n"
-	      " --all-root             make every file owned by root\n"
-	      " --force-uid=#          set every file's uid to #\n"
-	      " --force-gid=#          set every file's gid to #\n"
-	      " --uid-offset=#         add # to every file's uid (after --force-uid)\n"
-	      " --gid-offset=#         add # to every file's gid (after --force-gid)\n"
-	      " --ignore-mtime         use compact inodes even where the mtime differs\n"
-	      "                        from the build time (the build time is shown)\n"
-	      " --preserve-mtime       keep every mtime (default)\n"
-	      " --hard-dereference     hard links become separate inodes\n"
-	      " --exclude-path=X       leave out X (relative to SOURCE's root)\n"
-	      " --exclude-regex=X      leave out paths matching the regular expression X\n"
-	      " --chunksize=#          chunk-based files with #-byte chunks\n"
-	      " --blobdev=X            put all chunk data into the blob device X\n"
-	      " --manifest=X           write a JSON manifest of the outputs to X\n"
-	      " --fsid=X               add the cachefiles cookie table for fsid X\n"
-	      " --domain-id=X          ... in the shared domain X\n"
-	      " --tar=X                SOURCE is a tarball (or stdin if none/\"-\"):\n"
-	      "                        (X = f|i|headerball; f=full data (default),\n"
-	      "                         i=index only, the tar is appended to DEST,\n"
-	      "                         headerball=tar headers without file bodies:\n"
-	      "                         regular files read as zeros, as erofs-utils)\n"
-	      " --ungzip[=X], --unxz[=X]  accepted: compression is detected anyway;\n"
-	      "                        X also gets the decompressed tar stream\n"
-	      " --aufs                 turn aufs whiteouts (.wh.*) into overlayfs ones\n"
-	      " --ovlfs-strip=<0,1>    drop overlayfs whiteouts and trusted.overlay.*\n"
-	      " --sort=<path,none>     accepted: file data always stays in archive\n"
-	      "                        order (erofs-utils' none)\n"
-	      " --xattr-prefix=X       long xattr name prefix X (e.g. trusted.overlay.)\n"
-	      "                        to store names sharing it compactly; repeatable\n"
-	      " --quiet                print nothing but errors\n"
-	      "Unsupported erofs-utils options (compression -z/-C/-m, --workers, ...)\n"
-	      "are refused by name.\n"
-	      "Environment: SOURCE_DATE_EPOCH sets the build time and clamps\n"
-	      "file times for reproducible builds.\n",
-	      out);
+	fputs(
+	    "Usage: mkfs.erofs [OPTIONS] DEST [SOURCE]\n"
+	    "Build an EROFS image (bootstrap) DEST from SOURCE, a directory "
+	    "or\n"
+	    "an archive (tar, optionally compressed, or another format\n"
+	    "libarchive reads; \"-\" or no SOURCE with --tar reads it from\n"
+	    "stdin); with --blobdev the file data goes to a\n"
+	    "chunk-deduplicated blob device.\n\n"
+	    " -V, --version          show the version\n"
+	    " -h, --help             show this help\n"
+	    " -b#                    block size # (512 to the page size; "
+	    "default 4096)\n"
+	    " -d<0-9>                message level: 0 errors ... 3+ debug "
+	    "(default 1)\n"
+	    " -x#                    share xattrs found on more than # inodes\n"
+	    "                        (default 1); # < 0 drops all xattrs\n"
+	    " -EX[,...]              extended options X:\n"
+	    "                          noinline_data (= ^inline_data): no "
+	    "inline\n"
+	    "                            tails for regular files\n"
+	    "                          force-inode-compact, "
+	    "force-inode-extended\n"
+	    "                          force-inode-blockmap (4-byte chunk "
+	    "block map)\n"
+	    "                          force-chunk-indexes (8-byte chunk "
+	    "indexes)\n"
+	    "                          nosbcrc: no superblock checksum\n"
+	    "                          [^]xattr-name-filter: xattr name bloom "
+	    "filter\n"
+	    "                          plain-xattr-prefixes (always the case "
+	    "here)\n"
+	    " -L volume-label        volume label (at most 15 bytes)\n"
+	    " -T#                    UNIX timestamp # as build time\n"
+	    "    --all-time          ... also applied to every file (default)\n"
+	    "    --mkfs-time         ... applied to the build time only\n"
+	    " -UX                    filesystem UUID X, or clear, or random "
+	    "(default)\n"
+	    " --all-root             make every file owned by root\n"
+	    " --force-uid=#          set every file's uid to #\n"
+	    " --force-gid=#          set every file's gid to #\n"
+	    " --uid-offset=#         add # to every file's uid (after "
+	    "--force-uid)\n"
+	    " --gid-offset=#         add # to every file's gid (after "
+	    "--force-gid)\n"
+	    " --ignore-mtime         use compact inodes even where the mtime "
+	    "differs\n"
+	    "                        from the build time (the build time is "
+	    "shown)\n"
+	    " --preserve-mtime       keep every mtime (default)\n"
+	    " --hard-dereference     hard links become separate inodes\n"
+	    " --exclude-path=X       leave out X (relative to SOURCE's root)\n"
+	    " --exclude-regex=X      leave out paths matching the regular "
+	    "expression X\n"
+	    " --chunksize=#          chunk-based files with #-byte chunks\n"
+	    " --blobdev=X            put all chunk data into the blob device "
+	    "X\n"
+	    " --manifest=X           write a JSON manifest of the outputs to "
+	    "X\n"
+	    " --fsid=X               add the cachefiles cookie table for fsid "
+	    "X\n"
+	    " --domain-id=X          ... in the shared domain X\n"
+	    " --tar=X                SOURCE is a tarball (or stdin if "
+	    "none/\"-\"):\n"
+	    "                        (X = f|i|headerball; f=full data "
+	    "(default),\n"
+	    "                         i=index only, the tar is appended to "
+	    "DEST,\n"
+	    "                         headerball=tar headers without file "
+	    "bodies:\n"
+	    "                         regular files read as zeros, as "
+	    "erofs-utils)\n"
+	    " --ungzip[=X], --unxz[=X]  accepted: compression is detected "
+	    "anyway;\n"
+	    "                        X also gets the decompressed tar stream\n"
+	    " --aufs                 turn aufs whiteouts (.wh.*) into "
+	    "overlayfs ones\n"
+	    " --ovlfs-strip=<0,1>    drop overlayfs whiteouts and "
+	    "trusted.overlay.*\n"
+	    " --sort=<path,none>     accepted: file data always stays in "
+	    "archive\n"
+	    "                        order (erofs-utils' none)\n"
+	    " --xattr-prefix=X       long xattr name prefix X (e.g. "
+	    "trusted.overlay.)\n"
+	    "                        to store names sharing it compactly; "
+	    "repeatable\n"
+	    " --quiet                print nothing but errors\n"
+	    "Unsupported erofs-utils options (compression -z/-C/-m, --workers, "
+	    "...)\n"
+	    "are refused by name.\n"
+	    "Environment: SOURCE_DATE_EPOCH sets the build time and clamps\n"
+	    "file times for reproducible builds.\n",
+	    out);
 }
 
 static int unsupported(const struct erofs_log *log, const char *opt,
@@ -194,8 +225,8 @@ static int parse_extended(const struct erofs_log *log, const char *arg,
 			  struct erofs_build_opts *o)
 {
 	static const char *const compr[] = {
-		"48bit",	"all-fragments", "dedupe",	  "dot-omitted",
-		"fragdedupe",	"fragments",	 "legacy-compress", "ztailpacking",
+	    "48bit",	  "all-fragments", "dedupe",	      "dot-omitted",
+	    "fragdedupe", "fragments",	   "legacy-compress", "ztailpacking",
 	};
 	char *opts = strdup(arg), *save = NULL;
 	int ret = 0;
@@ -242,9 +273,11 @@ static int parse_extended(const struct erofs_log *log, const char *arg,
 			     i++)
 				known |= !strcmp(k, compr[i]);
 			if (known)
-				erofs_err(log, 0,
-					  "extended option \"%s\" is not supported by this mkfs.erofs (no compression)",
-					  t);
+				erofs_err(
+				    log, 0,
+				    "extended option \"%s\" is not supported "
+				    "by this mkfs.erofs (no compression)",
+				    t);
 			else
 				erofs_err(log, 0,
 					  "unknown extended option \"%s\"", t);
@@ -299,7 +332,8 @@ static void show_progress(void *arg, const struct erofs_build_progress *p)
 	st->last = t;
 	st->shown = true;
 	fprintf(stderr,
-		"\rmkfs.erofs: %" PRIu64 " entries, %.1f MiB read, %.1f MiB stored, %.1f MiB/s\033[K%s",
+		"\rmkfs.erofs: %" PRIu64
+		" entries, %.1f MiB read, %.1f MiB stored, %.1f MiB/s\033[K%s",
 		p->entries, mib, p->bytes_stored / 1048576.0,
 		t > 0 ? mib / t : 0.0, p->done ? "\n" : "");
 	fflush(stderr);
@@ -335,8 +369,8 @@ static void on_fatal_signal(int sig)
 
 static void catch_fatal_signals(void)
 {
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
-	struct sigaction sa = { .sa_handler = on_fatal_signal };
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	struct sigaction sa = {.sa_handler = on_fatal_signal};
 
 	sigemptyset(&sa.sa_mask);
 	for (unsigned int i = 0; i < sizeof(sigs) / sizeof(*sigs); i++)
@@ -350,7 +384,7 @@ int main(int argc, char **argv)
 	struct erofs_build_opts o;
 	struct erofs_build_result res;
 	struct erofs_log log;
-	struct progress prog = { 0 };
+	struct progress prog = {0};
 	bool quiet = false, bsize_given = false;
 	const char *dest, *src;
 	char **prefixes = NULL;
@@ -364,14 +398,16 @@ int main(int argc, char **argv)
 	erofs_build_opts_init(&o);
 	if (pagesz < 4096)
 		pagesz = 4096;
-	while ((c = getopt_long(argc, argv, "b:T:U:L:x:E:d:C:m:z:hV",
-				long_opts, &idx)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:T:U:L:x:E:d:C:m:z:hV", long_opts,
+				&idx)) != -1) {
 		switch (c) {
 		case 'b':
 			if (erofs_opt_pow2(optarg, 512, pagesz, &v)) {
-				erofs_err(&log, 0,
-					  "invalid block size \"%s\": a power of two from 512 to the page size (%ld)",
-					  optarg, pagesz);
+				erofs_err(
+				    &log, 0,
+				    "invalid block size \"%s\": a power of two "
+				    "from 512 to the page size (%ld)",
+				    optarg, pagesz);
 				goto out;
 			}
 			o.blkszbits = erofs_ilog2(v);
@@ -399,9 +435,10 @@ int main(int argc, char **argv)
 			break;
 		case 'L':
 			if (strlen(optarg) >= sizeof(o.label)) {
-				erofs_err(&log, 0,
-					  "label \"%s\" is longer than 15 bytes",
-					  optarg);
+				erofs_err(
+				    &log, 0,
+				    "label \"%s\" is longer than 15 bytes",
+				    optarg);
 				goto out;
 			}
 			strcpy(o.label, optarg);
@@ -430,7 +467,7 @@ int main(int argc, char **argv)
 		case 'C':
 		case 'm':
 		case 'z': {
-			char name[3] = { '-', (char)c, 0 };
+			char name[3] = {'-', (char)c, 0};
 
 			ret = unsupported(&log, name,
 					  "images are never compressed");
@@ -441,27 +478,31 @@ int main(int argc, char **argv)
 			break;
 		case OPT_FORCE_UID:
 			if (erofs_parse_u64(optarg, UINT32_MAX, &v)) {
-				ret = erofs_opt_bad(&log, "--force-uid", optarg);
+				ret =
+				    erofs_opt_bad(&log, "--force-uid", optarg);
 				goto out;
 			}
 			o.force_uid = v;
 			break;
 		case OPT_FORCE_GID:
 			if (erofs_parse_u64(optarg, UINT32_MAX, &v)) {
-				ret = erofs_opt_bad(&log, "--force-gid", optarg);
+				ret =
+				    erofs_opt_bad(&log, "--force-gid", optarg);
 				goto out;
 			}
 			o.force_gid = v;
 			break;
 		case OPT_UID_OFFSET:
 			if (parse_offset(optarg, &o.uid_offset)) {
-				ret = erofs_opt_bad(&log, "--uid-offset", optarg);
+				ret =
+				    erofs_opt_bad(&log, "--uid-offset", optarg);
 				goto out;
 			}
 			break;
 		case OPT_GID_OFFSET:
 			if (parse_offset(optarg, &o.gid_offset)) {
-				ret = erofs_opt_bad(&log, "--gid-offset", optarg);
+				ret =
+				    erofs_opt_bad(&log, "--gid-offset", optarg);
 				goto out;
 			}
 			break;
@@ -477,7 +518,8 @@ int main(int argc, char **argv)
 			break;
 		case OPT_CHUNKSIZE:
 			if (erofs_parse_size(optarg, &v) || !v) {
-				ret = erofs_opt_bad(&log, "--chunksize", optarg);
+				ret =
+				    erofs_opt_bad(&log, "--chunksize", optarg);
 				goto out;
 			}
 			o.chunksize = v;
@@ -525,7 +567,8 @@ int main(int argc, char **argv)
 		case OPT_OVLFS_STRIP:
 			if (optarg && strcmp(optarg, "0") &&
 			    strcmp(optarg, "1")) {
-				ret = erofs_opt_bad(&log, "--ovlfs-strip", optarg);
+				ret = erofs_opt_bad(&log, "--ovlfs-strip",
+						    optarg);
 				goto out;
 			}
 			o.ovlfs_strip = !optarg || !strcmp(optarg, "1");
@@ -537,9 +580,10 @@ int main(int argc, char **argv)
 			 * FILE gets the decompressed stream
 			 */
 			if (optarg && !*optarg) {
-				ret = erofs_opt_bad(&log, c == OPT_UNGZIP ? "--ungzip" :
-								  "--unxz",
-					  optarg);
+				ret = erofs_opt_bad(&log,
+						    c == OPT_UNGZIP ? "--ungzip"
+								    : "--unxz",
+						    optarg);
 				goto out;
 			}
 			if (optarg)
@@ -566,7 +610,7 @@ int main(int argc, char **argv)
 			break;
 		case OPT_XATTR_PREFIX: {
 			void *p = realloc(prefixes, (o.nr_xattr_prefixes + 1) *
-							    sizeof(*prefixes));
+							sizeof(*prefixes));
 
 			if (!p) {
 				ret = 1;
@@ -618,17 +662,18 @@ int main(int argc, char **argv)
 		dest = argv[optind];
 		src = "-";
 	} else {
-		erofs_err(&log, 0, "%s", argc - optind < 1 ? "missing DEST" :
-					 argc - optind < 2 ? "missing SOURCE" :
-							     "too many arguments");
+		erofs_err(&log, 0, "%s",
+			  argc - optind < 1   ? "missing DEST"
+			  : argc - optind < 2 ? "missing SOURCE"
+					      : "too many arguments");
 		fputs("Try 'mkfs.erofs --help' for more information.\n",
 		      stderr);
 		goto out;
 	}
 	if (o.tar_mode != EROFS_TAR_AUTO && strcmp(src, "-") &&
 	    !stat(src, &st) && S_ISDIR(st.st_mode)) {
-		erofs_err(&log, 0, "%s: --tar needs an archive, not a directory",
-			  src);
+		erofs_err(&log, 0,
+			  "%s: --tar needs an archive, not a directory", src);
 		goto out;
 	}
 	if (o.tar_mode == EROFS_TAR_INDEX) {
@@ -643,7 +688,8 @@ int main(int argc, char **argv)
 	}
 	if (o.force_blockmap && o.blobdev) {
 		erofs_err(&log, 0,
-			  "-E force-inode-blockmap cannot address a --blobdev device");
+			  "-E force-inode-blockmap cannot address a --blobdev "
+			  "device");
 		goto out;
 	}
 	/* -T wins over SOURCE_DATE_EPOCH */

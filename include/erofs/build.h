@@ -38,72 +38,72 @@ enum erofs_uuid_mode {
 };
 
 enum erofs_tar_mode {
-	EROFS_TAR_AUTO = 0,	/* SOURCE a directory or an archive */
-	EROFS_TAR_FULL,		/* --tar=f: file data into the image/blob */
-	EROFS_TAR_INDEX,	/* --tar=i: data stays in the (appended) tar */
-	EROFS_TAR_HEADERBALL,	/* --tar=headerball: headers, no bodies */
+	EROFS_TAR_AUTO = 0,   /* SOURCE a directory or an archive */
+	EROFS_TAR_FULL,	      /* --tar=f: file data into the image/blob */
+	EROFS_TAR_INDEX,      /* --tar=i: data stays in the (appended) tar */
+	EROFS_TAR_HEADERBALL, /* --tar=headerball: headers, no bodies */
 };
 
 enum erofs_inode_form {
-	EROFS_FORM_AUTO = 0,	/* compact where the fields fit */
-	EROFS_FORM_COMPACT,	/* -E force-inode-compact */
-	EROFS_FORM_EXTENDED,	/* -E force-inode-extended */
+	EROFS_FORM_AUTO = 0, /* compact where the fields fit */
+	EROFS_FORM_COMPACT,  /* -E force-inode-compact */
+	EROFS_FORM_EXTENDED, /* -E force-inode-extended */
 };
 
 struct erofs_build_progress {
-	uint64_t entries;	/* entries imported so far */
-	uint64_t bytes_in;	/* source bytes read so far */
-	uint64_t bytes_stored;	/* bytes written to blobs and image */
-	unsigned int source;	/* 1-based index of the source being read */
-	bool done;		/* last call */
+	uint64_t entries;      /* entries imported so far */
+	uint64_t bytes_in;     /* source bytes read so far */
+	uint64_t bytes_stored; /* bytes written to blobs and image */
+	unsigned int source;   /* 1-based index of the source being read */
+	bool done;	       /* last call */
 };
 
 struct erofs_build_opts {
 	unsigned int blkszbits;
-	uint64_t chunksize;		/* 0: flat files */
-	const char *blobdev;		/* NULL: chunks stay in the image */
-	const char *manifest;		/* NULL: no manifest */
+	uint64_t chunksize;   /* 0: flat files */
+	const char *blobdev;  /* NULL: chunks stay in the image */
+	const char *manifest; /* NULL: no manifest */
 	bool xattr_filter;
-	int xattr_tolerance;		/* < 0: no xattrs */
+	int xattr_tolerance; /* < 0: no xattrs */
 
-	bool fixed_time;		/* -T */
+	bool fixed_time; /* -T */
 	uint64_t timestamp;
-	bool have_epoch;		/* SOURCE_DATE_EPOCH */
+	bool have_epoch; /* SOURCE_DATE_EPOCH */
 	uint64_t epoch;
-	bool mkfs_time_only;		/* --mkfs-time */
+	bool mkfs_time_only; /* --mkfs-time */
 
 	enum erofs_uuid_mode uuid_mode;
 	uint8_t uuid[16];
 	char label[16];
 
 	bool all_root;
-	int64_t force_uid;		/* -1: keep */
+	int64_t force_uid; /* -1: keep */
 	int64_t force_gid;
 
 	struct erofs_exclude exclude;
-	const char *fsid;		/* cookie table in the manifest */
+	const char *fsid; /* cookie table in the manifest */
 	const char *domain_id;
 
 	/* erofs-utils compatible choices (mkfs.erofs -E, --tar, ...) */
-	enum erofs_tar_mode tar_mode;	/* --tar=f|i|headerball */
-	bool aufs;			/* --aufs */
-	bool ovlfs_strip;		/* --ovlfs-strip=1 */
-	bool no_inline_data;		/* -E noinline_data */
-	enum erofs_inode_form inode_form;	/* -E force-inode-* */
-	bool force_blockmap;		/* -E force-inode-blockmap */
-	bool force_chunk_indexes;	/* -E force-chunk-indexes */
-	bool no_sbcrc;			/* -E nosbcrc */
-	bool ignore_mtime;		/* --ignore-mtime */
-	bool sort_none;			/* --sort=none */
+	enum erofs_tar_mode tar_mode;	  /* --tar=f|i|headerball */
+	bool aufs;			  /* --aufs */
+	bool ovlfs_strip;		  /* --ovlfs-strip=1 */
+	bool no_inline_data;		  /* -E noinline_data */
+	enum erofs_inode_form inode_form; /* -E force-inode-* */
+	bool force_blockmap;		  /* -E force-inode-blockmap */
+	bool force_chunk_indexes;	  /* -E force-chunk-indexes */
+	bool no_sbcrc;			  /* -E nosbcrc */
+	bool ignore_mtime;		  /* --ignore-mtime */
+	bool sort_none;			  /* --sort=none */
 	/*
 	 * --ungzip=FILE, --unxz=FILE: the decompressed archive also goes to
 	 * this file, which appears only when the build succeeds
 	 */
 	const char *tar_dump;
-	bool hard_dereference;		/* --hard-dereference */
-	int64_t uid_offset;		/* --uid-offset */
-	int64_t gid_offset;		/* --gid-offset */
-	char **xattr_prefixes;		/* --xattr-prefix, long name prefixes */
+	bool hard_dereference; /* --hard-dereference */
+	int64_t uid_offset;    /* --uid-offset */
+	int64_t gid_offset;    /* --gid-offset */
+	char **xattr_prefixes; /* --xattr-prefix, long name prefixes */
 	unsigned int nr_xattr_prefixes;
 
 	/*

@@ -33,15 +33,15 @@ struct erofs_tree;
 
 /* what to do with ".wh.NAME" / ".wh..wh..opq" entries of a layer */
 enum erofs_whiteout_mode {
-	EROFS_WHITEOUT_KEEP = 0,	/* plain files, as in the archive */
-	EROFS_WHITEOUT_OVERLAY,		/* --aufs: overlayfs whiteouts/opaque */
-	EROFS_WHITEOUT_APPLY,		/* merge: delete from the tree */
+	EROFS_WHITEOUT_KEEP = 0, /* plain files, as in the archive */
+	EROFS_WHITEOUT_OVERLAY,	 /* --aufs: overlayfs whiteouts/opaque */
+	EROFS_WHITEOUT_APPLY,	 /* merge: delete from the tree */
 };
 
 struct erofs_builder_source_opts {
 	enum erofs_whiteout_mode whiteouts;
-	bool ovlfs_strip;	/* drop overlayfs whiteouts, trusted.overlay.* */
-	const char *name;	/* for messages: "layer 2/5 (sha256:...)" */
+	bool ovlfs_strip; /* drop overlayfs whiteouts, trusted.overlay.* */
+	const char *name; /* for messages: "layer 2/5 (sha256:...)" */
 };
 
 int erofs_builder_create(struct erofs_builder **bp, const char *dest,
@@ -59,8 +59,7 @@ int erofs_builder_import_dir(struct erofs_builder *b, const char *srcdir,
  * detected; the whole stream is drained and verified (trailers, checksums)
  * before this returns 0.
  */
-int erofs_builder_import_tar(struct erofs_builder *b, const char *path,
-			     int fd,
+int erofs_builder_import_tar(struct erofs_builder *b, const char *path, int fd,
 			     const struct erofs_builder_source_opts *so);
 
 /*

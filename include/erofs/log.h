@@ -20,10 +20,10 @@ enum erofs_log_level {
 };
 
 struct erofs_log {
-	const char *prog;	/* prefix of every line, e.g. "mkfs.erofs" */
-	int level;		/* messages above this level are dropped */
-	FILE *out;		/* NULL means stderr */
-	int timestamps;		/* prefix lines with a monotonic time */
+	const char *prog; /* prefix of every line, e.g. "mkfs.erofs" */
+	int level;	  /* messages above this level are dropped */
+	FILE *out;	  /* NULL means stderr */
+	int timestamps;	  /* prefix lines with a monotonic time */
 };
 
 void erofs_log_init(struct erofs_log *log, const char *prog);
@@ -60,6 +60,6 @@ char *erofs_escape(char *out, size_t size, const char *in);
 
 #define erofs_warn(log, ...) erofs_msg(log, EROFS_LOG_WARN, 0, __VA_ARGS__)
 #define erofs_info(log, ...) erofs_msg(log, EROFS_LOG_INFO, 0, __VA_ARGS__)
-#define erofs_dbg(log, ...) erofs_msg(log, EROFS_LOG_DEBUG, 0, __VA_ARGS__)
+#define erofs_dbg(log, ...)  erofs_msg(log, EROFS_LOG_DEBUG, 0, __VA_ARGS__)
 
 #endif

@@ -13,40 +13,40 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define EROFS_SUPER_MAGIC	0xE0F5E1E2u
-#define EROFS_SUPER_OFFSET	1024
-#define EROFS_SB_SIZE		128
-#define EROFS_SLOT_SIZE		32	/* nid granularity: 1 << 5 */
-#define EROFS_ISLOTBITS		5
-#define EROFS_DEVT_SLOT_SIZE	128
-#define EROFS_NULL_ADDR		0xFFFFFFFFu
-#define EROFS_NAME_LEN		255
-#define EROFS_MIN_BLKSZBITS	9
-#define EROFS_MAX_BLKSZBITS	16
-#define EROFS_TAG_LEN		64
-#define EROFS_VOLNAME_LEN	16
+#define EROFS_SUPER_MAGIC    0xE0F5E1E2u
+#define EROFS_SUPER_OFFSET   1024
+#define EROFS_SB_SIZE	     128
+#define EROFS_SLOT_SIZE	     32 /* nid granularity: 1 << 5 */
+#define EROFS_ISLOTBITS	     5
+#define EROFS_DEVT_SLOT_SIZE 128
+#define EROFS_NULL_ADDR	     0xFFFFFFFFu
+#define EROFS_NAME_LEN	     255
+#define EROFS_MIN_BLKSZBITS  9
+#define EROFS_MAX_BLKSZBITS  16
+#define EROFS_TAG_LEN	     64
+#define EROFS_VOLNAME_LEN    16
 
 /* feature_compat */
-#define EROFS_FEATURE_COMPAT_SB_CHKSUM		0x00000001u
-#define EROFS_FEATURE_COMPAT_MTIME		0x00000002u
-#define EROFS_FEATURE_COMPAT_XATTR_FILTER	0x00000004u
+#define EROFS_FEATURE_COMPAT_SB_CHKSUM	  0x00000001u
+#define EROFS_FEATURE_COMPAT_MTIME	  0x00000002u
+#define EROFS_FEATURE_COMPAT_XATTR_FILTER 0x00000004u
 /* feature_incompat: only what 6.12 knows (mask 0x7F) */
-#define EROFS_FEATURE_INCOMPAT_ZERO_PADDING	0x00000001u
-#define EROFS_FEATURE_INCOMPAT_COMPR_CFGS	0x00000002u
-#define EROFS_FEATURE_INCOMPAT_CHUNKED_FILE	0x00000004u
-#define EROFS_FEATURE_INCOMPAT_DEVICE_TABLE	0x00000008u
-#define EROFS_FEATURE_INCOMPAT_ZTAILPACKING	0x00000010u
-#define EROFS_FEATURE_INCOMPAT_FRAGMENTS	0x00000020u
-#define EROFS_FEATURE_INCOMPAT_XATTR_PREFIXES	0x00000040u
-#define EROFS_FEATURE_INCOMPAT_ALL_612		0x0000007Fu
+#define EROFS_FEATURE_INCOMPAT_ZERO_PADDING   0x00000001u
+#define EROFS_FEATURE_INCOMPAT_COMPR_CFGS     0x00000002u
+#define EROFS_FEATURE_INCOMPAT_CHUNKED_FILE   0x00000004u
+#define EROFS_FEATURE_INCOMPAT_DEVICE_TABLE   0x00000008u
+#define EROFS_FEATURE_INCOMPAT_ZTAILPACKING   0x00000010u
+#define EROFS_FEATURE_INCOMPAT_FRAGMENTS      0x00000020u
+#define EROFS_FEATURE_INCOMPAT_XATTR_PREFIXES 0x00000040u
+#define EROFS_FEATURE_INCOMPAT_ALL_612	      0x0000007Fu
 
 /* i_format */
-#define EROFS_INODE_LAYOUT_COMPACT	0
-#define EROFS_INODE_LAYOUT_EXTENDED	1
-#define EROFS_I_VERSION_MASK		0x1
-#define EROFS_I_DATALAYOUT_SHIFT	1
-#define EROFS_I_DATALAYOUT_MASK		0x7
-#define EROFS_I_ALL_612			0xF
+#define EROFS_INODE_LAYOUT_COMPACT  0
+#define EROFS_INODE_LAYOUT_EXTENDED 1
+#define EROFS_I_VERSION_MASK	    0x1
+#define EROFS_I_DATALAYOUT_SHIFT    1
+#define EROFS_I_DATALAYOUT_MASK	    0x7
+#define EROFS_I_ALL_612		    0xF
 
 enum erofs_datalayout {
 	EROFS_INODE_FLAT_PLAIN = 0,
@@ -58,7 +58,7 @@ enum erofs_datalayout {
 };
 
 /* i_u.c.format of chunk-based inodes */
-#define EROFS_CHUNK_FORMAT_BLKBITS_MASK	0x001F
+#define EROFS_CHUNK_FORMAT_BLKBITS_MASK 0x001F
 #define EROFS_CHUNK_FORMAT_INDEXES	0x0020
 #define EROFS_CHUNK_FORMAT_ALL_612	0x003F
 #define EROFS_CHUNK_INDEX_SIZE		8
@@ -85,12 +85,12 @@ enum erofs_xattr_index {
 	EROFS_XATTR_INDEX_LUSTRE = 5,
 	EROFS_XATTR_INDEX_SECURITY = 6,
 };
-#define EROFS_XATTR_FILTER_SEED		0x25BBE08Fu
-#define EROFS_XATTR_FILTER_BITS		32
-#define EROFS_XATTR_IBODY_HDR_SIZE	12
-#define EROFS_XATTR_ENTRY_HDR_SIZE	4
-#define EROFS_XATTR_ALIGN(x)		(((x) + 3) & ~(size_t)3)
-#define EROFS_XATTR_MAX_SHARED		255
+#define EROFS_XATTR_FILTER_SEED	   0x25BBE08Fu
+#define EROFS_XATTR_FILTER_BITS	   32
+#define EROFS_XATTR_IBODY_HDR_SIZE 12
+#define EROFS_XATTR_ENTRY_HDR_SIZE 4
+#define EROFS_XATTR_ALIGN(x)	   (((x) + 3) & ~(size_t)3)
+#define EROFS_XATTR_MAX_SHARED	   255
 
 /* ---- layout documentation with size checks (never written raw) ---- */
 
@@ -193,13 +193,13 @@ _Static_assert(sizeof(struct erofs_dirent_layout) == 12, "dirent is 12 bytes");
 _Static_assert(sizeof(struct erofs_deviceslot_layout) == EROFS_DEVT_SLOT_SIZE,
 	       "device slot is 128 bytes");
 _Static_assert(sizeof(struct erofs_chunk_index_layout) ==
-		       EROFS_CHUNK_INDEX_SIZE,
+		   EROFS_CHUNK_INDEX_SIZE,
 	       "chunk index is 8 bytes");
 _Static_assert(sizeof(struct erofs_xattr_ibody_header_layout) ==
-		       EROFS_XATTR_IBODY_HDR_SIZE,
+		   EROFS_XATTR_IBODY_HDR_SIZE,
 	       "xattr ibody header is 12 bytes");
 _Static_assert(sizeof(struct erofs_xattr_entry_layout) ==
-		       EROFS_XATTR_ENTRY_HDR_SIZE,
+		   EROFS_XATTR_ENTRY_HDR_SIZE,
 	       "xattr entry header is 4 bytes");
 _Static_assert(offsetof(struct erofs_super_block_layout, extra_devices) == 86,
 	       "extra_devices offset");
@@ -208,7 +208,7 @@ _Static_assert(offsetof(struct erofs_super_block_layout, packed_nid) == 96,
 _Static_assert(offsetof(struct erofs_inode_extended_layout, i_nlink) == 44,
 	       "extended i_nlink offset");
 
-#define EROFS_DIRENT_SIZE	sizeof(struct erofs_dirent_layout)
+#define EROFS_DIRENT_SIZE sizeof(struct erofs_dirent_layout)
 
 /* ---- little-endian helpers ---- */
 
@@ -298,22 +298,22 @@ struct erofs_sb {
 };
 
 struct erofs_dinode {
-	int extended;		/* 0: compact (32 B), 1: extended (64 B) */
+	int extended; /* 0: compact (32 B), 1: extended (64 B) */
 	uint8_t datalayout;
 	uint16_t xattr_icount;
 	uint16_t mode;
 	uint64_t size;
-	uint32_t i_u;		/* raw_blkaddr, rdev or chunk info */
+	uint32_t i_u; /* raw_blkaddr, rdev or chunk info */
 	uint32_t ino;
 	uint32_t uid;
 	uint32_t gid;
-	uint64_t mtime;		/* extended only */
-	uint32_t mtime_nsec;	/* extended only */
+	uint64_t mtime;	     /* extended only */
+	uint32_t mtime_nsec; /* extended only */
 	uint32_t nlink;
 };
 
 struct erofs_devslot {
-	char tag[EROFS_TAG_LEN + 1];	/* NUL-terminated copy */
+	char tag[EROFS_TAG_LEN + 1]; /* NUL-terminated copy */
 	uint32_t blocks;
 	uint32_t mapped_blkaddr;
 };

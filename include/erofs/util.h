@@ -14,11 +14,11 @@
 
 #include "erofs/log.h"
 
-#define EROFS_SHA256_LEN	32
-#define EROFS_SHA256_HEX_LEN	64
+#define EROFS_SHA256_LEN     32
+#define EROFS_SHA256_HEX_LEN 64
 
-#define erofs_round_up(x, a)	((((x) + (a) - 1) / (a)) * (a))
-#define erofs_div_round_up(x, a) (((x) + (a) - 1) / (a))
+#define erofs_round_up(x, a)	 ((((x) + (a)-1) / (a)) * (a))
+#define erofs_div_round_up(x, a) (((x) + (a)-1) / (a))
 
 /*
  * Temporary output names a program removes when a fatal signal ends it.
@@ -29,8 +29,8 @@
  * erofs_tmpnames_unlink() from its SIGINT/SIGTERM/SIGHUP handler.  The
  * library installs no signal handler itself.
  */
-#define EROFS_TMPNAMES_MAX	8
-#define EROFS_TMPNAME_LEN	4096
+#define EROFS_TMPNAMES_MAX 8
+#define EROFS_TMPNAME_LEN  4096
 
 struct erofs_tmpnames {
 	/* 0: free, EROFS_TMPNAME_FILE or EROFS_TMPNAME_TREE */
@@ -40,7 +40,7 @@ struct erofs_tmpnames {
 
 enum {
 	EROFS_TMPNAME_FILE = 1,
-	EROFS_TMPNAME_TREE,		/* a directory and what it holds */
+	EROFS_TMPNAME_TREE, /* a directory and what it holds */
 };
 
 /*
@@ -66,10 +66,10 @@ void erofs_tmpnames_unlink(struct erofs_tmpnames *t);
  */
 struct erofs_outfile {
 	char *path;
-	char *tmppath;		/* the temporary name, when there is one */
+	char *tmppath; /* the temporary name, when there is one */
 	int fd;
-	bool unlinked;		/* O_TMPFILE */
-	int slot;		/* in reg, or -1 */
+	bool unlinked; /* O_TMPFILE */
+	int slot;      /* in reg, or -1 */
 	struct erofs_tmpnames *reg;
 };
 
@@ -78,8 +78,7 @@ int erofs_outfile_open(struct erofs_outfile *of, const char *path,
 int erofs_outfile_open_reg(struct erofs_outfile *of, const char *path,
 			   struct erofs_tmpnames *reg,
 			   const struct erofs_log *log);
-int erofs_outfile_commit(struct erofs_outfile *of,
-			 const struct erofs_log *log);
+int erofs_outfile_commit(struct erofs_outfile *of, const struct erofs_log *log);
 void erofs_outfile_abort(struct erofs_outfile *of);
 
 /* 0 or -errno; EINTR and short writes are retried */

@@ -21,12 +21,12 @@
 
 #include "liberofs_oci.h"
 
-static const struct erofs_log quiet = { .prog = "fuzz", .level = -1 };
+static const struct erofs_log quiet = {.prog = "fuzz", .level = -1};
 
 static void try_index(struct json_object *o)
 {
-	struct erofs_oci_platform plat = { .os = "linux", .arch = "arm64",
-					   .variant = "v8" };
+	struct erofs_oci_platform plat = {
+	    .os = "linux", .arch = "arm64", .variant = "v8"};
 	struct erofs_oci_desc *d;
 	unsigned int nr, idx;
 

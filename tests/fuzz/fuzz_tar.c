@@ -41,7 +41,7 @@
 #include "liberofs_decompress.h"
 #include "liberofs_import.h"
 
-#define OUT_MAX		(1u << 20)
+#define OUT_MAX (1u << 20)
 
 /* ------------------------------------------------ a plain stream reader */
 struct erofs_dstream {
@@ -149,8 +149,9 @@ static void pad(struct gen *g)
 }
 
 static const char *const words[] = {
-	"a", "b", "d", "..", ".", "", "x/y", "/abs", "l", "h",
-	".wh.a", ".wh..wh..opq", ".wh.", "d/", "caf\xc3\xa9", "n\x1b[1m\n",
+    "a",    "b",    "d",	   "..",	 ".",	  "",
+    "x/y",  "/abs", "l",	   "h",		 ".wh.a", ".wh..wh..opq",
+    ".wh.", "d/",   "caf\xc3\xa9", "n\x1b[1m\n",
 };
 
 /* a path of 1..4 components from the vocabulary (or raw bytes) */
@@ -167,7 +168,8 @@ static void gen_name(struct gen *g, char *name, size_t size)
 			name[len++] = '/';
 		if (w >= 240) {
 			/* raw bytes, NUL-free */
-			for (unsigned int k = w - 239; k && len + 2 < size; k--) {
+			for (unsigned int k = w - 239; k && len + 2 < size;
+			     k--) {
 				unsigned int ch = take(g);
 
 				name[len++] = ch ? ch : 'z';
@@ -184,7 +186,7 @@ static void header(struct gen *g, const char *name, char type, uint64_t size,
 		   unsigned int mode, const char *link, unsigned int major,
 		   unsigned int minor)
 {
-	uint8_t h[512] = { 0 };
+	uint8_t h[512] = {0};
 	unsigned int sum = 0;
 
 	memcpy(h, name, strnlen(name, 100));
@@ -197,7 +199,10 @@ static void header(struct gen *g, const char *name, char type, uint64_t size,
 	h[156] = type;
 	if (link)
 		memcpy(h + 157, link, strnlen(link, 100));
-	memcpy(h + 257, "ustar\0" "00", 8);
+	memcpy(h + 257,
+	       "ustar\0"
+	       "00",
+	       8);
 	snprintf((char *)h + 329, 8, "%07o", major & 07777777);
 	snprintf((char *)h + 337, 8, "%07o", minor & 07777777);
 	memset(h + 148, ' ', 8);
@@ -218,26 +223,26 @@ static void pax_record(char *body, size_t *len, size_t size, const char *kv)
 }
 
 static const char *const pax_keys[] = {
-	"SCHILY.xattr.user.a=1",
-	"SCHILY.xattr.user.a=2",
-	"SCHILY.xattr.trusted.overlay.opaque=y",
-	"SCHILY.xattr.system.posix_acl_access=\x02\x00\x00\x00",
-	"SCHILY.xattr.security.capability=xx",
-	"SCHILY.devmajor=5000",
-	"SCHILY.devminor=3000000",
-	"size=99999999999999",
-	"size=-1",
-	"mtime=1.5",
-	"mtime=-3.999999999",
-	"uid=4294967296",
-	"GNU.sparse.major=1",
-	"GNU.sparse.minor=0",
-	"GNU.sparse.realsize=1099511627776",
-	"SCHILY.acl.access=user::rw-,group::r--,other::r--,user:7:rwx,mask::rwx",
-	"SCHILY.acl.default=user::rwx,group::r-x,other::---",
-	"path=p/../q",
-	"linkpath=d",
-	"SCHILY.xattr.=empty",
+    "SCHILY.xattr.user.a=1",
+    "SCHILY.xattr.user.a=2",
+    "SCHILY.xattr.trusted.overlay.opaque=y",
+    "SCHILY.xattr.system.posix_acl_access=\x02\x00\x00\x00",
+    "SCHILY.xattr.security.capability=xx",
+    "SCHILY.devmajor=5000",
+    "SCHILY.devminor=3000000",
+    "size=99999999999999",
+    "size=-1",
+    "mtime=1.5",
+    "mtime=-3.999999999",
+    "uid=4294967296",
+    "GNU.sparse.major=1",
+    "GNU.sparse.minor=0",
+    "GNU.sparse.realsize=1099511627776",
+    "SCHILY.acl.access=user::rw-,group::r--,other::r--,user:7:rwx,mask::rwx",
+    "SCHILY.acl.default=user::rwx,group::r-x,other::---",
+    "path=p/../q",
+    "linkpath=d",
+    "SCHILY.xattr.=empty",
 };
 
 static void gen_entry(struct gen *g)
@@ -249,7 +254,7 @@ static void gen_entry(struct gen *g)
 	gen_name(g, name, sizeof(name));
 	switch (op % 12) {
 	case 0:
-	case 1:		/* a file with data */
+	case 1: /* a file with data */
 		header(g, name, '0', size, take(g) << 3 | 4, NULL, 0, 0);
 		for (unsigned int i = 0; i < size; i++)
 			data[i] = take(g);
@@ -271,7 +276,7 @@ static void gen_entry(struct gen *g)
 		header(g, name, '3' + take(g) % 4, 0, 0600, NULL, take(g),
 		       take(g) << 12 | take(g));
 		break;
-	case 6: {	/* pax records for the next entry */
+	case 6: { /* pax records for the next entry */
 		char body[2048];
 		size_t len = 0;
 		unsigned int n = 1 + take(g) % 4;
@@ -279,13 +284,13 @@ static void gen_entry(struct gen *g)
 		for (unsigned int i = 0; i < n; i++)
 			pax_record(body, &len, sizeof(body),
 				   pax_keys[take(g) % 20]);
-		header(g, "PaxHeader", take(g) & 1 ? 'x' : 'g', len, 0644,
-		       NULL, 0, 0);
+		header(g, "PaxHeader", take(g) & 1 ? 'x' : 'g', len, 0644, NULL,
+		       0, 0);
 		put(g, body, len);
 		pad(g);
 		break;
 	}
-	case 7: {	/* GNU long name */
+	case 7: { /* GNU long name */
 		char longname[600];
 		unsigned int n = take(g) * 2;
 
@@ -296,11 +301,11 @@ static void gen_entry(struct gen *g)
 		pad(g);
 		break;
 	}
-	case 8:		/* a file that claims more than it carries */
-		header(g, name, '0', size + 512 * (take(g) + 1), 0644, NULL,
-		       0, 0);
+	case 8: /* a file that claims more than it carries */
+		header(g, name, '0', size + 512 * (take(g) + 1), 0644, NULL, 0,
+		       0);
 		break;
-	case 9: {	/* a header with a broken checksum */
+	case 9: { /* a header with a broken checksum */
 		size_t at = g->len;
 
 		header(g, name, '0', 0, 0644, NULL, 0, 0);
@@ -308,11 +313,11 @@ static void gen_entry(struct gen *g)
 			g->out[at + 148 + take(g) % 8] ^= 1 + take(g) % 255;
 		break;
 	}
-	case 10:	/* the end marker, then more */
+	case 10: /* the end marker, then more */
 		header(g, "", 0, 0, 0, NULL, 0, 0);
 		memset(g->out + g->len - 512, 0, 512);
 		break;
-	default:	/* truncation: stop here */
+	default: /* truncation: stop here */
 		g->left = 0;
 		break;
 	}
@@ -322,17 +327,17 @@ static int import(struct erofs_tree *t, struct erofs_xattr_table *xt,
 		  const uint8_t *tar, size_t len, unsigned int mode)
 {
 	struct erofs_import_tar_opts o = {
-		.whiteouts = (enum erofs_whiteout_mode)(mode % 3),
-		.ovlfs_strip = mode == 3,
-		.chunksize = 4096,
+	    .whiteouts = (enum erofs_whiteout_mode)(mode % 3),
+	    .ovlfs_strip = mode == 3,
+	    .chunksize = 4096,
 	};
 	int fd = memfd_create("tar", 0), spool = memfd_create("spool", 0);
 	int err = -EIO;
 
 	if (mode == 3)
 		o.whiteouts = EROFS_WHITEOUT_OVERLAY;
-	if (fd >= 0 && spool >= 0 &&
-	    write(fd, tar, len) == (ssize_t)len && !lseek(fd, 0, SEEK_SET)) {
+	if (fd >= 0 && spool >= 0 && write(fd, tar, len) == (ssize_t)len &&
+	    !lseek(fd, 0, SEEK_SET)) {
 		o.fd = fd;
 		err = erofs_import_tar(t, xt, "fuzz.tar", spool, &o);
 	}
@@ -345,7 +350,7 @@ static int import(struct erofs_tree *t, struct erofs_xattr_table *xt,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct gen g = { .p = data + 1, .left = size ? size - 1 : 0 };
+	struct gen g = {.p = data + 1, .left = size ? size - 1 : 0};
 	struct erofs_log log;
 	struct erofs_tree t;
 	struct erofs_xattr_table xt;
@@ -358,12 +363,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!g.out)
 		return 0;
 	if ((ctl & 0x70) == 0x70) {
-		put(&g, data + 1, size - 1);	/* raw bytes */
+		put(&g, data + 1, size - 1); /* raw bytes */
 	} else {
 		while (g.left && g.len + 4096 < OUT_MAX)
 			gen_entry(&g);
 		if (!(ctl & 0x80))
-			put(&g, (uint8_t[1024]){ 0 }, 1024);
+			put(&g, (uint8_t[1024]){0}, 1024);
 	}
 	erofs_log_init(&log, "fuzz_tar");
 	log.level = -1;

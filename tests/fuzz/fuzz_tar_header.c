@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static FILE *devnull;
 	struct erofs_log log;
 	struct erofs_tar_reader r;
-	struct erofs_tar_hdr h = { 0 };
+	struct erofs_tar_hdr h = {0};
 	struct in in;
 	int ret, n = 0;
 
@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		devnull = fopen("/dev/null", "w");
 	erofs_log_init(&log, "fuzz");
 	log.out = devnull;
-	in = (struct in){ data + 1, size - 1, 0, data[0] };
+	in = (struct in){data + 1, size - 1, 0, data[0]};
 	erofs_tar_reader_init(&r, in_read, &in, "fuzz.tar", !(data[0] & 1),
 			      &log);
 	while ((ret = erofs_tar_next(&r, &h)) > 0) {

@@ -36,9 +36,9 @@
 #include <unistd.h>
 
 struct ent {
-	char *path;	/* relative, unescaped */
-	char *line;	/* everything after PATH except LINKGROUP */
-	char *tail;	/* TARGET XATTRS */
+	char *path; /* relative, unescaped */
+	char *line; /* everything after PATH except LINKGROUP */
+	char *tail; /* TARGET XATTRS */
 	struct stat st;
 	const char *group;
 };
@@ -174,14 +174,30 @@ static int visit(const char *fpath, const struct stat *st, int flag,
 	e->st = *st;
 	e->path = strdup(rel);
 	switch (st->st_mode & S_IFMT) {
-	case S_IFREG: type = 'f'; break;
-	case S_IFDIR: type = 'd'; break;
-	case S_IFLNK: type = 'l'; break;
-	case S_IFCHR: type = 'c'; break;
-	case S_IFBLK: type = 'b'; break;
-	case S_IFIFO: type = 'p'; break;
-	case S_IFSOCK: type = 's'; break;
-	default: type = '?'; break;
+	case S_IFREG:
+		type = 'f';
+		break;
+	case S_IFDIR:
+		type = 'd';
+		break;
+	case S_IFLNK:
+		type = 'l';
+		break;
+	case S_IFCHR:
+		type = 'c';
+		break;
+	case S_IFBLK:
+		type = 'b';
+		break;
+	case S_IFIFO:
+		type = 'p';
+		break;
+	case S_IFSOCK:
+		type = 's';
+		break;
+	default:
+		type = '?';
+		break;
 	}
 	if (type == 'd')
 		strcpy(size, "-");
@@ -234,7 +250,7 @@ static int cmp_ino(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	struct list l = { 0 };
+	struct list l = {0};
 	struct ent **byino;
 
 	if (argc != 2) {
@@ -265,8 +281,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < l.n; i++) {
 		struct ent *e = &l.v[i];
 		char *p = esc(e->path, strlen(e->path));
-		char *g = e->group ? esc(e->group, strlen(e->group)) :
-				     strdup("-");
+		char *g =
+		    e->group ? esc(e->group, strlen(e->group)) : strdup("-");
 
 		printf("%s %s %s %s\n", p, e->line, g, e->tail);
 		free(p);

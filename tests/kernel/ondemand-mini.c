@@ -31,12 +31,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MSG_MAX 1024
-#define OP_OPEN 0
-#define OP_CLOSE 1
-#define OP_READ 2
-#define IOC_READ_COMPLETE 0x40049801UL	/* _IOW(0x98, 1, int) */
-#define PIECE (1UL << 20)
+#define MSG_MAX		  1024
+#define OP_OPEN		  0
+#define OP_CLOSE	  1
+#define OP_READ		  2
+#define IOC_READ_COMPLETE 0x40049801UL /* _IOW(0x98, 1, int) */
+#define PIECE		  (1UL << 20)
 
 struct object {
 	uint32_t id;
@@ -67,7 +67,7 @@ static uint64_t get64(const unsigned char *p)
 }
 
 static int command(struct daemon *d, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static int command(struct daemon *d, const char *fmt, ...)
 {
@@ -141,8 +141,8 @@ static void on_open(struct daemon *d, uint32_t msg_id, uint32_t obj,
 			err = -errno;
 	}
 	if (!err) {
-		struct object *n = realloc(d->objs,
-					   (d->nobjs + 1) * sizeof(*n));
+		struct object *n =
+		    realloc(d->objs, (d->nobjs + 1) * sizeof(*n));
 
 		if (!n) {
 			err = -ENOMEM;
@@ -188,8 +188,9 @@ static int fill(struct daemon *d, struct object *o, uint64_t off, uint64_t len)
 			if ((long long)(off + want) > o->size)
 				want = o->size - off;
 			while (got < want) {
-				ssize_t r = pread(o->blob_fd, (char *)d->buf + got,
-						  want - got, off + got);
+				ssize_t r =
+				    pread(o->blob_fd, (char *)d->buf + got,
+					  want - got, off + got);
 
 				if (r < 0)
 					return -errno;
@@ -239,7 +240,7 @@ static int serve(struct daemon *d)
 	unsigned char msg[MSG_MAX];
 
 	for (;;) {
-		struct pollfd pfd = { .fd = d->dev, .events = POLLIN };
+		struct pollfd pfd = {.fd = d->dev, .events = POLLIN};
 		uint32_t msg_id, opcode, len, obj;
 		struct object *o;
 		ssize_t n;
@@ -291,20 +292,22 @@ static int serve(struct daemon *d)
 
 int main(int argc, char **argv)
 {
-	struct daemon d = { .dev = -1 };
+	struct daemon d = {.dev = -1};
 	const char *tag = "ondemand-mini";
 	int opt, err;
 
 	while ((opt = getopt(argc, argv, "t:")) != -1) {
 		if (opt != 't') {
-			fprintf(stderr,
-				"usage: ondemand-mini [-t TAG] CACHEDIR BLOBDIR\n");
+			fprintf(
+			    stderr,
+			    "usage: ondemand-mini [-t TAG] CACHEDIR BLOBDIR\n");
 			return 2;
 		}
 		tag = optarg;
 	}
 	if (argc - optind != 2) {
-		fprintf(stderr, "usage: ondemand-mini [-t TAG] CACHEDIR BLOBDIR\n");
+		fprintf(stderr,
+			"usage: ondemand-mini [-t TAG] CACHEDIR BLOBDIR\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);

@@ -92,8 +92,8 @@ struct found {
 	bool seen;
 };
 
-static int find_cb(void *arg, const char *name, unsigned int len,
-		   uint64_t nid, unsigned int type)
+static int find_cb(void *arg, const char *name, unsigned int len, uint64_t nid,
+		   unsigned int type)
 {
 	struct found *f = arg;
 
@@ -116,7 +116,7 @@ static bool image_lookup(const struct erofs_image *img, const char *path,
 	strcpy(buf, path);
 	for (char *c = strtok_r(buf, "/", &save); c;
 	     c = strtok_r(NULL, "/", &save)) {
-		struct found f = { .name = c };
+		struct found f = {.name = c};
 
 		erofs_image_iterate_dir(img, ri, find_cb, &f);
 		if (!f.seen)
@@ -155,7 +155,7 @@ static void swap_progress(void *arg, const struct erofs_build_progress *p)
  */
 static void test_swap_symlink(void **state)
 {
-	struct swap_ctx c = { 0 };
+	struct swap_ctx c = {0};
 	struct erofs_build_opts o;
 	struct erofs_build_result res;
 	struct erofs_builder *b;
@@ -168,7 +168,8 @@ static void test_swap_symlink(void **state)
 	snprintf(c.outside, sizeof(c.outside), "%s/outside", top);
 	snprintf(dest, sizeof(dest), "%s/swap.img", top);
 	/* 4200 entries under a/ come before x/ in name order */
-	sh("mkdir -p '%s/a' '%s/x/etc' '%s/etc' && cd '%s/a' && seq 4200 | xargs touch"
+	sh("mkdir -p '%s/a' '%s/x/etc' '%s/etc' && cd '%s/a' && seq 4200 | "
+	   "xargs touch"
 	   " && echo inside-secret >'%s/x/etc/secret'"
 	   " && echo OUTSIDE-SECRT >'%s/etc/secret'",
 	   c.src, c.src, c.outside, c.src, c.src, c.outside);
@@ -219,7 +220,7 @@ static void shrink_progress(void *arg, const struct erofs_build_progress *p)
  */
 static void shrink_case(uint64_t chunksize, off_t to)
 {
-	struct shrink_ctx c = { .to = to };
+	struct shrink_ctx c = {.to = to};
 	struct erofs_build_opts o;
 	struct erofs_builder *b;
 	char src[512], dest[PATH_MAX + 16];
@@ -251,7 +252,7 @@ static void shrink_case(uint64_t chunksize, off_t to)
 static void test_shrink_flat(void **state)
 {
 	(void)state;
-	shrink_case(0, 1 << 20);	/* into the hole: ENXIO */
+	shrink_case(0, 1 << 20); /* into the hole: ENXIO */
 }
 
 static void test_shrink_chunked(void **state)
@@ -332,7 +333,8 @@ static void test_source_is_output(void **state)
 	snprintf(tarf, sizeof(tarf), "%s/src7.tar", top);
 	snprintf(blob, sizeof(blob), "%s/src7.tar", top);
 	snprintf(dest, sizeof(dest), "%s/src7.img", top);
-	sh("cd '%s' && mkdir -p t7 && echo hi >t7/f && tar -cf src7.tar t7", top);
+	sh("cd '%s' && mkdir -p t7 && echo hi >t7/f && tar -cf src7.tar t7",
+	   top);
 	erofs_build_opts_init(&o);
 	o.chunksize = 4096;
 	o.blobdev = blob;
@@ -354,8 +356,8 @@ static void test_source_is_output(void **state)
  */
 static void test_stream_flat(void **state)
 {
-	static const uint64_t sizes[] = { 0, 1, 4095, 4096, 4097, 70000,
-					  3 * 4096 + 4000, (1 << 21) + 5 };
+	static const uint64_t sizes[] = {
+	    0, 1, 4095, 4096, 4097, 70000, 3 * 4096 + 4000, (1 << 21) + 5};
 	struct erofs_build_opts o;
 	struct erofs_build_result res;
 	struct erofs_builder *b;
@@ -397,9 +399,8 @@ static void test_stream_flat(void **state)
 						 0);
 			} else {
 				assert_int_equal(
-					erofs_builder_data_write(b, buf + pos,
-								 n),
-					0);
+				    erofs_builder_data_write(b, buf + pos, n),
+				    0);
 			}
 			pos += n;
 		}
@@ -411,7 +412,7 @@ static void test_stream_flat(void **state)
 	erofs_build_result_free(&res);
 
 	assert_int_equal(erofs_image_open(&img, dest, &log_), 0);
-	assert_true(img.sb.meta_blkaddr > 0);	/* data first */
+	assert_true(img.sb.meta_blkaddr > 0); /* data first */
 	for (unsigned int i = 0; i < sizeof(sizes) / sizeof(*sizes); i++) {
 		struct erofs_rinode ri;
 		char path[32];
@@ -421,8 +422,8 @@ static void test_stream_flat(void **state)
 		assert_int_equal(ri.di.size, sizes[i]);
 		if (!sizes[i])
 			continue;
-		assert_int_equal(erofs_image_read_data(&img, &ri, back,
-						       sizes[i], 0), 0);
+		assert_int_equal(
+		    erofs_image_read_data(&img, &ri, back, sizes[i], 0), 0);
 		/* the pieces the loop zeroed are zero in buf too */
 		assert_memory_equal(back, buf, sizes[i]);
 	}
@@ -561,7 +562,7 @@ static void test_blobs(void **state)
 /* lookup, mkdir -p and removing a subtree */
 static void test_tree_paths(void **state)
 {
-	struct erofs_log quiet = { .prog = "t", .level = -1 };
+	struct erofs_log quiet = {.prog = "t", .level = -1};
 	struct erofs_tree t;
 	struct erofs_inode *d, *f;
 
@@ -591,16 +592,16 @@ static void test_tree_paths(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tree_paths),
-		cmocka_unit_test(test_stream_flat),
-		cmocka_unit_test(test_stream_wrong_length),
-		cmocka_unit_test(test_blobs),
-		cmocka_unit_test(test_outputs_coincide),
-		cmocka_unit_test(test_source_is_output),
-		cmocka_unit_test(test_swap_symlink),
-		cmocka_unit_test(test_shrink_flat),
-		cmocka_unit_test(test_shrink_chunked),
-		cmocka_unit_test(test_shrink_short_read),
+	    cmocka_unit_test(test_tree_paths),
+	    cmocka_unit_test(test_stream_flat),
+	    cmocka_unit_test(test_stream_wrong_length),
+	    cmocka_unit_test(test_blobs),
+	    cmocka_unit_test(test_outputs_coincide),
+	    cmocka_unit_test(test_source_is_output),
+	    cmocka_unit_test(test_swap_symlink),
+	    cmocka_unit_test(test_shrink_flat),
+	    cmocka_unit_test(test_shrink_chunked),
+	    cmocka_unit_test(test_shrink_short_read),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

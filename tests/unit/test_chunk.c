@@ -44,19 +44,20 @@ static void test_dedup(void **state)
 
 	assert_true(fd >= 0);
 	unlink(path);
-	assert_int_equal(erofs_blob_init(&blob, fd, 0, 4096, true, 1 << 20,
-					 "blob", NULL),
-			 0);
-	assert_int_equal(erofs_chunk_store_init(&cs, 12, CS, 1, 0, &blob,
-						NULL),
+	assert_int_equal(
+	    erofs_blob_init(&blob, fd, 0, 4096, true, 1 << 20, "blob", NULL),
+	    0);
+	assert_int_equal(erofs_chunk_store_init(&cs, 12, CS, 1, 0, &blob, NULL),
 			 0);
 	assert_int_equal(erofs_chunk_put(&cs, chunk(1, CS), CS, CS, &r[0]), 0);
 	assert_int_equal(erofs_chunk_put(&cs, chunk(2, CS), CS, CS, &r[1]), 0);
 	assert_int_equal(erofs_chunk_put(&cs, chunk(1, CS), CS, CS, &r[2]), 0);
 	assert_int_equal(erofs_chunk_put(&cs, calloc(1, CS), CS, CS, &r[3]), 0);
-	assert_int_equal(erofs_chunk_put(&cs, calloc(1, 4096), 4096, 100, &r[4]), 0);
+	assert_int_equal(
+	    erofs_chunk_put(&cs, calloc(1, 4096), 4096, 100, &r[4]), 0);
 	/* same prefix, other length: not the same chunk */
-	assert_int_equal(erofs_chunk_put(&cs, chunk(1, CS), CS, 5000, &r[5]), 0);
+	assert_int_equal(erofs_chunk_put(&cs, chunk(1, CS), CS, 5000, &r[5]),
+			 0);
 	assert_int_equal(r[0].blkaddr, r[2].blkaddr);
 	assert_int_not_equal(r[0].blkaddr, r[1].blkaddr);
 	assert_int_equal(r[3].blkaddr, r[4].blkaddr);
@@ -104,10 +105,10 @@ static void test_switch_blob(void **state)
 	assert_true(f1 >= 0 && f2 >= 0);
 	unlink(p1);
 	unlink(p2);
-	assert_int_equal(erofs_blob_init(&b1, f1, 0, 4096, true, 1 << 20,
-					 "b1", NULL), 0);
-	assert_int_equal(erofs_blob_init(&b2, f2, 0, 4096, true, 1 << 20,
-					 "b2", NULL), 0);
+	assert_int_equal(
+	    erofs_blob_init(&b1, f1, 0, 4096, true, 1 << 20, "b1", NULL), 0);
+	assert_int_equal(
+	    erofs_blob_init(&b2, f2, 0, 4096, true, 1 << 20, "b2", NULL), 0);
 	assert_int_equal(erofs_chunk_store_init(&cs, 12, CS, 1, 0, &b1, NULL),
 			 0);
 	assert_int_equal(erofs_chunk_put(&cs, chunk(1, CS), CS, CS, &r[0]), 0);
@@ -137,8 +138,8 @@ static void test_switch_blob(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_dedup),
-		cmocka_unit_test(test_switch_blob),
+	    cmocka_unit_test(test_dedup),
+	    cmocka_unit_test(test_switch_blob),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

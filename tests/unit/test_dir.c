@@ -23,8 +23,7 @@ struct fixture {
 	struct erofs_inode *dir;
 };
 
-static struct erofs_inode *mk(struct erofs_tree *t, uint32_t mode,
-			      uint64_t nid)
+static struct erofs_inode *mk(struct erofs_tree *t, uint32_t mode, uint64_t nid)
 {
 	struct erofs_inode *i = erofs_tree_new_inode(t);
 
@@ -46,10 +45,10 @@ static void setup_dir(struct fixture *f, unsigned int n, unsigned int namelen)
 		int len = snprintf(name, sizeof(name), "%0*u", namelen, i);
 
 		assert_int_equal(len, namelen);
-		assert_int_equal(erofs_dir_add(&f->t, f->dir, name,
-					       mk(&f->t, S_IFREG | 0644,
-						  1000 + i)),
-				 0);
+		assert_int_equal(
+		    erofs_dir_add(&f->t, f->dir, name,
+				  mk(&f->t, S_IFREG | 0644, 1000 + i)),
+		    0);
 	}
 	assert_int_equal(erofs_tree_finalize(&f->t), 0);
 }
@@ -71,9 +70,9 @@ static unsigned int verify_blocks(const uint8_t *buf, uint64_t size,
 		assert_int_equal(nameoff0 % EROFS_DIRENT_SIZE, 0);
 		for (unsigned int k = 0; k < n; k++) {
 			unsigned int off = erofs_get_le16(blk + 12 * k + 8);
-			unsigned int end = k + 1 < n ?
-					erofs_get_le16(blk + 12 * (k + 1) + 8) :
-					maxsize;
+			unsigned int end =
+			    k + 1 < n ? erofs_get_le16(blk + 12 * (k + 1) + 8)
+				      : maxsize;
 			unsigned int len;
 
 			if (k + 1 == n) {
@@ -87,25 +86,27 @@ static unsigned int verify_blocks(const uint8_t *buf, uint64_t size,
 			assert_true(off + len <= maxsize);
 			/* strictly increasing across the whole directory */
 			if (*lastlen) {
-				unsigned int m = len < *lastlen ? len : *lastlen;
+				unsigned int m =
+				    len < *lastlen ? len : *lastlen;
 				int r = memcmp(last, blk + off, m);
 
-				assert_true(r < 0 || (r == 0 && *lastlen < len));
+				assert_true(r < 0 ||
+					    (r == 0 && *lastlen < len));
 			}
 			memcpy(last, blk + off, len);
 			*lastlen = len;
 			total++;
 		}
 		/* zero-filled after the last name up to the block end */
-		for (unsigned int z = *lastlen + erofs_get_le16(blk + 12 * (n - 1) + 8);
+		for (unsigned int z =
+			 *lastlen + erofs_get_le16(blk + 12 * (n - 1) + 8);
 		     z < blksz; z++)
 			assert_int_equal(blk[z], 0);
 	}
 	return total;
 }
 
-static void check_dir(unsigned int n, unsigned int namelen,
-		      unsigned int blksz)
+static void check_dir(unsigned int n, unsigned int namelen, unsigned int blksz)
 {
 	struct fixture f;
 	char last[256];
@@ -142,7 +143,7 @@ static void test_dots_sorted_in(void **state)
 {
 	struct erofs_tree t;
 	struct erofs_inode *dir, *sub;
-	const char *names[] = { "a.bin", "-dash", ".hidden", "Zcap" };
+	const char *names[] = {"a.bin", "-dash", ".hidden", "Zcap"};
 	uint8_t buf[4096];
 	uint64_t size;
 
@@ -150,9 +151,9 @@ static void test_dots_sorted_in(void **state)
 	dir = mk(&t, S_IFDIR | 0755, 40);
 	t.root = dir;
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(erofs_dir_add(&t, dir, names[i],
-					       mk(&t, S_IFREG, 50 + i)),
-				 0);
+		assert_int_equal(
+		    erofs_dir_add(&t, dir, names[i], mk(&t, S_IFREG, 50 + i)),
+		    0);
 	sub = mk(&t, S_IFDIR | 0700, 77);
 	assert_int_equal(erofs_dir_add(&t, dir, "sub", sub), 0);
 	assert_int_equal(erofs_tree_finalize(&t), 0);
@@ -163,8 +164,8 @@ static void test_dots_sorted_in(void **state)
 	assert_int_equal(erofs_dir_encode(dir, 4096, buf), 0);
 	/* -dash < . < .. < .hidden < Zcap < a.bin < sub */
 	assert_memory_equal(buf + erofs_get_le16(buf + 8), "-dash", 5);
-	assert_int_equal(erofs_get_le64(buf + 12), 40);	/* "." */
-	assert_int_equal(erofs_get_le64(buf + 24), 40);	/* root ".." */
+	assert_int_equal(erofs_get_le64(buf + 12), 40); /* "." */
+	assert_int_equal(erofs_get_le64(buf + 24), 40); /* root ".." */
 	assert_int_equal(buf[12 + 10], EROFS_FT_DIR);
 	assert_int_equal(erofs_get_le64(buf + 72), 77);
 	assert_int_equal(buf[72 + 10], EROFS_FT_DIR);
@@ -196,10 +197,10 @@ static void test_bad_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_small_dir),
-		cmocka_unit_test(test_many_blocks),
-		cmocka_unit_test(test_dots_sorted_in),
-		cmocka_unit_test(test_bad_names),
+	    cmocka_unit_test(test_small_dir),
+	    cmocka_unit_test(test_many_blocks),
+	    cmocka_unit_test(test_dots_sorted_in),
+	    cmocka_unit_test(test_bad_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -27,7 +27,7 @@
 
 static char *logbuf;
 static size_t loglen;
-static struct erofs_log tlog = { .prog = "test", .level = 0 };
+static struct erofs_log tlog = {.prog = "test", .level = 0};
 
 static void log_reset(void)
 {
@@ -44,10 +44,10 @@ static const char *logged(void)
 	return logbuf ? logbuf : "";
 }
 
-#define assert_logged(s)                                                     \
-	do {                                                                 \
-		if (!strstr(logged(), (s)))                                  \
-			fail_msg("log \"%s\" lacks \"%s\"", logged(), (s));  \
+#define assert_logged(s)                                                       \
+	do {                                                                   \
+		if (!strstr(logged(), (s)))                                    \
+			fail_msg("log \"%s\" lacks \"%s\"", logged(), (s));    \
 	} while (0)
 
 static int setup(void **state)
@@ -57,7 +57,7 @@ static int setup(void **state)
 }
 
 static const char HEX_A[] =
-	"a3f1c2d4e5b60718293a4b5c6d7e8f90112233445566778899aabbccddeeff00";
+    "a3f1c2d4e5b60718293a4b5c6d7e8f90112233445566778899aabbccddeeff00";
 
 static void sha(const void *buf, size_t len, uint8_t out[32])
 {
@@ -94,7 +94,7 @@ static void test_digest(void **state)
 
 static void test_platform(void **state)
 {
-	struct erofs_oci_platform p, h = { 0 };
+	struct erofs_oci_platform p, h = {0};
 
 	assert_int_equal(erofs_oci_platform_parse("linux/arm64/v8", &p), 0);
 	assert_string_equal(p.os, "linux");
@@ -173,9 +173,9 @@ static void test_json_limits(void **state)
 	assert_logged("doc: malformed JSON");
 	assert_int_equal(parse("[1]", false, &o), -EINVAL);
 	assert_logged("not a JSON object");
-	assert_int_equal(erofs_oci_json_parse("{\"a\":\"\0\"}", 9, false, "doc",
-					      &o, &tlog),
-			 -EINVAL);
+	assert_int_equal(
+	    erofs_oci_json_parse("{\"a\":\"\0\"}", 9, false, "doc", &o, &tlog),
+	    -EINVAL);
 	assert_null(o);
 
 	/* deeper than the limit */
@@ -205,19 +205,24 @@ static void test_json_limits(void **state)
 }
 
 static const char *index_doc =
-	"{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
-	"\"manifests\":["
-	"{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":"
-	"\"sha256:1111111111111111111111111111111111111111111111111111111111111111\","
-	"\"size\":10,\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}},"
-	"{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":"
-	"\"sha256:2222222222222222222222222222222222222222222222222222222222222222\","
-	"\"size\":11,\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\","
-	"\"variant\":\"v8\"}},"
-	"{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":"
-	"\"sha256:3333333333333333333333333333333333333333333333333333333333333333\","
-	"\"size\":12,\"platform\":{\"os\":\"unknown\",\"architecture\":\"unknown\"}}"
-	"]}";
+    "{\"schemaVersion\":2,\"mediaType\":\"application/"
+    "vnd.oci.image.index.v1+json\","
+    "\"manifests\":["
+    "{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":"
+    "\"sha256:"
+    "1111111111111111111111111111111111111111111111111111111111111111\","
+    "\"size\":10,\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}},"
+    "{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":"
+    "\"sha256:"
+    "2222222222222222222222222222222222222222222222222222222222222222\","
+    "\"size\":11,\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\","
+    "\"variant\":\"v8\"}},"
+    "{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":"
+    "\"sha256:"
+    "3333333333333333333333333333333333333333333333333333333333333333\","
+    "\"size\":12,\"platform\":{\"os\":\"unknown\",\"architecture\":\"unknown\"}"
+    "}"
+    "]}";
 
 static void test_index_platform(void **state)
 {
@@ -259,14 +264,18 @@ static void test_index_platform(void **state)
 }
 
 static const char *tagged_index =
-	"{\"schemaVersion\":2,\"manifests\":["
-	"{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":"
-	"\"sha256:1111111111111111111111111111111111111111111111111111111111111111\","
-	"\"size\":10,\"annotations\":{\"org.opencontainers.image.ref.name\":\"v1\"}},"
-	"{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":"
-	"\"sha256:2222222222222222222222222222222222222222222222222222222222222222\","
-	"\"size\":11,\"annotations\":{\"org.opencontainers.image.ref.name\":\"v2\"}}"
-	"]}";
+    "{\"schemaVersion\":2,\"manifests\":["
+    "{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":"
+    "\"sha256:"
+    "1111111111111111111111111111111111111111111111111111111111111111\","
+    "\"size\":10,\"annotations\":{\"org.opencontainers.image.ref.name\":\"v1\"}"
+    "},"
+    "{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":"
+    "\"sha256:"
+    "2222222222222222222222222222222222222222222222222222222222222222\","
+    "\"size\":11,\"annotations\":{\"org.opencontainers.image.ref.name\":\"v2\"}"
+    "}"
+    "]}";
 
 static void test_index_ref(void **state)
 {
@@ -277,16 +286,16 @@ static void test_index_ref(void **state)
 	assert_int_equal(parse(tagged_index, false, &o), 0);
 	assert_int_equal(erofs_oci_parse_index(o, "idx", &d, &nr, &tlog), 0);
 	json_object_put(o);
-	assert_int_equal(erofs_oci_select(d, nr, "v2", NULL, "idx", &idx, &tlog),
-			 0);
+	assert_int_equal(
+	    erofs_oci_select(d, nr, "v2", NULL, "idx", &idx, &tlog), 0);
 	assert_int_equal(idx, 1);
 	assert_string_equal(d[idx].ref_name, "v2");
-	assert_int_equal(erofs_oci_select(d, nr, "v3", NULL, "idx", &idx, &tlog),
-			 -ENOENT);
+	assert_int_equal(
+	    erofs_oci_select(d, nr, "v3", NULL, "idx", &idx, &tlog), -ENOENT);
 	assert_logged("no image named \"v3\" (there is: v1, v2)");
 	log_reset();
-	assert_int_equal(erofs_oci_select(d, nr, NULL, NULL, "idx", &idx, &tlog),
-			 -EINVAL);
+	assert_int_equal(
+	    erofs_oci_select(d, nr, NULL, NULL, "idx", &idx, &tlog), -EINVAL);
 	assert_logged("2 images, name one");
 	erofs_oci_descs_free(d, nr);
 }
@@ -294,25 +303,32 @@ static void test_index_ref(void **state)
 static void test_index_bad(void **state)
 {
 	static const char *bad[] = {
-		"{\"manifests\":[]}",
-		"{\"schemaVersion\":1,\"manifests\":[]}",
-		"{\"schemaVersion\":2}",
-		"{\"schemaVersion\":2,\"manifests\":{}}",
-		"{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
-		"\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:11\","
-		"\"size\":1}]}",
-		"{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
-		"\"application/vnd.oci.image.manifest.v1+json\",\"digest\":"
-		"\"sha256:1111111111111111111111111111111111111111111111111111111111111111\","
-		"\"size\":-1}]}",
-		"{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
-		"\"application/x-unknown\",\"digest\":"
-		"\"sha256:1111111111111111111111111111111111111111111111111111111111111111\","
-		"\"size\":1}]}",
-		"{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
-		"\"application/vnd.oci.image.manifest.v1+json\",\"digest\":"
-		"\"sha256:1111111111111111111111111111111111111111111111111111111111111111\","
-		"\"size\":\"1\"}]}",
+	    "{\"manifests\":[]}",
+	    "{\"schemaVersion\":1,\"manifests\":[]}",
+	    "{\"schemaVersion\":2}",
+	    "{\"schemaVersion\":2,\"manifests\":{}}",
+	    "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
+	    "\"application/"
+	    "vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:11\","
+	    "\"size\":1}]}",
+	    "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
+	    "\"application/vnd.oci.image.manifest.v1+json\",\"digest\":"
+	    "\"sha256:"
+	    "1111111111111111111111111111111111111111111111111111111111111111\""
+	    ","
+	    "\"size\":-1}]}",
+	    "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
+	    "\"application/x-unknown\",\"digest\":"
+	    "\"sha256:"
+	    "1111111111111111111111111111111111111111111111111111111111111111\""
+	    ","
+	    "\"size\":1}]}",
+	    "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
+	    "\"application/vnd.oci.image.manifest.v1+json\",\"digest\":"
+	    "\"sha256:"
+	    "1111111111111111111111111111111111111111111111111111111111111111\""
+	    ","
+	    "\"size\":\"1\"}]}",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -321,25 +337,28 @@ static void test_index_bad(void **state)
 		unsigned int nr = 7;
 
 		assert_int_equal(parse(bad[i], false, &o), 0);
-		assert_int_not_equal(erofs_oci_parse_index(o, "idx", &d, &nr,
-							   &tlog),
-				     0);
+		assert_int_not_equal(
+		    erofs_oci_parse_index(o, "idx", &d, &nr, &tlog), 0);
 		assert_null(d);
 		assert_int_equal(nr, 0);
 		json_object_put(o);
 	}
 }
 
-static char *manifest_doc(const char *layer_mt, const char *d1,
-			  const char *d2)
+static char *manifest_doc(const char *layer_mt, const char *d1, const char *d2)
 {
 	char *s;
 
-	assert_true(asprintf(&s,
-		"{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
-		"\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
+	assert_true(
+	    asprintf(
+		&s,
+		"{\"schemaVersion\":2,\"mediaType\":\"application/"
+		"vnd.oci.image.manifest.v1+json\","
+		"\"config\":{\"mediaType\":\"application/"
+		"vnd.oci.image.config.v1+json\","
 		"\"digest\":\"sha256:%s\",\"size\":100},"
-		"\"layers\":[{\"mediaType\":\"%s\",\"digest\":\"sha256:%s\",\"size\":5},"
+		"\"layers\":[{\"mediaType\":\"%s\",\"digest\":\"sha256:%s\","
+		"\"size\":5},"
 		"{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\","
 		"\"digest\":\"sha256:%s\",\"size\":6}]}",
 		HEX_A, layer_mt, d1, d2) > 0);
@@ -349,9 +368,9 @@ static char *manifest_doc(const char *layer_mt, const char *d1,
 static void test_manifest(void **state)
 {
 	static const char h1[] =
-		"1111111111111111111111111111111111111111111111111111111111111111";
+	    "1111111111111111111111111111111111111111111111111111111111111111";
 	static const char h2[] =
-		"2222222222222222222222222222222222222222222222222222222222222222";
+	    "2222222222222222222222222222222222222222222222222222222222222222";
 	struct erofs_oci_image img;
 	struct erofs_oci_desc cfg;
 	struct json_object *o;
@@ -361,7 +380,8 @@ static void test_manifest(void **state)
 	s = manifest_doc("application/vnd.oci.image.layer.v1.tar+gzip", h1, h2);
 	assert_int_equal(parse(s, false, &o), 0);
 	free(s);
-	assert_int_equal(erofs_oci_parse_manifest(o, "m", &cfg, &img, &tlog), 0);
+	assert_int_equal(erofs_oci_parse_manifest(o, "m", &cfg, &img, &tlog),
+			 0);
 	json_object_put(o);
 	assert_int_equal(img.nr_layers, 2);
 	assert_int_equal(img.layers[0].comp, EROFS_OCI_COMP_GZIP);
@@ -403,12 +423,13 @@ static void test_config(void **state)
 	erofs_oci_image_init(&img);
 	img.layers = calloc(2, sizeof(*img.layers));
 	img.nr_layers = 2;
-	snprintf(doc, sizeof(doc),
-		 "{\"created\":\"2020-01-01T00:00:00Z\",\"architecture\":\"amd64\","
-		 "\"os\":\"linux\",\"config\":{\"Env\":[\"A=1\"]},"
-		 "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:%s\","
-		 "\"sha256:%.63s1\"]}}",
-		 HEX_A, HEX_A);
+	snprintf(
+	    doc, sizeof(doc),
+	    "{\"created\":\"2020-01-01T00:00:00Z\",\"architecture\":\"amd64\","
+	    "\"os\":\"linux\",\"config\":{\"Env\":[\"A=1\"]},"
+	    "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:%s\","
+	    "\"sha256:%.63s1\"]}}",
+	    HEX_A, HEX_A);
 	assert_int_equal(parse(doc, false, &o), 0);
 	assert_int_equal(erofs_oci_parse_config(o, "c", false, &img, &tlog), 0);
 	json_object_put(o);
@@ -418,9 +439,10 @@ static void test_config(void **state)
 	assert_non_null(img.config);
 
 	/* one diff_id for two layers */
-	snprintf(doc, sizeof(doc),
-		 "{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:%s\"]}}",
-		 HEX_A);
+	snprintf(
+	    doc, sizeof(doc),
+	    "{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:%s\"]}}",
+	    HEX_A);
 	assert_int_equal(parse(doc, false, &o), 0);
 	log_reset();
 	assert_int_equal(erofs_oci_parse_config(o, "c", false, &img, &tlog),
@@ -438,15 +460,17 @@ static void test_config(void **state)
 			 -EINVAL);
 	json_object_put(o);
 
-	assert_int_equal(parse("{\"rootfs\":{\"type\":\"squash\",\"diff_ids\":[]}}",
-			       false, &o),
-			 0);
+	assert_int_equal(
+	    parse("{\"rootfs\":{\"type\":\"squash\",\"diff_ids\":[]}}", false,
+		  &o),
+	    0);
 	assert_int_equal(erofs_oci_parse_config(o, "c", false, &img, &tlog),
 			 -EINVAL);
 	json_object_put(o);
-	assert_int_equal(parse("{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[1, 2]}}",
-			       false, &o),
-			 0);
+	assert_int_equal(
+	    parse("{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[1, 2]}}",
+		  false, &o),
+	    0);
 	assert_int_equal(erofs_oci_parse_config(o, "c", false, &img, &tlog),
 			 -EINVAL);
 	json_object_put(o);
@@ -456,30 +480,30 @@ static void test_config(void **state)
 static void test_docker_manifest(void **state)
 {
 	static const char *doc =
-		"[{\"Config\":\"aa.json\",\"RepoTags\":[\"busybox:latest\"],"
-		"\"Layers\":[\"l1/layer.tar\",\"l2/layer.tar\"]},"
-		"{\"Config\":\"bb.json\",\"RepoTags\":[\"alpine:3\"],"
-		"\"Layers\":[\"l3/layer.tar\"]}]";
+	    "[{\"Config\":\"aa.json\",\"RepoTags\":[\"busybox:latest\"],"
+	    "\"Layers\":[\"l1/layer.tar\",\"l2/layer.tar\"]},"
+	    "{\"Config\":\"bb.json\",\"RepoTags\":[\"alpine:3\"],"
+	    "\"Layers\":[\"l3/layer.tar\"]}]";
 	struct erofs_oci_image img;
 	struct json_object *o;
 	char *cfg;
 
 	erofs_oci_image_init(&img);
 	assert_int_equal(parse(doc, true, &o), 0);
-	assert_int_equal(erofs_oci_parse_docker_manifest(o, "alpine:3", &cfg,
-							 &img, &tlog),
-			 0);
+	assert_int_equal(
+	    erofs_oci_parse_docker_manifest(o, "alpine:3", &cfg, &img, &tlog),
+	    0);
 	assert_string_equal(cfg, "bb.json");
 	assert_int_equal(img.nr_layers, 1);
 	assert_string_equal(img.layers[0].path, "l3/layer.tar");
 	free(cfg);
 	erofs_oci_image_free(&img);
-	assert_int_equal(erofs_oci_parse_docker_manifest(o, NULL, &cfg, &img,
-							 &tlog),
-			 -EINVAL);
-	assert_int_equal(erofs_oci_parse_docker_manifest(o, "nope:1", &cfg,
-							 &img, &tlog),
-			 -ENOENT);
+	assert_int_equal(
+	    erofs_oci_parse_docker_manifest(o, NULL, &cfg, &img, &tlog),
+	    -EINVAL);
+	assert_int_equal(
+	    erofs_oci_parse_docker_manifest(o, "nope:1", &cfg, &img, &tlog),
+	    -ENOENT);
 	erofs_oci_image_free(&img);
 	json_object_put(o);
 }
@@ -519,11 +543,10 @@ static void rm_rf(const char *dir)
 
 static size_t gz(const void *in, size_t len, void *out, size_t cap)
 {
-	z_stream z = { 0 };
+	z_stream z = {0};
 
-	assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 31, 8,
-				      Z_DEFAULT_STRATEGY),
-			 Z_OK);
+	assert_int_equal(
+	    deflateInit2(&z, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY), Z_OK);
 	z.next_in = (void *)in;
 	z.avail_in = len;
 	z.next_out = out;
@@ -560,13 +583,14 @@ static size_t make_layout(uint8_t *tar, size_t tarlen, uint8_t *gzbuf,
 	{
 		size_t clen = strlen(doc);
 
-		snprintf(doc, sizeof(doc),
-			 "{\"schemaVersion\":2,\"config\":{\"mediaType\":"
-			 "\"application/vnd.oci.image.config.v1+json\",\"digest\":"
-			 "\"%s\",\"size\":%zu},\"layers\":[{\"mediaType\":"
-			 "\"application/vnd.oci.image.layer.v1.tar+gzip\","
-			 "\"digest\":\"%s\",\"size\":%zu}]}",
-			 cd, clen, ld, glen);
+		snprintf(
+		    doc, sizeof(doc),
+		    "{\"schemaVersion\":2,\"config\":{\"mediaType\":"
+		    "\"application/vnd.oci.image.config.v1+json\",\"digest\":"
+		    "\"%s\",\"size\":%zu},\"layers\":[{\"mediaType\":"
+		    "\"application/vnd.oci.image.layer.v1.tar+gzip\","
+		    "\"digest\":\"%s\",\"size\":%zu}]}",
+		    cd, clen, ld, glen);
 	}
 	put_blob(doc, strlen(doc), md);
 	snprintf(doc + 1024, 1024,
@@ -592,11 +616,11 @@ static int run_stream(struct erofs_oci_image *img, bool diff_id,
 {
 	struct erofs_oci_layer *l = &img->layers[0];
 	struct erofs_oci_verify v = {
-		.name = "layer 1/1",
-		.check_digest = l->have_digest,
-		.size = l->desc.size,
-		.check_diff_id = diff_id,
-		.comp = l->comp,
+	    .name = "layer 1/1",
+	    .check_digest = l->have_digest,
+	    .size = l->desc.size,
+	    .check_diff_id = diff_id,
+	    .comp = l->comp,
 	};
 	struct erofs_oci_stream *s;
 	struct erofs_oci_src src;
@@ -659,9 +683,8 @@ static void test_layout_stream(void **state)
 		gzbuf[glen / 2] ^= 0x55;
 		put(rel, gzbuf, glen);
 		erofs_oci_image_init(&img);
-		assert_int_equal(erofs_oci_layout_open(tmpdir, NULL, NULL, &img,
-						       &tlog),
-				 0);
+		assert_int_equal(
+		    erofs_oci_layout_open(tmpdir, NULL, NULL, &img, &tlog), 0);
 		log_reset();
 		assert_int_not_equal(run_stream(&img, true, &st), 0);
 		assert_logged("layer 1/1: ");
@@ -722,7 +745,7 @@ static void test_gzip_members(void **state)
 	assert_int_equal(run_stream(&img, false, &st), -EINVAL);
 	assert_logged("data after the end of the gzip stream");
 
-	g1[l1 - 6] ^= 1;	/* the CRC-32 in the trailer */
+	g1[l1 - 6] ^= 1; /* the CRC-32 in the trailer */
 	write_file(path, g1, l1, NULL, 0);
 	log_reset();
 	assert_int_equal(run_stream(&img, false, &st), -EINVAL);
@@ -793,7 +816,7 @@ static void test_out_atomic(void **state)
 	free(tmp);
 	assert_int_equal(erofs_oci_out_blob(o, "{}", 2, d), 0);
 	erofs_oci_out_destroy(o);
-	assert_int_equal(rmdir(dir), 0);	/* empty */
+	assert_int_equal(rmdir(dir), 0); /* empty */
 	assert_int_equal(mkdir(dir, 0755), 0);
 
 	/* committed, over an empty directory */
@@ -804,9 +827,11 @@ static void test_out_atomic(void **state)
 	erofs_oci_out_destroy(o);
 	snprintf(out, sizeof(out), "%s/out/index.json", dir);
 	assert_int_equal(stat(out, &st), 0);
-	snprintf(out, sizeof(out),
-		 "%s/out/blobs/sha256/44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
-		 dir);
+	snprintf(
+	    out, sizeof(out),
+	    "%s/out/blobs/sha256/"
+	    "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+	    dir);
 	assert_int_equal(stat(out, &st), 0);
 
 	/* a non-empty OUTDIR is refused */
@@ -847,8 +872,8 @@ static void test_out_tmpnames(void **state)
 	}
 	assert_int_equal(erofs_oci_out_blob(o, "{}", 2, d), 0);
 	erofs_tmpnames_unlink(&reg);
-	assert_int_equal(rmdir(dir), 0);	/* nothing left */
-	erofs_oci_out_destroy(o);		/* copes with that */
+	assert_int_equal(rmdir(dir), 0); /* nothing left */
+	erofs_oci_out_destroy(o);	 /* copes with that */
 	assert_int_equal(reg.used[0], 0);
 
 	assert_int_equal(mkdir(dir, 0755), 0);
@@ -867,21 +892,21 @@ static void test_out_tmpnames(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_digest, setup),
-		cmocka_unit_test_setup(test_platform, setup),
-		cmocka_unit_test_setup(test_time, setup),
-		cmocka_unit_test_setup(test_json_limits, setup),
-		cmocka_unit_test_setup(test_index_platform, setup),
-		cmocka_unit_test_setup(test_index_ref, setup),
-		cmocka_unit_test_setup(test_index_bad, setup),
-		cmocka_unit_test_setup(test_manifest, setup),
-		cmocka_unit_test_setup(test_config, setup),
-		cmocka_unit_test_setup(test_docker_manifest, setup),
-		cmocka_unit_test_setup(test_layout_stream, setup),
-		cmocka_unit_test_setup(test_gzip_members, setup),
-		cmocka_unit_test_setup(test_layout_bad, setup),
-		cmocka_unit_test_setup(test_out_atomic, setup),
-		cmocka_unit_test_setup(test_out_tmpnames, setup),
+	    cmocka_unit_test_setup(test_digest, setup),
+	    cmocka_unit_test_setup(test_platform, setup),
+	    cmocka_unit_test_setup(test_time, setup),
+	    cmocka_unit_test_setup(test_json_limits, setup),
+	    cmocka_unit_test_setup(test_index_platform, setup),
+	    cmocka_unit_test_setup(test_index_ref, setup),
+	    cmocka_unit_test_setup(test_index_bad, setup),
+	    cmocka_unit_test_setup(test_manifest, setup),
+	    cmocka_unit_test_setup(test_config, setup),
+	    cmocka_unit_test_setup(test_docker_manifest, setup),
+	    cmocka_unit_test_setup(test_layout_stream, setup),
+	    cmocka_unit_test_setup(test_gzip_members, setup),
+	    cmocka_unit_test_setup(test_layout_bad, setup),
+	    cmocka_unit_test_setup(test_out_atomic, setup),
+	    cmocka_unit_test_setup(test_out_tmpnames, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

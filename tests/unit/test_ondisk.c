@@ -24,7 +24,7 @@ static void test_crc32c_vector(void **state)
 
 static void test_sb_roundtrip(void **state)
 {
-	struct erofs_sb sb = { 0 }, back;
+	struct erofs_sb sb = {0}, back;
 	uint8_t raw[EROFS_SB_SIZE];
 
 	sb.feature_compat = EROFS_FEATURE_COMPAT_SB_CHKSUM;
@@ -87,7 +87,7 @@ static void test_sb_checksum_covers_block0(void **state)
 
 static void test_inode_compact(void **state)
 {
-	struct erofs_dinode di = { 0 }, back;
+	struct erofs_dinode di = {0}, back;
 	uint8_t raw[64];
 
 	di.datalayout = EROFS_INODE_FLAT_INLINE;
@@ -115,7 +115,7 @@ static void test_inode_compact(void **state)
 
 static void test_inode_extended(void **state)
 {
-	struct erofs_dinode di = { 0 }, back;
+	struct erofs_dinode di = {0}, back;
 	uint8_t raw[64];
 
 	di.extended = 1;
@@ -145,7 +145,7 @@ static void test_inode_extended(void **state)
 static void test_dirent_devslot_chunk(void **state)
 {
 	uint8_t de[12], slot[128], ci[8];
-	struct erofs_devslot ds = { 0 }, back;
+	struct erofs_devslot ds = {0}, back;
 	struct erofs_chunk_idx idx;
 
 	erofs_dirent_encode(de, 0x0102030405060708ull, 36, EROFS_FT_SYMLINK);
@@ -186,13 +186,13 @@ static void test_rdev(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_crc32c_vector),
-		cmocka_unit_test(test_sb_roundtrip),
-		cmocka_unit_test(test_sb_checksum_covers_block0),
-		cmocka_unit_test(test_inode_compact),
-		cmocka_unit_test(test_inode_extended),
-		cmocka_unit_test(test_dirent_devslot_chunk),
-		cmocka_unit_test(test_rdev),
+	    cmocka_unit_test(test_crc32c_vector),
+	    cmocka_unit_test(test_sb_roundtrip),
+	    cmocka_unit_test(test_sb_checksum_covers_block0),
+	    cmocka_unit_test(test_inode_compact),
+	    cmocka_unit_test(test_inode_extended),
+	    cmocka_unit_test(test_dirent_devslot_chunk),
+	    cmocka_unit_test(test_rdev),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -99,8 +99,8 @@ static void test_normalize_reject(void **state)
  * user::rw- user:1234:rwx group::r-- group:55:r-- mask::rwx other::r--
  */
 static const char real_access_hex[] =
-	"0200000001000600ffffffff02000700d204000004000400ffffffff"
-	"080004003700000010000700ffffffff20000400ffffffff";
+    "0200000001000600ffffffff02000700d204000004000400ffffffff"
+    "080004003700000010000700ffffffff20000400ffffffff";
 
 static void unhex(const char *hex, uint8_t *out, size_t n)
 {
@@ -116,12 +116,12 @@ static void test_acl_real_file(void **state)
 {
 	/* in libarchive's order, not the kernel's */
 	struct erofs_acl_entry e[] = {
-		{ EROFS_ACL_OTHER, 4, 0 },
-		{ EROFS_ACL_GROUP, 4, 55 },
-		{ EROFS_ACL_USER, 7, 1234 },
-		{ EROFS_ACL_MASK, 7, 12345 },	/* id ignored */
-		{ EROFS_ACL_GROUP_OBJ, 4, 0 },
-		{ EROFS_ACL_USER_OBJ, 6, 0 },
+	    {EROFS_ACL_OTHER, 4, 0},
+	    {EROFS_ACL_GROUP, 4, 55},
+	    {EROFS_ACL_USER, 7, 1234},
+	    {EROFS_ACL_MASK, 7, 12345}, /* id ignored */
+	    {EROFS_ACL_GROUP_OBJ, 4, 0},
+	    {EROFS_ACL_USER_OBJ, 6, 0},
 	};
 	uint8_t out[64], want[52];
 
@@ -134,23 +134,19 @@ static void test_acl_real_file(void **state)
 static void test_acl_sorting(void **state)
 {
 	struct erofs_acl_entry e[] = {
-		{ EROFS_ACL_GROUP, 1, 70000 },
-		{ EROFS_ACL_USER, 2, 4000000000u },
-		{ EROFS_ACL_USER, 4, 5 },
-		{ EROFS_ACL_OTHER, 0, 0 },
-		{ EROFS_ACL_GROUP, 3, 9 },
-		{ EROFS_ACL_MASK, 7, 0 },
-		{ EROFS_ACL_USER_OBJ, 7, 0 },
-		{ EROFS_ACL_GROUP_OBJ, 5, 0 },
+	    {EROFS_ACL_GROUP, 1, 70000}, {EROFS_ACL_USER, 2, 4000000000u},
+	    {EROFS_ACL_USER, 4, 5},	 {EROFS_ACL_OTHER, 0, 0},
+	    {EROFS_ACL_GROUP, 3, 9},	 {EROFS_ACL_MASK, 7, 0},
+	    {EROFS_ACL_USER_OBJ, 7, 0},	 {EROFS_ACL_GROUP_OBJ, 5, 0},
 	};
 	static const struct {
 		uint16_t tag, perm;
 		uint32_t id;
 	} want[] = {
-		{ 0x01, 7, 0xffffffff }, { 0x02, 4, 5 },
-		{ 0x02, 2, 4000000000u }, { 0x04, 5, 0xffffffff },
-		{ 0x08, 3, 9 }, { 0x08, 1, 70000 },
-		{ 0x10, 7, 0xffffffff }, { 0x20, 0, 0xffffffff },
+	    {0x01, 7, 0xffffffff},  {0x02, 4, 5},
+	    {0x02, 2, 4000000000u}, {0x04, 5, 0xffffffff},
+	    {0x08, 3, 9},	    {0x08, 1, 70000},
+	    {0x10, 7, 0xffffffff},  {0x20, 0, 0xffffffff},
 	};
 	uint8_t out[4 + 8 * 8];
 
@@ -169,16 +165,15 @@ static void test_acl_minimal(void **state)
 {
 	/* a default ACL of the three base entries is valid */
 	struct erofs_acl_entry e[] = {
-		{ EROFS_ACL_GROUP_OBJ, 5, 0 },
-		{ EROFS_ACL_OTHER, 5, 0 },
-		{ EROFS_ACL_USER_OBJ, 7, 0 },
+	    {EROFS_ACL_GROUP_OBJ, 5, 0},
+	    {EROFS_ACL_OTHER, 5, 0},
+	    {EROFS_ACL_USER_OBJ, 7, 0},
 	};
 	uint8_t out[28];
 	static const uint8_t want[28] = {
-		2, 0, 0, 0,
-		1, 0, 7, 0, 0xff, 0xff, 0xff, 0xff,
-		4, 0, 5, 0, 0xff, 0xff, 0xff, 0xff,
-		0x20, 0, 5, 0, 0xff, 0xff, 0xff, 0xff,
+	    2,	  0,	0, 0, 1,    0,	  7,	0,    0xff, 0xff,
+	    0xff, 0xff, 4, 0, 5,    0,	  0xff, 0xff, 0xff, 0xff,
+	    0x20, 0,	5, 0, 0xff, 0xff, 0xff, 0xff,
 	};
 
 	(void)state;
@@ -191,42 +186,48 @@ static void test_acl_invalid(void **state)
 	uint8_t out[256];
 
 	(void)state;
-	{	/* named entry without a mask */
+	{ /* named entry without a mask */
 		struct erofs_acl_entry e[] = {
-			{ EROFS_ACL_USER_OBJ, 6, 0 }, { EROFS_ACL_USER, 6, 1 },
-			{ EROFS_ACL_GROUP_OBJ, 4, 0 }, { EROFS_ACL_OTHER, 4, 0 },
+		    {EROFS_ACL_USER_OBJ, 6, 0},
+		    {EROFS_ACL_USER, 6, 1},
+		    {EROFS_ACL_GROUP_OBJ, 4, 0},
+		    {EROFS_ACL_OTHER, 4, 0},
 		};
 		assert_int_equal(erofs_acl_encode(e, 4, out, sizeof(out)),
 				 -EINVAL);
 	}
-	{	/* no owner entry */
+	{ /* no owner entry */
 		struct erofs_acl_entry e[] = {
-			{ EROFS_ACL_GROUP_OBJ, 4, 0 }, { EROFS_ACL_OTHER, 4, 0 },
+		    {EROFS_ACL_GROUP_OBJ, 4, 0},
+		    {EROFS_ACL_OTHER, 4, 0},
 		};
 		assert_int_equal(erofs_acl_encode(e, 2, out, sizeof(out)),
 				 -EINVAL);
 	}
-	{	/* two other entries */
+	{ /* two other entries */
 		struct erofs_acl_entry e[] = {
-			{ EROFS_ACL_USER_OBJ, 6, 0 }, { EROFS_ACL_GROUP_OBJ, 4, 0 },
-			{ EROFS_ACL_OTHER, 4, 0 }, { EROFS_ACL_OTHER, 0, 0 },
+		    {EROFS_ACL_USER_OBJ, 6, 0},
+		    {EROFS_ACL_GROUP_OBJ, 4, 0},
+		    {EROFS_ACL_OTHER, 4, 0},
+		    {EROFS_ACL_OTHER, 0, 0},
 		};
 		assert_int_equal(erofs_acl_encode(e, 4, out, sizeof(out)),
 				 -EINVAL);
 	}
-	{	/* the same user twice */
+	{ /* the same user twice */
 		struct erofs_acl_entry e[] = {
-			{ EROFS_ACL_USER_OBJ, 6, 0 }, { EROFS_ACL_USER, 6, 7 },
-			{ EROFS_ACL_USER, 4, 7 }, { EROFS_ACL_GROUP_OBJ, 4, 0 },
-			{ EROFS_ACL_MASK, 6, 0 }, { EROFS_ACL_OTHER, 4, 0 },
+		    {EROFS_ACL_USER_OBJ, 6, 0}, {EROFS_ACL_USER, 6, 7},
+		    {EROFS_ACL_USER, 4, 7},	{EROFS_ACL_GROUP_OBJ, 4, 0},
+		    {EROFS_ACL_MASK, 6, 0},	{EROFS_ACL_OTHER, 4, 0},
 		};
 		assert_int_equal(erofs_acl_encode(e, 6, out, sizeof(out)),
 				 -EINVAL);
 	}
-	{	/* permission bits beyond rwx, an unknown tag */
+	{ /* permission bits beyond rwx, an unknown tag */
 		struct erofs_acl_entry e[] = {
-			{ EROFS_ACL_USER_OBJ, 8, 0 }, { EROFS_ACL_GROUP_OBJ, 4, 0 },
-			{ EROFS_ACL_OTHER, 4, 0 },
+		    {EROFS_ACL_USER_OBJ, 8, 0},
+		    {EROFS_ACL_GROUP_OBJ, 4, 0},
+		    {EROFS_ACL_OTHER, 4, 0},
 		};
 		assert_int_equal(erofs_acl_encode(e, 3, out, sizeof(out)),
 				 -EINVAL);
@@ -235,10 +236,11 @@ static void test_acl_invalid(void **state)
 		assert_int_equal(erofs_acl_encode(e, 3, out, sizeof(out)),
 				 -EINVAL);
 	}
-	{	/* output too small */
+	{ /* output too small */
 		struct erofs_acl_entry e[] = {
-			{ EROFS_ACL_USER_OBJ, 6, 0 }, { EROFS_ACL_GROUP_OBJ, 4, 0 },
-			{ EROFS_ACL_OTHER, 4, 0 },
+		    {EROFS_ACL_USER_OBJ, 6, 0},
+		    {EROFS_ACL_GROUP_OBJ, 4, 0},
+		    {EROFS_ACL_OTHER, 4, 0},
 		};
 		assert_int_equal(erofs_acl_encode(e, 3, out, 27), -ENOSPC);
 	}
@@ -254,11 +256,11 @@ static void tw_put(struct tw *w, const void *p, size_t n)
 	assert_int_equal(write(w->fd, p, n), (ssize_t)n);
 }
 
-static void tw_header(struct tw *w, const char *name, char type,
-		      uint64_t size, unsigned int mode, unsigned int major,
-		      unsigned int minor, const char *link)
+static void tw_header(struct tw *w, const char *name, char type, uint64_t size,
+		      unsigned int mode, unsigned int major, unsigned int minor,
+		      const char *link)
 {
-	uint8_t h[512] = { 0 };
+	uint8_t h[512] = {0};
 	unsigned int sum = 0;
 
 	snprintf((char *)h, 100, "%s", name);
@@ -270,7 +272,10 @@ static void tw_header(struct tw *w, const char *name, char type,
 	h[156] = type;
 	if (link)
 		snprintf((char *)h + 157, 100, "%s", link);
-	memcpy(h + 257, "ustar\0" "00", 8);
+	memcpy(h + 257,
+	       "ustar\0"
+	       "00",
+	       8);
 	snprintf((char *)h + 329, 8, "%07o", major);
 	snprintf((char *)h + 337, 8, "%07o", minor);
 	memset(h + 148, ' ', 8);
@@ -337,7 +342,7 @@ struct imp {
 static void imp_init(struct imp *m)
 {
 	erofs_log_init(&m->log, "test_tar");
-	m->log.level = -1;	/* the failures are expected */
+	m->log.level = -1; /* the failures are expected */
 	erofs_tree_init(&m->t, &m->log);
 	erofs_xattr_table_init(&m->xt, &m->log);
 	m->spool = memfd_create("spool", 0);
@@ -355,7 +360,9 @@ static int imp_run(struct imp *m, struct tw *w, enum erofs_whiteout_mode wh,
 		   bool strip)
 {
 	struct erofs_import_tar_opts o = {
-		.fd = w->fd, .whiteouts = wh, .ovlfs_strip = strip,
+	    .fd = w->fd,
+	    .whiteouts = wh,
+	    .ovlfs_strip = strip,
 	};
 	int err = erofs_import_tar(&m->t, &m->xt, "test.tar", m->spool, &o);
 
@@ -495,15 +502,15 @@ static void test_whiteouts_apply(void **state)
 static void test_hostile_entries(void **state)
 {
 	static const char *const dup[] = {
-		"SCHILY.xattr.user.a=one",
-		"SCHILY.xattr.user.a=two",
+	    "SCHILY.xattr.user.a=one",
+	    "SCHILY.xattr.user.a=two",
 	};
 	static const char *const bigdev[] = {
-		"SCHILY.devmajor=5000",
-		"SCHILY.devminor=3000000",
+	    "SCHILY.devmajor=5000",
+	    "SCHILY.devminor=3000000",
 	};
 	static const char *const badacl[] = {
-		"SCHILY.xattr.system.posix_acl_access=garbage",
+	    "SCHILY.xattr.system.posix_acl_access=garbage",
 	};
 	struct imp m;
 	struct tw w;
@@ -556,8 +563,7 @@ static void test_hostile_entries(void **state)
 	tw_header(&w, "l", '2', 0, 0777, 0, 0, "/etc");
 	tw_file(&w, "l/passwd", "x");
 	tw_end(&w);
-	assert_int_equal(imp_run(&m, &w, EROFS_WHITEOUT_KEEP, false),
-			 -ENOTDIR);
+	assert_int_equal(imp_run(&m, &w, EROFS_WHITEOUT_KEEP, false), -ENOTDIR);
 	imp_free(&m);
 
 	/* a hard link to a later entry */
@@ -595,8 +601,8 @@ static int rec_write(void *arg, const void *buf, size_t len)
 
 	for (size_t i = 0; i < len; i++)
 		r->sum += ((const uint8_t *)buf)[i];
-	r->len += snprintf(r->log + r->len, sizeof(r->log) - r->len, "W%zu ",
-			   len);
+	r->len +=
+	    snprintf(r->log + r->len, sizeof(r->log) - r->len, "W%zu ", len);
 	return 0;
 }
 
@@ -630,13 +636,13 @@ static int rec_external(void *arg, struct erofs_inode *inode, uint64_t off)
 static void test_sink_stream_and_index(void **state)
 {
 	static const char *const longname[] = {
-		"path=a/very/long/name/that/needs/a/pax/record",
+	    "path=a/very/long/name/that/needs/a/pax/record",
 	};
-	struct rec r = { .len = 0 };
+	struct rec r = {.len = 0};
 	struct erofs_tar_sink sk = {
-		rec_begin, rec_write, rec_hole, rec_end, rec_external, NULL, &r,
+	    rec_begin, rec_write, rec_hole, rec_end, rec_external, NULL, &r,
 	};
-	struct erofs_import_tar_opts o = { .sink = &sk };
+	struct erofs_import_tar_opts o = {.sink = &sk};
 	struct imp m;
 	struct tw w;
 	uint64_t want[2];
@@ -700,17 +706,17 @@ static void test_escape(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_normalize),
-		cmocka_unit_test(test_normalize_reject),
-		cmocka_unit_test(test_acl_real_file),
-		cmocka_unit_test(test_acl_sorting),
-		cmocka_unit_test(test_acl_minimal),
-		cmocka_unit_test(test_acl_invalid),
-		cmocka_unit_test(test_whiteouts_overlay),
-		cmocka_unit_test(test_whiteouts_apply),
-		cmocka_unit_test(test_hostile_entries),
-		cmocka_unit_test(test_sink_stream_and_index),
-		cmocka_unit_test(test_escape),
+	    cmocka_unit_test(test_normalize),
+	    cmocka_unit_test(test_normalize_reject),
+	    cmocka_unit_test(test_acl_real_file),
+	    cmocka_unit_test(test_acl_sorting),
+	    cmocka_unit_test(test_acl_minimal),
+	    cmocka_unit_test(test_acl_invalid),
+	    cmocka_unit_test(test_whiteouts_overlay),
+	    cmocka_unit_test(test_whiteouts_apply),
+	    cmocka_unit_test(test_hostile_entries),
+	    cmocka_unit_test(test_sink_stream_and_index),
+	    cmocka_unit_test(test_escape),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -79,7 +79,10 @@ static void hdr(uint8_t *h, const char *name, char type, uint64_t size,
 	if (gnu)
 		memcpy(h + 257, "ustar  ", 8);
 	else
-		memcpy(h + 257, "ustar\0" "00", 8);
+		memcpy(h + 257,
+		       "ustar\0"
+		       "00",
+		       8);
 }
 
 static void add(struct buf *b, uint8_t *h)
@@ -142,7 +145,7 @@ static void finish(struct run *x)
 
 static void test_headerball(void **state)
 {
-	struct run x = { 0 };
+	struct run x = {0};
 	uint8_t h[512];
 	char pax[512];
 	int n;
@@ -175,7 +178,7 @@ static void test_headerball(void **state)
 	hdr(h, "short", '0', 0, true);
 	memset(h + 124, 0, 12);
 	h[124] = 0x80;
-	h[131] = 0x04;		/* 2^32 * 4 = 16 GiB */
+	h[131] = 0x04; /* 2^32 * 4 = 16 GiB */
 	h[135] = 0x03;
 	add(&x.b, h);
 	hdr(h, "hard", '1', 0, true);
@@ -238,9 +241,10 @@ static void test_headerball(void **state)
 /* with bodies: a regular file's data is skipped; global pax records hold */
 static void test_bodies_and_global(void **state)
 {
-	struct run x = { 0 };
+	struct run x = {0};
 	uint8_t h[512];
-	static const char g[] = "16 uid=12345678\n" "28 SCHILY.xattr.user.g=glob\n";
+	static const char g[] = "16 uid=12345678\n"
+				"28 SCHILY.xattr.user.g=glob\n";
 	static const char l[] = "28 SCHILY.xattr.user.g=locl\n"
 				"15 mtime=-1.25\n";
 
@@ -278,7 +282,7 @@ static void test_bodies_and_global(void **state)
 /* one corrupt archive: refused, and the message says what and where */
 static void expect_bad(struct buf *b, int nth, const char *want)
 {
-	struct run x = { 0 };
+	struct run x = {0};
 	int r = 1;
 
 	x.b = *b;
@@ -293,7 +297,7 @@ static void expect_bad(struct buf *b, int nth, const char *want)
 
 static void test_corrupt(void **state)
 {
-	struct buf b = { 0 };
+	struct buf b = {0};
 	uint8_t h[512], g[512];
 
 	(void)state;
@@ -308,14 +312,14 @@ static void test_corrupt(void **state)
 	expect_bad(&b, 1, "at offset 512: header checksum does not match");
 
 	/* a header cut short */
-	b = (struct buf){ 0 };
+	b = (struct buf){0};
 	hdr(h, "a", '0', 0, false);
 	add(&b, h);
 	put(&b, h, 300);
 	expect_bad(&b, 1, "at offset 512: truncated header (300 of 512");
 
 	/* not octal */
-	b = (struct buf){ 0 };
+	b = (struct buf){0};
 	hdr(h, "badmode", '0', 0, false);
 	memcpy(h + 100, "00006x4", 8);
 	add(&b, h);
@@ -323,7 +327,7 @@ static void test_corrupt(void **state)
 	expect_bad(&b, 0, "entry \"badmode\" at offset 0: bad mode field");
 
 	/* a size over 2^63 in base-256 */
-	b = (struct buf){ 0 };
+	b = (struct buf){0};
 	hdr(h, "huge", '0', 0, true);
 	memset(h + 124, 0xff, 12);
 	h[124] = 0x80;
@@ -332,7 +336,7 @@ static void test_corrupt(void **state)
 	expect_bad(&b, 0, "at offset 0: bad size field");
 
 	/* no magic */
-	b = (struct buf){ 0 };
+	b = (struct buf){0};
 	hdr(h, "v7", '0', 0, false);
 	memset(h + 257, 0, 8);
 	add(&b, h);
@@ -340,7 +344,7 @@ static void test_corrupt(void **state)
 	expect_bad(&b, 0, "not a ustar or GNU tar header");
 
 	/* a pax record whose length lies */
-	b = (struct buf){ 0 };
+	b = (struct buf){0};
 	add_pax(&b, 'x', "99 path=x\n", 10);
 	hdr(h, "x", '0', 0, false);
 	add(&b, h);
@@ -348,7 +352,7 @@ static void test_corrupt(void **state)
 	expect_bad(&b, 0, "malformed pax record at byte 0");
 
 	/* a bad pax mtime, named by the path the record set */
-	b = (struct buf){ 0 };
+	b = (struct buf){0};
 	add_pax(&b, 'x', "12 path=abc\n13 mtime=1.x\n", 25);
 	hdr(h, "x", '0', 0, false);
 	add(&b, h);
@@ -356,7 +360,7 @@ static void test_corrupt(void **state)
 	expect_bad(&b, 0, "entry \"abc\" at offset 0: bad pax mtime value");
 
 	/* bad base64 */
-	b = (struct buf){ 0 };
+	b = (struct buf){0};
 	add_pax(&b, 'x', "30 LIBARCHIVE.xattr.user.x=!!\n", 30);
 	hdr(h, "x", '0', 0, false);
 	add(&b, h);
@@ -364,26 +368,26 @@ static void test_corrupt(void **state)
 	expect_bad(&b, 0, "bad pax LIBARCHIVE.xattr value");
 
 	/* a GNU long name over the limit */
-	b = (struct buf){ 0 };
+	b = (struct buf){0};
 	hdr(h, "././@LongLink", 'L', 5000, true);
 	add(&b, h);
 	end(&b);
 	expect_bad(&b, 0, "GNU long name of 5000 bytes");
 
 	/* data on a directory of a headerball */
-	b = (struct buf){ 0 };
+	b = (struct buf){0};
 	hdr(h, "d", '5', 512, false);
 	add(&b, h);
 	end(&b);
 	expect_bad(&b, 0, "entry \"d\" at offset 0: 512 bytes of data");
 
 	/* the stream ends after an extended header */
-	b = (struct buf){ 0 };
+	b = (struct buf){0};
 	add_pax(&b, 'x', "11 path=ab\n", 11);
 	expect_bad(&b, 0, "ends after an extended header");
 
 	/* a zero block and then more headers */
-	b = (struct buf){ 0 };
+	b = (struct buf){0};
 	memset(g, 0, sizeof(g));
 	put(&b, g, 512);
 	hdr(h, "late", '0', 0, false);
@@ -394,7 +398,7 @@ static void test_corrupt(void **state)
 /* no end marker: a warning, not an error (erofs-utils takes it too) */
 static void test_no_end_marker(void **state)
 {
-	struct run x = { 0 };
+	struct run x = {0};
 	uint8_t h[512];
 
 	(void)state;
@@ -403,17 +407,18 @@ static void test_no_end_marker(void **state)
 	start(&x, true);
 	assert_int_equal(erofs_tar_next(&x.r, &x.h), 1);
 	assert_int_equal(erofs_tar_next(&x.r, &x.h), 0);
-	assert_non_null(strstr(msgs(&x), "no end-of-archive marker at offset 512"));
+	assert_non_null(
+	    strstr(msgs(&x), "no end-of-archive marker at offset 512"));
 	finish(&x);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_headerball),
-		cmocka_unit_test(test_bodies_and_global),
-		cmocka_unit_test(test_corrupt),
-		cmocka_unit_test(test_no_end_marker),
+	    cmocka_unit_test(test_headerball),
+	    cmocka_unit_test(test_bodies_and_global),
+	    cmocka_unit_test(test_corrupt),
+	    cmocka_unit_test(test_no_end_marker),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,27 +25,23 @@ static void test_split(void **state)
 	assert_int_equal(erofs_xattr_split_name("user.mime", &idx, &sfx), 0);
 	assert_int_equal(idx, EROFS_XATTR_INDEX_USER);
 	assert_string_equal(sfx, "mime");
-	assert_int_equal(erofs_xattr_split_name("trusted.overlay.opaque", &idx,
-						&sfx),
-			 0);
+	assert_int_equal(
+	    erofs_xattr_split_name("trusted.overlay.opaque", &idx, &sfx), 0);
 	assert_int_equal(idx, EROFS_XATTR_INDEX_TRUSTED);
-	assert_int_equal(erofs_xattr_split_name("security.capability", &idx,
-						&sfx),
-			 0);
+	assert_int_equal(
+	    erofs_xattr_split_name("security.capability", &idx, &sfx), 0);
 	assert_int_equal(idx, EROFS_XATTR_INDEX_SECURITY);
 	assert_string_equal(sfx, "capability");
-	assert_int_equal(erofs_xattr_split_name("system.posix_acl_access",
-						&idx, &sfx),
-			 0);
+	assert_int_equal(
+	    erofs_xattr_split_name("system.posix_acl_access", &idx, &sfx), 0);
 	assert_int_equal(idx, EROFS_XATTR_INDEX_POSIX_ACL_ACCESS);
 	assert_string_equal(sfx, "");
-	assert_int_equal(erofs_xattr_split_name("system.posix_acl_default",
-						&idx, &sfx),
-			 0);
+	assert_int_equal(
+	    erofs_xattr_split_name("system.posix_acl_default", &idx, &sfx), 0);
 	assert_int_equal(idx, EROFS_XATTR_INDEX_POSIX_ACL_DEFAULT);
-	assert_int_equal(erofs_xattr_split_name("system.posix_acl_accessX",
-						&idx, &sfx),
-			 -EOPNOTSUPP);
+	assert_int_equal(
+	    erofs_xattr_split_name("system.posix_acl_accessX", &idx, &sfx),
+	    -EOPNOTSUPP);
 	assert_int_equal(erofs_xattr_split_name("system.foo", &idx, &sfx),
 			 -EOPNOTSUPP);
 	assert_int_equal(erofs_xattr_split_name("user.", &idx, &sfx), -EINVAL);
@@ -65,12 +61,10 @@ static void test_shared_and_ibody(void **state)
 	b = erofs_tree_new_inode(&t);
 	/* one value on both inodes, one only on a */
 	assert_int_equal(erofs_xattr_add(&xt, a, "user.z", "1", 1, "a"), 0);
-	assert_int_equal(erofs_xattr_add(&xt, a, "user.common", "shared", 6,
-					 "a"),
-			 0);
-	assert_int_equal(erofs_xattr_add(&xt, b, "user.common", "shared", 6,
-					 "b"),
-			 0);
+	assert_int_equal(
+	    erofs_xattr_add(&xt, a, "user.common", "shared", 6, "a"), 0);
+	assert_int_equal(
+	    erofs_xattr_add(&xt, b, "user.common", "shared", 6, "b"), 0);
 	assert_int_equal(xt.used, 2);
 	erofs_xattr_sort(a);
 	assert_int_equal(erofs_xattr_select_shared(&xt, 1), 0);
@@ -81,18 +75,19 @@ static void test_shared_and_ibody(void **state)
 	erofs_xattr_size_inode(b);
 	/* a: header 12 + one id 4 + entry (4 + 1 + 1 -> 8) */
 	assert_int_equal(a->xattr_isize, 24);
-	assert_int_equal(a->xattr_isize, erofs_xattr_ibody_size(a->xattr_icount));
+	assert_int_equal(a->xattr_isize,
+			 erofs_xattr_ibody_size(a->xattr_icount));
 	assert_int_equal(b->xattr_isize, 16);
 	assert_int_not_equal(b->xattr_icount, 1);
 
 	erofs_xattr_encode_ibody(a, true, body);
-	assert_int_equal(body[4], 1);		/* shared count */
-	assert_int_equal(erofs_get_le32(body + 12), 0);	/* shared id 0 */
-	assert_int_equal(body[16], 1);		/* e_name_len */
+	assert_int_equal(body[4], 1);			/* shared count */
+	assert_int_equal(erofs_get_le32(body + 12), 0); /* shared id 0 */
+	assert_int_equal(body[16], 1);			/* e_name_len */
 	assert_int_equal(body[17], EROFS_XATTR_INDEX_USER);
 	assert_int_equal(erofs_get_le16(body + 18), 1);
 	assert_memory_equal(body + 20, "z1", 2);
-	assert_int_equal(body[22] | body[23], 0);	/* padding */
+	assert_int_equal(body[22] | body[23], 0); /* padding */
 	/* the filter clears exactly the bits of present names */
 	filter = erofs_get_le32(body);
 	bit = erofs_xattr_filter_bit(EROFS_XATTR_INDEX_USER, "z", 1);
@@ -186,24 +181,19 @@ static void test_ibody_limit(void **state)
 	erofs_xattr_table_init(&xt, NULL);
 	a = erofs_tree_new_inode(&t);
 	assert_int_equal(EROFS_XATTR_MAX_IBODY, 12 + 4 * 65534);
-	assert_int_equal(erofs_xattr_add(&xt, a, "trusted.b1", big, 65535,
-					 "a"),
+	assert_int_equal(erofs_xattr_add(&xt, a, "trusted.b1", big, 65535, "a"),
 			 0);
-	assert_int_equal(erofs_xattr_add(&xt, a, "trusted.b2", big, 65535,
-					 "a"),
+	assert_int_equal(erofs_xattr_add(&xt, a, "trusted.b2", big, 65535, "a"),
 			 0);
-	assert_int_equal(erofs_xattr_add(&xt, a, "trusted.b3", big, 65535,
-					 "a"),
+	assert_int_equal(erofs_xattr_add(&xt, a, "trusted.b3", big, 65535, "a"),
 			 0);
 	/* 12 + 4 * 65544 > 262148 */
-	assert_int_equal(erofs_xattr_add(&xt, a, "trusted.b4", big, 65535,
-					 "a"),
+	assert_int_equal(erofs_xattr_add(&xt, a, "trusted.b4", big, 65535, "a"),
 			 -E2BIG);
 	assert_int_equal(a->nr_xattrs, 3);
 	/* replacing a value does not count the old one */
 	big[0] = 'x';
-	assert_int_equal(erofs_xattr_add(&xt, a, "trusted.b1", big, 65535,
-					 "a"),
+	assert_int_equal(erofs_xattr_add(&xt, a, "trusted.b1", big, 65535, "a"),
 			 0);
 	assert_int_equal(a->nr_xattrs, 3);
 	assert_int_equal(erofs_xattr_size_inode(a), 0);
@@ -236,27 +226,26 @@ static size_t acl(uint8_t *buf, const unsigned int (*e)[3], unsigned int n)
 static void test_acl(void **state)
 {
 	static const unsigned int minimal[][3] = {
-		{ 1, 6, -1u }, { 4, 4, -1u }, { 0x20, 4, -1u } };
+	    {1, 6, -1u}, {4, 4, -1u}, {0x20, 4, -1u}};
 	static const unsigned int named[][3] = {
-		{ 1, 6, -1u }, { 2, 7, 1000 }, { 2, 5, 1001 },
-		{ 4, 4, -1u }, { 8, 4, 50 }, { 0x10, 7, -1u },
-		{ 0x20, 0, -1u } };
+	    {1, 6, -1u}, {2, 7, 1000},	 {2, 5, 1001},	{4, 4, -1u},
+	    {8, 4, 50},	 {0x10, 7, -1u}, {0x20, 0, -1u}};
 	static const unsigned int no_mask[][3] = {
-		{ 1, 6, -1u }, { 2, 7, 1000 }, { 4, 4, -1u },
-		{ 0x20, 4, -1u } };
+	    {1, 6, -1u}, {2, 7, 1000}, {4, 4, -1u}, {0x20, 4, -1u}};
 	static const unsigned int disorder[][3] = {
-		{ 4, 4, -1u }, { 1, 6, -1u }, { 0x20, 4, -1u } };
+	    {4, 4, -1u}, {1, 6, -1u}, {0x20, 4, -1u}};
 	static const unsigned int twice[][3] = {
-		{ 1, 6, -1u }, { 1, 6, -1u }, { 4, 4, -1u }, { 0x20, 4, -1u } };
-	static const unsigned int no_other[][3] = { { 1, 6, -1u },
-						     { 4, 4, -1u } };
+	    {1, 6, -1u}, {1, 6, -1u}, {4, 4, -1u}, {0x20, 4, -1u}};
+	static const unsigned int no_other[][3] = {{1, 6, -1u}, {4, 4, -1u}};
 	static const unsigned int bad_tag[][3] = {
-		{ 1, 6, -1u }, { 4, 4, -1u }, { 0x40, 4, -1u } };
+	    {1, 6, -1u}, {4, 4, -1u}, {0x40, 4, -1u}};
 	static const unsigned int bad_perm[][3] = {
-		{ 1, 8, -1u }, { 4, 4, -1u }, { 0x20, 4, -1u } };
-	static const unsigned int nobody[][3] = {
-		{ 1, 6, -1u }, { 2, 7, -1u }, { 4, 4, -1u }, { 0x10, 7, -1u },
-		{ 0x20, 4, -1u } };
+	    {1, 8, -1u}, {4, 4, -1u}, {0x20, 4, -1u}};
+	static const unsigned int nobody[][3] = {{1, 6, -1u},
+						 {2, 7, -1u},
+						 {4, 4, -1u},
+						 {0x10, 7, -1u},
+						 {0x20, 4, -1u}};
 	struct erofs_xattr_table xt;
 	struct erofs_tree t;
 	struct erofs_inode *a;
@@ -271,7 +260,7 @@ static void test_acl(void **state)
 	assert_int_equal(erofs_xattr_check_acl("garbage!", 8), -EINVAL);
 	n = acl(buf, named, 7);
 	assert_int_equal(erofs_xattr_check_acl(buf, n), 0);
-	buf[0] = 1;	/* version */
+	buf[0] = 1; /* version */
 	assert_int_equal(erofs_xattr_check_acl(buf, n), -EINVAL);
 	n = acl(buf, no_mask, 4);
 	assert_int_equal(erofs_xattr_check_acl(buf, n), -EINVAL);
@@ -296,9 +285,9 @@ static void test_acl(void **state)
 					 "garbage!", 8, "a"),
 			 -EBADMSG);
 	n = acl(buf, minimal, 3);
-	assert_int_equal(erofs_xattr_add(&xt, a, "system.posix_acl_default",
-					 buf, n, "a"),
-			 0);
+	assert_int_equal(
+	    erofs_xattr_add(&xt, a, "system.posix_acl_default", buf, n, "a"),
+	    0);
 	assert_int_equal(a->nr_xattrs, 1);
 	erofs_xattr_table_free(&xt);
 	erofs_tree_free(&t);
@@ -306,9 +295,9 @@ static void test_acl(void **state)
 
 static void test_long_prefixes(void **state)
 {
-	char *good[] = { "trusted.overlay.", "user.long." };
-	char *bad[][1] = { { "system.posix_acl_access" }, { "trusted." },
-			   { "foo.bar." }, { "user" } };
+	char *good[] = {"trusted.overlay.", "user.long."};
+	char *bad[][1] = {
+	    {"system.posix_acl_access"}, {"trusted."}, {"foo.bar."}, {"user"}};
 	struct erofs_xattr_table xt;
 	struct erofs_tree t;
 	struct erofs_inode *a;
@@ -326,17 +315,14 @@ static void test_long_prefixes(void **state)
 	erofs_xattr_table_init(&xt, NULL);
 	assert_int_equal(erofs_xattr_set_prefixes(&xt, good, 2), 0);
 	a = erofs_tree_new_inode(&t);
-	assert_int_equal(erofs_xattr_add(&xt, a, "trusted.overlay.opaque", "y",
-					 1, "a"),
-			 0);
+	assert_int_equal(
+	    erofs_xattr_add(&xt, a, "trusted.overlay.opaque", "y", 1, "a"), 0);
 	assert_int_equal(erofs_xattr_add(&xt, a, "user.long.x", "1", 1, "a"),
 			 0);
 	/* equal to a prefix, or another namespace: the short form */
-	assert_int_equal(erofs_xattr_add(&xt, a, "user.long.", "2", 1, "a"),
-			 0);
-	assert_int_equal(erofs_xattr_add(&xt, a, "security.overlay.x", "3", 1,
-					 "a"),
-			 0);
+	assert_int_equal(erofs_xattr_add(&xt, a, "user.long.", "2", 1, "a"), 0);
+	assert_int_equal(
+	    erofs_xattr_add(&xt, a, "security.overlay.x", "3", 1, "a"), 0);
 	it = a->xattrs[0];
 	assert_int_equal(it->index, 0x80);
 	assert_int_equal(it->name_len, 6);
@@ -365,14 +351,14 @@ static void test_long_prefixes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_split),
-		cmocka_unit_test(test_shared_and_ibody),
-		cmocka_unit_test(test_filter_bit_depends_on_index),
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_duplicate_name),
-		cmocka_unit_test(test_ibody_limit),
-		cmocka_unit_test(test_acl),
-		cmocka_unit_test(test_long_prefixes),
+	    cmocka_unit_test(test_split),
+	    cmocka_unit_test(test_shared_and_ibody),
+	    cmocka_unit_test(test_filter_bit_depends_on_index),
+	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_duplicate_name),
+	    cmocka_unit_test(test_ibody_limit),
+	    cmocka_unit_test(test_acl),
+	    cmocka_unit_test(test_long_prefixes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
