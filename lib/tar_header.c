@@ -13,6 +13,7 @@
 
 #include <openssl/evp.h>
 
+#include "erofs/util.h"
 #include "liberofs_tar_header.h"
 
 #define BLOCK	  512u
@@ -280,17 +281,6 @@ static int pax_time(const char *v, size_t len, int64_t *sec, uint32_t *nsec)
 	return 0;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * %XX escapes of a LIBARCHIVE.xattr name (a '%' without two hex digits
  * stays as it is); NULL with -EINVAL in *@err for a name holding a NUL
@@ -303,9 +293,10 @@ static char *url_decode(const char *s, size_t len, int *err)
 	if (!out)
 		return NULL;
 	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 &&
-		    hexval(s[i + 2]) >= 0) {
-			*d++ = hexval(s[i + 1]) << 4 | hexval(s[i + 2]);
+		if (s[i] == '%' && i + 2 < len && erofs_hexval(s[i + 1]) >= 0 &&
+		    erofs_hexval(s[i + 2]) >= 0) {
+			*d++ = erofs_hexval(s[i + 1]) << 4 |
+			       erofs_hexval(s[i + 2]);
 			i += 2;
 			continue;
 		}

@@ -10,7 +10,7 @@
  * Seeds (tests/fuzz/corpus/tar_header/): headerballs and small archives
  * written by Python's tarfile in ustar, GNU and pax formats.
  */
-// fuzz-sources: lib/tar_header.c lib/log.c
+// fuzz-sources: lib/tar_header.c lib/log.c lib/util.c
 // fuzz-options: -max_len=16384
 #include <stdint.h>
 #include <stdio.h>
