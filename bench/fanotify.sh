@@ -21,7 +21,13 @@
 #   cold:  erofs-fetchd --backend fanotify from a local blob directory into
 #          an empty cache, page cache dropped, read;
 #   warm:  the same mount after drop_caches, the blob complete (its mark
-#          removed: no events).
+#          removed: no events);
+#   cp:    the floor of a local source: cp(1) of the complete blob into
+#          the cache's file system, page cache dropped first (cp copies
+#          inside the kernel, as the daemon does from a local source).
+# The lazy mount gets the kernel read-ahead window erofs-mount gives its
+# mounts (KRA KiB, default 4096; 0 leaves the kernel's 128), the plain mount
+# keeps the kernel's own unless PLAIN_KRA is set.
 # The big file is read with dd bs=1M, the tree with find | xargs cat; each
 # read is timed with date(1) around it.  Printed per round: seconds, the
 # ratios plain/cold and plain/warm (the daemon's throughput as a share of
@@ -37,6 +43,8 @@ size_mb=${SIZE_MB:-1024}
 runs=${RUNS:-3}
 variants=${VARIANTS:-"default:"}
 workloads=${WORKLOADS:-"big linux"}
+kra=${KRA:-4096}
+plain_kra=${PLAIN_KRA:-0}
 if [ -z "${LINUX_SRC:-}" ]; then
 	LINUX_SRC=/usr/src/linux-source-6.12.tar.xz
 	[ -r /var/tmp/bench/linux-6.12.tar ] &&
@@ -144,14 +152,22 @@ for name in $workloads; do
 		res=$work/results.$name.$vname
 		: >"$res"
 		echo "== $name [$vname${vopts:+: $vopts}]: $bytes bytes; load before $(load)"
-		printf '%-3s %8s %8s %8s %6s %6s %8s %9s %7s %9s %6s\n' run \
+		printf '%-3s %8s %8s %8s %6s %6s %8s %9s %7s %9s %6s %7s %6s\n' run \
 			"plain s" "cold s" "warm s" cold% warm% events B/event \
-			fetches B/fetch warmev
+			fetches B/fetch warmev "cp s" cp/cold
 		for i in $(seq 1 "$runs"); do
 			mount_plain "$d"
+			[ "$plain_kra" = 0 ] ||
+				python3 "$mnt_py" readahead "$work/mnt" "$plain_kra" >/dev/null
 			drop
 			plain=$(reader "$name")
 			umount "$work/mnt"
+			drop
+			s=$(date +%s%N)
+			cp "$d/img.blob" "$work/cp.tmp"
+			e=$(date +%s%N)
+			cpt=$(awk -v s="$s" -v e="$e" 'BEGIN { printf "%.3f\n", (e - s) / 1e9 }')
+			rm -f "$work/cp.tmp"
 
 			rm -rf "$work/cache"
 			mkdir -p "$work/cache"
@@ -166,6 +182,8 @@ for name in $workloads; do
 			done
 			python3 "$mnt_py" mount "$d/img.boot" "$work/mnt" \
 				--device "$work/cache/blobs/$(tag "$name")" >/dev/null
+			[ "$kra" = 0 ] ||
+				python3 "$mnt_py" readahead "$work/mnt" "$kra" >/dev/null
 			drop
 			cold=$(reader "$name")
 			# shellcheck disable=SC2046
@@ -182,21 +200,23 @@ for name in $workloads; do
 			dpid=
 			cmp -s "$d/img.blob" "$work/cache/blobs/$(tag "$name")" ||
 				die "$name [$vname]: the filled blob differs from the source"
-			echo "$plain $cold $warm $ev $asked $units $fetched $wev" >>"$res"
-			printf '%-3s %8s %8s %8s %5s%% %5s%% %8s %9s %7s %9s %6s\n' \
+			echo "$plain $cold $warm $ev $asked $units $fetched $wev $cpt" >>"$res"
+			printf '%-3s %8s %8s %8s %5s%% %5s%% %8s %9s %7s %9s %6s %7s %5s%%\n' \
 				"$i" "$plain" "$cold" "$warm" \
 				"$(pct "$plain" "$cold")" "$(pct "$plain" "$warm")" \
 				"$ev" "$((ev ? asked / ev : 0))" "$units" \
-				"$((units ? fetched / units : 0))" "$wev"
+				"$((units ? fetched / units : 0))" "$wev" "$cpt" \
+				"$(pct "$cpt" "$cold")"
 		done
 		m() { awk "{ print ($1) }" "$res" | median; }
 		mp=$(m '$1') mc=$(m '$2') mw=$(m '$3')
-		printf '%-3s %8s %8s %8s %5s%% %5s%% %8s %9s %7s %9s %6s\n' med \
+		printf '%-3s %8s %8s %8s %5s%% %5s%% %8s %9s %7s %9s %6s %7s %5s%%\n' med \
 			"$mp" "$mc" "$mw" \
 			"$(m '$2 > 0 ? 100 * $1 / $2 : 0' | xargs printf '%.0f')" \
 			"$(m '$3 > 0 ? 100 * $1 / $3 : 0' | xargs printf '%.0f')" \
 			"$(m '$4')" "$(m '$4 ? int($5 / $4) : 0')" "$(m '$6')" \
-			"$(m '$6 ? int($7 / $6) : 0')" "$(m '$8')"
+			"$(m '$6 ? int($7 / $6) : 0')" "$(m '$8')" "$(m '$9')" \
+			"$(m '$2 > 0 ? 100 * $9 / $2 : 0' | xargs printf '%.0f')"
 		echo "   plain $(mbps "$bytes" "$mp") MB/s, cold $(mbps "$bytes" "$mc") MB/s, warm $(mbps "$bytes" "$mw") MB/s (medians); cold% and warm% are medians of the per-run ratios; load after $(load)"
 	done
 done

@@ -342,6 +342,12 @@ static int sink_external(void *arg, struct erofs_inode *inode, uint64_t off)
 	return erofs_builder_data_external(arg, inode, off);
 }
 
+static int sink_data_fd(void *arg, struct erofs_inode *inode, int fd,
+			uint64_t off, const char *what)
+{
+	return erofs_builder_data_fd(arg, inode, fd, off, what, NULL);
+}
+
 static int sink_absent(void *arg, struct erofs_inode *inode)
 {
 	return erofs_builder_data_absent(arg, inode);
@@ -362,6 +368,7 @@ int erofs_builder_import_tar(struct erofs_builder *b, const char *path, int fd,
 	    .end = sink_end,
 	    .external = sink_external,
 	    .absent = sink_absent,
+	    .data_fd = sink_data_fd,
 	    .arg = b,
 	};
 	struct erofs_import_tar_opts to = {

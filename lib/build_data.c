@@ -395,7 +395,7 @@ int erofs_builder_data_fd(struct erofs_builder *b, struct erofs_inode *inode,
 			  const struct stat *st0)
 {
 	uint64_t size = inode->size, pos = 0, next_data = 0;
-	bool sparse = !st0 || (uint64_t)st0->st_blocks * 512 < size;
+	bool sparse = st0 && (uint64_t)st0->st_blocks * 512 < size;
 	struct stat st;
 	int err;
 
@@ -438,10 +438,17 @@ int erofs_builder_data_fd(struct erofs_builder *b, struct erofs_inode *inode,
 			return data_fail(
 			    b, erofs_err(b->log, n, "%s: read error at %llu",
 					 what, (unsigned long long)pos));
-		if ((size_t)n < room) {
+		if ((size_t)n < room && st0) {
 			err = erofs_fail(b->log, -EAGAIN,
 					 "%s: shrank while it was read (%llu "
 					 "bytes, expected %llu)",
+					 what, (unsigned long long)(pos + n),
+					 (unsigned long long)size);
+			return data_fail(b, err);
+		}
+		if ((size_t)n < room) {
+			err = erofs_fail(b->log, -EIO,
+					 "%s: truncated: %llu of %llu bytes",
 					 what, (unsigned long long)(pos + n),
 					 (unsigned long long)size);
 			return data_fail(b, err);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -27,7 +28,9 @@
 
 #define NR_BLOCKS  4
 #define BLOCK_SIZE (1u << 20)
-#define IN_SIZE	   (256u << 10)
+/* a plain file's read size: small, as most of its bytes are skipped */
+#define FILE_BLOCK_SIZE (128u << 10)
+#define IN_SIZE		(256u << 10)
 
 enum dmode {
 	DMODE_NONE,    /* pass through */
@@ -75,6 +78,10 @@ struct erofs_dstream {
 	uint8_t *rec;
 	size_t rec_len, rec_cap, replay_off;
 	bool recording, replaying;
+
+	/* an uncompressed regular file, read by the consumer (no thread) */
+	bool file;
+	uint64_t start, pos, file_end; /* file offsets */
 };
 
 static __attribute__((format(printf, 3, 4))) int
@@ -509,6 +516,33 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
+/*
+ * An uncompressed regular file (by the same magic numbers detect() knows)
+ * is read in place: true, with d->pos at the fd's offset.
+ */
+static bool plain_file(struct erofs_dstream *d)
+{
+	uint8_t p[16];
+	struct stat st;
+	off_t cur;
+	ssize_t len;
+
+	if (fstat(d->fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return false;
+	cur = lseek(d->fd, 0, SEEK_CUR);
+	if (cur < 0)
+		return false;
+	len = erofs_pread_all(d->fd, p, sizeof(p), cur);
+	if (len < 0 || magic(p, len, "\x1f\x8b", 2))
+		return false;
+	for (size_t i = 0; i < sizeof(filters) / sizeof(*filters); i++)
+		if (magic(p, len, filters[i].magic, filters[i].len))
+			return false;
+	d->start = d->pos = cur;
+	d->file_end = st.st_size;
+	return true;
+}
+
 int erofs_dstream_open(struct erofs_dstream **dp, int fd, const char *name,
 		       const struct erofs_log *log)
 {
@@ -532,12 +566,14 @@ int erofs_dstream_open(struct erofs_dstream **dp, int fd, const char *name,
 		if (!d->blk[i])
 			err = -ENOMEM;
 	}
-	if (!err) {
+	if (!err)
+		d->file = plain_file(d);
+	if (!err && !d->file) {
 		d->wakefd = eventfd(0, EFD_CLOEXEC);
 		if (d->wakefd < 0)
 			err = -errno;
 	}
-	if (!err) {
+	if (!err && !d->file) {
 		err = -pthread_create(&d->thread, NULL, thread_main, d);
 		d->started = !err;
 	}
@@ -550,10 +586,33 @@ int erofs_dstream_open(struct erofs_dstream **dp, int fd, const char *name,
 	return 0;
 }
 
+/* the next bytes of a plain file, in the consumer's thread */
+static ssize_t file_read(struct erofs_dstream *d, const void **buf)
+{
+	ssize_t n;
+
+	if (d->err) {
+		*buf = NULL;
+		return d->err;
+	}
+	n = erofs_pread_all(d->fd, d->blk[0], FILE_BLOCK_SIZE, d->pos);
+	if (n < 0)
+		return set_error(d, (int)n, "read error at %llu: %s",
+				 (unsigned long long)d->pos, strerror(-n));
+	d->pos += n;
+	__atomic_add_fetch(&d->in, n, __ATOMIC_RELAXED);
+	*buf = d->blk[0];
+	return n;
+}
+
 ssize_t erofs_dstream_read(struct erofs_dstream *d, const void **buf)
 {
 	ssize_t n;
 
+	if (d->file) {
+		n = file_read(d, buf);
+		goto dump;
+	}
 	pthread_mutex_lock(&d->lock);
 	if (d->held) {
 		d->held = false;
@@ -572,6 +631,7 @@ ssize_t erofs_dstream_read(struct erofs_dstream *d, const void **buf)
 		n = d->err;
 	}
 	pthread_mutex_unlock(&d->lock);
+dump:
 	if (n > 0 && d->dump_fd >= 0) {
 		int err = erofs_write_all(d->dump_fd, *buf, n);
 
@@ -583,6 +643,26 @@ ssize_t erofs_dstream_read(struct erofs_dstream *d, const void **buf)
 		}
 	}
 	return n;
+}
+
+int64_t erofs_dstream_skip(struct erofs_dstream *d, int64_t len)
+{
+	/* what is skipped is not read: nothing to decode, check or dump */
+	if (!d->file || d->dump_fd >= 0 || d->err || len <= 0)
+		return 0;
+	if ((uint64_t)len > d->file_end - d->pos)
+		len = d->file_end > d->pos ? d->file_end - d->pos : 0;
+	d->pos += len;
+	__atomic_add_fetch(&d->in, len, __ATOMIC_RELAXED);
+	return len;
+}
+
+int erofs_dstream_file_fd(const struct erofs_dstream *d, uint64_t *base)
+{
+	if (!d->file || d->dump_fd >= 0)
+		return -1;
+	*base = d->start;
+	return d->fd;
 }
 
 void erofs_dstream_set_dump(struct erofs_dstream *d, int fd, const char *name)

@@ -30,6 +30,8 @@
 /* spooled files start block-aligned, so holes stay holes */
 #define SPOOL_ALIGN 4096u
 #define SYMLINK_MAX 4095u
+/* members from this size up are read in place from a plain archive file */
+#define IN_PLACE_MIN (64u << 10)
 /* what erofs_rdev_encode() can hold: 12 bits of major, 20 of minor */
 #define RDEV_MAJOR_MAX 0xfffu
 #define RDEV_MINOR_MAX 0xfffffu
@@ -207,6 +209,27 @@ static int spool_finish(void *arg)
 }
 
 /*
+ * Whether the entry's data is read in place from the archive file (one
+ * copy less than through libarchive's buffers): a tar member, stored whole
+ * (not sparse) at a 512-byte boundary of an uncompressed regular file, and
+ * big enough that reading it again costs less than the copy it saves.
+ */
+static bool in_place(struct tar *c, struct archive_entry *e, int64_t size)
+{
+	uint64_t base;
+	int64_t off;
+
+	if (!c->sink->data_fd || size < IN_PLACE_MIN ||
+	    erofs_dstream_file_fd(c->ds, &base) < 0 ||
+	    (archive_format(c->a) & ARCHIVE_FORMAT_BASE_MASK) !=
+		ARCHIVE_FORMAT_TAR ||
+	    archive_entry_sparse_count(e) > 0)
+		return false;
+	off = archive_filter_bytes(c->a, 0);
+	return off >= 0 && !(off % 512);
+}
+
+/*
  * Streams the entry's data to the sink in order (holes of sparse entries
  * as holes), or with --tar=i hands over where it lies in the archive.
  * inode->size is set from the header first.
@@ -260,6 +283,19 @@ static int stream_data(struct tar *c, struct archive_entry *e,
 	}
 	if (asprintf(&what, "%s: entry \"%s\"", c->src, c->name) < 0)
 		return -ENOMEM;
+	if (in_place(c, e, decl)) {
+		uint64_t base;
+		int fd = erofs_dstream_file_fd(c->ds, &base);
+
+		err = sk->data_fd(sk->arg, inode, fd,
+				  base + archive_filter_bytes(c->a, 0), what);
+		free(what);
+		if (err)
+			return err;
+		return archive_read_data_skip(c->a) == ARCHIVE_OK
+			   ? 0
+			   : archive_failure(c, "cannot read data");
+	}
 	err = sk->begin(sk->arg, inode, what);
 	while (!err) {
 		const void *buf;
@@ -729,6 +765,15 @@ static la_ssize_t tar_read(struct archive *a, void *arg, const void **buf)
 	return n;
 }
 
+/* libarchive passing over bytes (data it was not asked for) */
+static la_int64_t tar_skip(struct archive *a, void *arg, la_int64_t len)
+{
+	struct tar *c = arg;
+
+	(void)a;
+	return erofs_dstream_skip(c->ds, len);
+}
+
 int erofs_import_tar(struct erofs_tree *t, struct erofs_xattr_table *xt,
 		     const char *path, int spool_fd,
 		     const struct erofs_import_tar_opts *opts)
@@ -808,8 +853,8 @@ int erofs_import_tar(struct erofs_tree *t, struct erofs_xattr_table *xt,
 		erofs_dstream_set_dump(c.ds, opts->dump_fd, opts->dump_name);
 	if (!c.a) {
 		err = read_headerball(&c);
-	} else if (archive_read_open(c.a, &c, NULL, tar_read, NULL) !=
-		   ARCHIVE_OK) {
+	} else if (archive_read_open2(c.a, &c, NULL, tar_read, tar_skip,
+				      NULL) != ARCHIVE_OK) {
 		const char *msg = archive_error_string(c.a);
 
 		if (erofs_dstream_error(c.ds))

@@ -56,10 +56,11 @@ int erofs_builder_data_absent(struct erofs_builder *b,
 
 /*
  * The whole data of @inode from @fd at byte @base, read straight into the
- * builder's buffers (begin, write, hole and end in one).  Holes are found
- * with SEEK_DATA within the size only.  With @st0, the stat taken when the
- * file was opened, a file whose size or mtime differs at the end is an
- * error naming it (@what); a file that ends early always is.
+ * builder's buffers (begin, write, hole and end in one).  With @st0, the
+ * stat taken when the file was opened: holes are found with SEEK_DATA
+ * (within the size only) when it shows some, and a file whose size or mtime
+ * differs at the end is an error naming it (@what).  Without (a member of
+ * an archive) the bytes are read as they are.  Ending early is an error.
  */
 int erofs_builder_data_fd(struct erofs_builder *b, struct erofs_inode *inode,
 			  int fd, uint64_t base, const char *what,

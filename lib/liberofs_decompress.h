@@ -60,6 +60,19 @@ const char *erofs_dstream_error(const struct erofs_dstream *d);
  */
 int erofs_dstream_drain(struct erofs_dstream *d);
 
+/*
+ * Moves on by up to @len bytes without reading them: how many, 0 when the
+ * stream cannot (it is decompressed, a pipe, or dumped).
+ */
+int64_t erofs_dstream_skip(struct erofs_dstream *d, int64_t len);
+
+/*
+ * The fd to pread() the stream's bytes from in place (byte N of the stream
+ * is at *@base + N), or -1 when there is none: only an uncompressed
+ * regular file that is not being dumped has one.
+ */
+int erofs_dstream_file_fd(const struct erofs_dstream *d, uint64_t *base);
+
 /* "gzip", "zstd", ..., or "none"; known once the first block was read */
 const char *erofs_dstream_compression(const struct erofs_dstream *d);
 

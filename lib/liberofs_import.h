@@ -51,6 +51,12 @@ struct erofs_tar_sink {
 	/* --tar=headerball: a file without data (NULL: a hole of its size) */
 	int (*absent)(void *arg, struct erofs_inode *inode);
 	void *arg;
+	/*
+	 * optional: the whole data of @inode is at byte @off of @fd, to be
+	 * read from there (begin, write, hole and end in one)
+	 */
+	int (*data_fd)(void *arg, struct erofs_inode *inode, int fd,
+		       uint64_t off, const char *what);
 };
 
 struct erofs_import_tar_opts {

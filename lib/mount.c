@@ -64,6 +64,7 @@ void erofs_mount_opts_init(struct erofs_mount_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->backend = "auto";
+	o->kernel_readahead = EROFS_MOUNT_DEFAULT_KERNEL_RA;
 	erofs_http_opts_default(&o->http);
 }
 
@@ -1258,6 +1259,10 @@ int erofs_mount(const struct erofs_mount_opts *o, const struct erofs_log *log)
 	/* marks are in place: now EROFS may open the blobs */
 	if (!err)
 		err = j.backend == MB_OVERLAY ? mount_layers(&j) : do_mount(&j);
+	/* fewer, larger requests of the blobs: a tuning, never fatal */
+	if (!err && (j.backend == MB_FANOTIFY || j.backend == MB_FULL) &&
+	    o->kernel_readahead)
+		erofs_mount_set_readahead(j.mnt, o->kernel_readahead, log);
 	if (!err) {
 		added = false; /* mounted: never released under the mount */
 		err = save_state(&j);

@@ -11,6 +11,7 @@
 
 #include "erofs/log.h"
 #include "erofs/mount.h"
+#include "erofs/util.h"
 
 // clang-format off
 static const struct option longopts[] = {
@@ -22,6 +23,7 @@ static const struct option longopts[] = {
 	{"prefetch", no_argument, NULL, 'P'},
 	{"prefetch-list", required_argument, NULL, 'L'},
 	{"platform", required_argument, NULL, 'p'},
+	{"kernel-readahead", required_argument, NULL, 'R'},
 	{"list", no_argument, NULL, 'l'},
 	{"umount", no_argument, NULL, 'u'},
 	{"verbose", no_argument, NULL, 'v'},
@@ -55,6 +57,9 @@ static void usage(FILE *out)
 		"  --prefetch           fill everything in the background\n"
 		"  --prefetch-list FILE fill the chunks of these files (one path a line,\n"
 		"                       in order) first\n"
+		"  --kernel-readahead SIZE  the kernel's read-ahead window on the\n"
+		"                       mount (default 4M; 0: the kernel's own): one\n"
+		"                       fanotify request per window of a blob\n"
 		"  --fetchd PROGRAM     the erofs-fetchd to start (default: next to this\n"
 		"                       program, else from PATH)\n"
 		"  --state-dir DIR      where mounts are recorded (default %s)\n"
@@ -105,6 +110,16 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			o.platform = optarg;
+			break;
+		case 'R':
+			if (erofs_parse_size(optarg, &o.kernel_readahead) ||
+			    o.kernel_readahead > (1ull << 30)) {
+				erofs_err(&log, -EINVAL,
+					  "--kernel-readahead %s: a size up to "
+					  "1G",
+					  optarg);
+				return 2;
+			}
 			break;
 		case 'l':
 			list = true;

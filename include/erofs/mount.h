@@ -26,6 +26,8 @@
 #define EROFS_MOUNT_DEFAULT_CACHE "/var/cache/erofs-mount"
 #define EROFS_MOUNT_DEFAULT_STATE "/run/erofs-mount"
 #define EROFS_MOUNT_MAX_SOURCES	  16u
+/* the kernel read-ahead window of file-backed lazy mounts */
+#define EROFS_MOUNT_DEFAULT_KERNEL_RA (4ull << 20)
 
 struct erofs_mount_opts {
 	const char *image; /* manifest, bootstrap, oci:DIR[:REF] or DIR */
@@ -38,6 +40,8 @@ struct erofs_mount_opts {
 	const char *fetchd;	   /* the erofs-fetchd program; NULL: found */
 	bool prefetch;		   /* fill everything in the background */
 	const char *prefetch_list; /* paths whose chunks go first */
+	uint64_t kernel_readahead; /* bytes (file-backed mounts); 0: leave
+				    * the kernel's default */
 	const char *platform;	   /* OCI index: os/arch[/variant]; NULL:
 				    * the host's */
 	struct erofs_http_opts http;
@@ -45,6 +49,14 @@ struct erofs_mount_opts {
 };
 
 void erofs_mount_opts_init(struct erofs_mount_opts *o);
+
+/*
+ * Set the kernel read-ahead window of the file-backed EROFS mount at @mnt to
+ * @bytes (rounded down to KiB).  -EOPNOTSUPP, unlogged, where the kernel
+ * cannot say which window is the mount's (before 6.10, fscache mode).
+ */
+int erofs_mount_set_readahead(const char *mnt, uint64_t bytes,
+			      const struct erofs_log *log);
 
 int erofs_mount(const struct erofs_mount_opts *o, const struct erofs_log *log);
 /* unmount, then release the image in its daemon */

@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "liberofs_decompress.h"
@@ -76,6 +77,28 @@ ssize_t erofs_dstream_read(struct erofs_dstream *d, const void **buf)
 	}
 	d->in += n;
 	return n;
+}
+
+/* as the real reader does for a plain file: move on without reading */
+int64_t erofs_dstream_skip(struct erofs_dstream *d, int64_t len)
+{
+	struct stat st;
+	off_t cur = lseek(d->fd, 0, SEEK_CUR);
+
+	if (len <= 0 || cur < 0 || fstat(d->fd, &st) < 0)
+		return 0;
+	if (len > st.st_size - cur)
+		len = st.st_size > cur ? st.st_size - cur : 0;
+	if (lseek(d->fd, len, SEEK_CUR) < 0)
+		return 0;
+	d->in += len;
+	return len;
+}
+
+int erofs_dstream_file_fd(const struct erofs_dstream *d, uint64_t *base)
+{
+	*base = 0;
+	return d->fd;
 }
 
 void erofs_dstream_set_dump(struct erofs_dstream *d, int fd, const char *name)

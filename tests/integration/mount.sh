@@ -54,6 +54,9 @@ if [ $fanotify = 1 ]; then
 		[ $? -eq 0 ]
 	total=$(stat -c %s "$BLOBS/img.blob")
 	check "--list: every byte fetched" [ "$(present_bytes web)" = "$total" ]
+	# the mount's own read-ahead window (its bdi), told by the kernel
+	check "the lazy mount's kernel read-ahead is 4096 KiB by default" \
+		[ "$($PY "$LIB/erofs_mount.py" readahead "$T/mnt/web")" = 4096 ]
 	check "-u unmounts" emount -u "$T/mnt/web"
 	check "not mounted any more" bash -c "! mountpoint -q '$T/mnt/web'"
 	check "-u forgets it" bash -c "! $EMOUNT --state-dir '$T/state' --list | grep -q '$T/mnt/web'"
@@ -140,6 +143,14 @@ check "full: says so" grep -q 'backend full' "$T/full.mount.log"
 $PY "$LIB/treecmp.py" "$SRC" "$T/mnt/full" >"$T/cmp-full.log" 2>&1
 check "full: tree equals the source ($(tail -n1 "$T/cmp-full.log"))" [ $? -eq 0 ]
 check "full: -u" emount -u "$T/mnt/full"
+check "--kernel-readahead 512K" \
+	lazy_mount ra "$IMG" --backend full --kernel-readahead 512K
+check "... is the mount's read_ahead_kb" \
+	[ "$($PY "$LIB/erofs_mount.py" readahead "$T/mnt/ra")" = 512 ]
+check "... -u" emount -u "$T/mnt/ra"
+emount --kernel-readahead 2G "$IMG" "$T/mnt/ra" >"$T/ra-bad.log" 2>&1
+check "--kernel-readahead 2G is refused, naming the option" \
+	both [ $? = 2 ] -- grep -q -- '--kernel-readahead 2G' "$T/ra-bad.log"
 
 # ---- bad input ----
 mkdir -p "$T/mnt/bad"

@@ -4,6 +4,8 @@
 
   erofs_mount.py mount IMAGE DIR [--device BLOB]...   (exit 0 or errno)
   erofs_mount.py umount DIR
+  erofs_mount.py readahead DIR [KB]   (print, or set, the mount's
+                                       read_ahead_kb)
 
 As a module: `with mounted(image, dir, devices): ...` unmounts in finally;
 `try_mount()` returns 0 or the errno.
@@ -13,6 +15,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import errno
+import fcntl
 import os
 import sys
 
@@ -46,6 +49,21 @@ def umount(target, lazy_fallback=True):
             e = ctypes.get_errno()
         return e
     return 0
+
+
+def bdi_readahead_path(target):
+    """/sys/class/bdi/NAME/read_ahead_kb of the EROFS mount at TARGET,
+    named by FS_IOC_GETFSSYSFSPATH (Linux 6.10+)."""
+    # _IOR(0x15, 1, struct fs_sysfs_path { u8 len; u8 name[128]; })
+    req = (2 << 30) | (129 << 16) | (0x15 << 8) | 1
+    buf = bytearray(129)
+    fd = os.open(target, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.ioctl(fd, req, buf)
+    finally:
+        os.close(fd)
+    name = bytes(buf[1:1 + buf[0]]).decode().split('/')[-1]
+    return '/sys/class/bdi/%s/read_ahead_kb' % name
 
 
 @contextlib.contextmanager
@@ -85,6 +103,14 @@ def main(argv):
             print('erofs_mount: umount %s: %s' % (argv[1], os.strerror(e)),
                   file=sys.stderr)
         return e
+    if len(argv) in (2, 3) and argv[0] == 'readahead':
+        path = bdi_readahead_path(argv[1])
+        if len(argv) == 3:
+            with open(path, 'w') as f:
+                f.write(argv[2])
+        with open(path) as f:
+            print(f.read().strip())
+        return 0
     print(__doc__, file=sys.stderr)
     return 2
 
