@@ -18,6 +18,8 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,34 +33,12 @@
 #include "erofs/reader.h"
 #include "erofs/util.h"
 #include "liberofs_fanotify.h"
+#include "liberofs_mount.h"
 #include "liberofs_oci.h"
 
-/* MB_OVERLAY: --no-merge layers, fetched whole and stacked by overlayfs */
-enum mount_backend { MB_FANOTIFY, MB_CACHEFILES, MB_FULL, MB_OVERLAY };
-static const char *const mb_names[] = {"fanotify", "cachefiles", "full",
-				       "overlay"};
-
-struct mount_job {
-	const struct erofs_mount_opts *o;
-	const struct erofs_log *log;
-	FILE *out;
-	char *cache_dir;
-	char *mnt;	     /* absolute: the image id in the daemon */
-	char *manifest_path; /* what the daemon loads */
-	struct erofs_manifest m;
-	bool have_m;
-	const char *srcs[EROFS_MOUNT_MAX_SOURCES];
-	unsigned int nr_srcs;
-	char *default_src;
-	char *boot_src; /* cachefiles, bootstrap as IMAGE: its copy's dir */
-	const char *bare_boot; /* IMAGE, when it is a bootstrap */
-	char *bootstrap;       /* local, complete, checked */
-	enum mount_backend backend;
-	/* IMAGE is an OCI layout erofs-convert wrote */
-	bool is_oci;
-	struct erofs_oci_erofs oci;
-	char *oci_blobdir; /* its blobs/sha256, absolute */
-};
+const char *const erofs_mount_backend_names[] = {"fanotify", "cachefiles",
+						 "full"};
+#define mb_names erofs_mount_backend_names
 
 void erofs_mount_opts_init(struct erofs_mount_opts *o)
 {
@@ -67,7 +47,7 @@ void erofs_mount_opts_init(struct erofs_mount_opts *o)
 	erofs_http_opts_default(&o->http);
 }
 
-static char *hash_name(const char *s)
+char *erofs_mount_hash_name(const char *s)
 {
 	unsigned char md[SHA256_DIGEST_LENGTH];
 	char *hex = malloc(2 * SHA256_DIGEST_LENGTH + 1);
@@ -79,7 +59,7 @@ static char *hash_name(const char *s)
 	return hex;
 }
 
-static int mkdir_p(const char *dir, const struct erofs_log *log)
+int erofs_mount_mkdir_p(const char *dir, const struct erofs_log *log)
 {
 	char buf[PATH_MAX];
 
@@ -112,9 +92,9 @@ static bool is_hex64(const char *s)
 }
 
 /* j->m into the cache dir, where the daemon loads it from */
-static int save_manifest(struct mount_job *j)
+int erofs_mount_save_manifest(struct mount_job *j)
 {
-	char *hash = hash_name(j->mnt), *out;
+	char *hash = erofs_mount_hash_name(j->mnt), *out;
 	int err;
 
 	if (!hash ||
@@ -124,15 +104,11 @@ static int save_manifest(struct mount_job *j)
 	}
 	free(hash);
 	j->manifest_path = out;
-	err = mkdir_p(dirname(strdupa(out)), j->log);
+	err = erofs_mount_mkdir_p(dirname(strdupa(out)), j->log);
 	if (!err)
 		err = erofs_manifest_save(&j->m, out, j->log);
 	return err;
 }
-
-static int fetch_whole(struct mount_job *j, const char *const *srcs,
-		       unsigned int nr_srcs, const char *path, uint64_t size,
-		       const char *sha256, const char *dest);
 
 /*
  * The cachefiles backend with a bootstrap as IMAGE: the kernel reads the
@@ -164,11 +140,11 @@ static int serve_bootstrap(struct mount_job *j, const char *path)
 		goto out;
 	}
 	src[0] = dirname(dir);
-	err = mkdir_p(j->boot_src, j->log);
+	err = erofs_mount_mkdir_p(j->boot_src, j->log);
 	if (!err)
-		err =
-		    fetch_whole(j, src, 1, basename(name), j->m.bootstrap_size,
-				j->m.bootstrap_sha256, dest);
+		err = erofs_mount_fetch_whole(j, src, 1, basename(name),
+					      j->m.bootstrap_size,
+					      j->m.bootstrap_sha256, dest);
 	if (err)
 		goto out;
 	free(j->m.bootstrap_path);
@@ -237,7 +213,7 @@ static int manifest_from_bootstrap(struct mount_job *j, const char *path)
 	}
 	erofs_image_close(&img);
 	j->bare_boot = path;
-	err = save_manifest(j);
+	err = erofs_mount_save_manifest(j);
 	j->bootstrap = strdup(j->m.bootstrap_path);
 	return err;
 }
@@ -260,15 +236,15 @@ static int bare_bootstrap_for_backend(struct mount_job *j)
 		return err;
 	free(j->manifest_path);
 	j->manifest_path = NULL;
-	return save_manifest(j);
+	return erofs_mount_save_manifest(j);
 }
 
 /*
  * An OCI layout erofs-convert wrote: the image picked by @ref and the
  * platform, its manifest checked to be erofs-convert's.  Merged: a
  * manifest naming the bootstrap and the blobs by their SHA-256 (checked
- * against the bootstrap once it is here, oci_finish()); --no-merge: the
- * layers, mounted by mount_layers().
+ * against the bootstrap once it is here, oci_finish()); --no-merge: a
+ * manifest naming the layers (mount_stack.c).
  */
 static int load_oci(struct mount_job *j, const char *dir, const char *ref)
 {
@@ -306,8 +282,10 @@ static int load_oci(struct mount_job *j, const char *dir, const char *ref)
 	j->default_src = strdup(j->oci_blobdir);
 	if (!j->default_src)
 		return erofs_err(j->log, -ENOMEM, "%s", dir);
-	if (!j->oci.merged)
-		return 0;
+	if (!j->oci.merged) {
+		j->stack = true;
+		return erofs_mount_stack_manifest(j);
+	}
 	memset(m, 0, sizeof(*m));
 	j->have_m = true;
 	erofs_hex(hex, j->oci.bootstrap.digest, EROFS_SHA256_LEN);
@@ -399,7 +377,7 @@ static int oci_finish(struct mount_job *j)
 					 "not a file of %" PRIu64 " bytes",
 					 j->o->image, b->tag, b->size);
 	}
-	return err ? err : save_manifest(j);
+	return err ? err : erofs_mount_save_manifest(j);
 }
 
 /* "oci:DIR[:REF]", or a directory holding oci-layout */
@@ -456,9 +434,9 @@ static int load_image(struct mount_job *j)
 /* ------------------------------------------------------------------ */
 /* fetching whole objects (bootstrap, or every blob for a full fetch)  */
 
-static int fetch_whole(struct mount_job *j, const char *const *srcs,
-		       unsigned int nr_srcs, const char *path, uint64_t size,
-		       const char *sha256, const char *dest)
+int erofs_mount_fetch_whole(struct mount_job *j, const char *const *srcs,
+			    unsigned int nr_srcs, const char *path,
+			    uint64_t size, const char *sha256, const char *dest)
 {
 	uint8_t md[EROFS_SHA256_LEN];
 	char hex[EROFS_SHA256_HEX_LEN + 1];
@@ -538,8 +516,8 @@ static int fetch_whole(struct mount_job *j, const char *const *srcs,
  * local: no point asking a server for what is next to its index), else
  * the sources.
  */
-static unsigned int oci_srcs(struct mount_job *j, const char *hex,
-			     const char **srcs)
+unsigned int erofs_mount_oci_srcs(struct mount_job *j, const char *hex,
+				  const char **srcs)
 {
 	char path[PATH_MAX];
 
@@ -563,15 +541,15 @@ static int fetch_bootstrap(struct mount_job *j)
 
 	if (j->bootstrap)
 		return 0; /* given as IMAGE: local already */
-	nr = oci_srcs(j, j->m.bootstrap_sha256, srcs);
+	nr = erofs_mount_oci_srcs(j, j->m.bootstrap_sha256, srcs);
 	if (asprintf(&dest, "%s/bootstrap/%s.img", j->cache_dir,
 		     j->m.bootstrap_sha256) < 0)
 		return erofs_err(j->log, -ENOMEM, "bootstrap");
-	err = mkdir_p(dirname(strdupa(dest)), j->log);
+	err = erofs_mount_mkdir_p(dirname(strdupa(dest)), j->log);
 	if (!err)
-		err = fetch_whole(j, srcs, nr, j->m.bootstrap_path,
-				  j->m.bootstrap_size, j->m.bootstrap_sha256,
-				  dest);
+		err = erofs_mount_fetch_whole(j, srcs, nr, j->m.bootstrap_path,
+					      j->m.bootstrap_size,
+					      j->m.bootstrap_sha256, dest);
 	if (err) {
 		free(dest);
 		return err;
@@ -688,9 +666,8 @@ static int ctl_result(struct mount_job *j, const char *what, char *reply)
 	return e > 0 ? -e : -EIO;
 }
 
-static int ctl_fmt(struct mount_job *j, const char *what, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int ctl_fmt(struct mount_job *j, const char *what, const char *fmt, ...)
+int erofs_mount_ctl_fmt(struct mount_job *j, const char *what, const char *fmt,
+			...)
 {
 	char *req, *reply;
 	va_list ap;
@@ -744,7 +721,8 @@ static int add_image(struct mount_job *j)
 	}
 	if (n >= sizeof(req))
 		return erofs_err(j->log, -E2BIG, "request");
-	err = ctl_fmt(j, "registering the image with erofs-fetchd", "%s", req);
+	err = erofs_mount_ctl_fmt(j, "registering the image with erofs-fetchd",
+				  "%s", req);
 	return err;
 }
 
@@ -753,7 +731,7 @@ static void del_image(struct mount_job *j)
 	char *id = erofs_fetchd_ctl_quote(j->mnt);
 
 	if (id)
-		ctl_fmt(j, "releasing the image", "del %s", id);
+		erofs_mount_ctl_fmt(j, "releasing the image", "del %s", id);
 	free(id);
 }
 
@@ -780,8 +758,8 @@ static int lookup_cb(void *arg, const char *name, unsigned int namelen,
 	return 0;
 }
 
-static int resolve_path(const struct erofs_image *img, const char *path,
-			struct erofs_rinode *ri)
+int erofs_mount_resolve_path(const struct erofs_image *img, const char *path,
+			     struct erofs_rinode *ri)
 {
 	uint64_t nid = img->sb.root_nid;
 	const char *p = path;
@@ -836,7 +814,8 @@ static int prefetch_list(struct mount_job *j)
 		line[strcspn(line, "\n")] = '\0';
 		if (!*line)
 			continue;
-		if (resolve_path(&img, line, &ri) || !S_ISREG(ri.di.mode) ||
+		if (erofs_mount_resolve_path(&img, line, &ri) ||
+		    !S_ISREG(ri.di.mode) ||
 		    ri.di.datalayout != EROFS_INODE_CHUNK_BASED) {
 			erofs_warn(j->log,
 				   "--prefetch-list: %s: no chunked "
@@ -879,13 +858,14 @@ static int prefetch_list(struct mount_job *j)
 				plen = len;
 			}
 			if (n > sizeof(req) - 200) {
-				err = ctl_fmt(j, "prefetch", "%s", req);
+				err = erofs_mount_ctl_fmt(j, "prefetch", "%s",
+							  req);
 				n = snprintf(req, sizeof(req), "prefetch %s",
 					     id);
 			}
 		}
 		if (!err && n > strlen("prefetch ") + strlen(id))
-			err = ctl_fmt(j, "prefetch", "%s", req);
+			err = erofs_mount_ctl_fmt(j, "prefetch", "%s", req);
 		files++;
 	}
 	free(id);
@@ -904,7 +884,7 @@ static int prefetch_list(struct mount_job *j)
 
 static char *state_path(const char *state_dir, const char *mnt)
 {
-	char *h = hash_name(mnt), *p = NULL;
+	char *h = erofs_mount_hash_name(mnt), *p = NULL;
 
 	if (h && asprintf(&p, "%s/%s", state_dir, h) < 0)
 		p = NULL;
@@ -924,7 +904,7 @@ static int save_state(struct mount_job *j)
 
 	if (!p)
 		return erofs_err(j->log, -ENOMEM, "state");
-	err = mkdir_p(dir, j->log);
+	err = erofs_mount_mkdir_p(dir, j->log);
 	if (!err)
 		err = erofs_outfile_open(&of, p, j->log);
 	free(p);
@@ -932,11 +912,8 @@ static int save_state(struct mount_job *j)
 		return err;
 	for (unsigned int i = 0; i < j->m.nr_blobs; i++)
 		total += j->m.blobs[i].size;
-	if (j->backend == MB_OVERLAY)
-		for (unsigned int i = 0; i < j->oci.nr_parts; i++)
-			total += j->oci.parts[i].size;
 	/* the daemon serves (and counts) the bootstrap too */
-	if (j->backend == MB_CACHEFILES)
+	if (j->backend == MB_CACHEFILES && !j->stack)
 		total += j->m.bootstrap_size;
 	f = fdopen(dup(of.fd), "w");
 	if (!f) {
@@ -948,12 +925,17 @@ static int save_state(struct mount_job *j)
 		"image %s\ntotal %" PRIu64 "\n",
 		j->mnt, mb_names[j->backend], j->cache_dir, j->srcs[0],
 		j->o->image, total);
+	if (j->stack)
+		fprintf(f, "layers %u\nstackdir %s\n", j->oci.nr_parts,
+			j->stackdir ? j->stackdir : "-");
 	fclose(f);
 	return erofs_outfile_commit(&of, j->log);
 }
 
 struct state {
 	char mnt[PATH_MAX], backend[32], cache[PATH_MAX], source[PATH_MAX];
+	char stackdir[PATH_MAX];
+	unsigned int layers; /* 0: not a stack */
 	uint64_t total;
 };
 
@@ -982,6 +964,10 @@ static int load_state(const char *path, struct state *s)
 			snprintf(s->source, sizeof(s->source), "%s", v);
 		else if (!strcmp(line, "total"))
 			s->total = strtoull(v, NULL, 10);
+		else if (!strcmp(line, "layers"))
+			s->layers = strtoul(v, NULL, 10);
+		else if (!strcmp(line, "stackdir") && strcmp(v, "-"))
+			snprintf(s->stackdir, sizeof(s->stackdir), "%s", v);
 	}
 	fclose(f);
 	return s->mnt[0] ? 0 : -EINVAL;
@@ -989,24 +975,35 @@ static int load_state(const char *path, struct state *s)
 
 /* ------------------------------------------------------------------ */
 
+/*
+ * cachefiles binds only to a cache directory on a filesystem with xattrs,
+ * O_TMPFILE, statfs and sync_fs (fs/cachefiles/cache.c): tmpfs and ramfs
+ * have no sync_fs and are refused with EOPNOTSUPP.  Said here, before a
+ * daemon is started for nothing.
+ */
+static int cachefiles_check_fs(struct mount_job *j)
+{
+	struct statfs sf;
+
+	if (statfs(j->cache_dir, &sf))
+		return erofs_err(j->log, -errno, "%s", j->cache_dir);
+	if (sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC)
+		return erofs_fail(j->log, -EOPNOTSUPP,
+				  "--cache-dir %s is on %s: the cachefiles "
+				  "backend needs a disk filesystem (ext4, "
+				  "xfs, btrfs: the kernel's cachefiles "
+				  "refuses a filesystem without sync_fs)",
+				  j->cache_dir,
+				  sf.f_type == TMPFS_MAGIC ? "tmpfs" : "ramfs");
+	return 0;
+}
+
 static int choose_backend(struct mount_job *j)
 {
 	const char *b = j->o->backend ? j->o->backend : "auto";
 	const char *why;
 
-	if (j->is_oci && !j->oci.merged) {
-		if (strcmp(b, "auto") && strcmp(b, "full"))
-			return erofs_fail(j->log, -EINVAL,
-					  "%s: an image of standalone layers "
-					  "(erofs-convert --no-merge) holds "
-					  "its data in each layer, which is "
-					  "mounted whole: --backend %s cannot "
-					  "serve it lazily (auto or full)",
-					  j->o->image, b);
-		j->backend = MB_OVERLAY;
-		why = "standalone layers, each fetched whole and verified, "
-		      "stacked by overlayfs";
-	} else if (!strcmp(b, "fanotify")) {
+	if (!strcmp(b, "fanotify")) {
 		j->backend = MB_FANOTIFY;
 		why = "forced";
 	} else if (!strcmp(b, "cachefiles")) {
@@ -1033,6 +1030,11 @@ static int choose_backend(struct mount_job *j)
 	}
 	fprintf(j->out, "erofs-mount: backend %s (%s)\n", mb_names[j->backend],
 		why);
+	if (j->stack)
+		fprintf(j->out,
+			"erofs-mount: %u standalone layers (erofs-convert "
+			"--no-merge), each mounted, stacked by overlayfs\n",
+			j->oci.nr_parts);
 	return 0;
 }
 
@@ -1076,105 +1078,6 @@ static int do_mount(struct mount_job *j)
 	return err;
 }
 
-/* a detached read-only mount of the EROFS image file @path */
-static int erofs_fsmount(const char *path, const struct erofs_log *log)
-{
-	int fd = fsopen("erofs", FSOPEN_CLOEXEC), m = -1;
-
-	if (fd < 0)
-		return erofs_err(log, -errno, "fsopen erofs");
-	if (fsconfig(fd, FSCONFIG_SET_STRING, "source", path, 0) ||
-	    fsconfig(fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0))
-		m = erofs_err(log, -errno, "mount %s", path);
-	else if ((m = fsmount(fd, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY)) < 0)
-		m = erofs_err(log, -errno, "mount %s", path);
-	close(fd);
-	return m;
-}
-
-/*
- * An OCI layout of standalone layers (erofs-convert --no-merge): each
- * layer's image holds its file data, so nothing can be served lazily (a
- * file-backed mount needs its image complete).  Each is fetched whole and
- * verified, mounted detached, and the mounts are stacked read-only by
- * overlayfs (layers given by descriptor: Linux 6.13+), which then moves
- * onto the mount point; unmounting it releases the layers.  A single
- * layer is mounted as it is.
- */
-static int mount_layers(struct mount_job *j)
-{
-	unsigned int n = j->oci.nr_parts;
-	int *fds = malloc(n * sizeof(*fds)), ofd = -1, mfd = -1, err;
-	char dir[PATH_MAX];
-
-	if (!fds)
-		return erofs_err(j->log, -ENOMEM, "layers");
-	for (unsigned int i = 0; i < n; i++)
-		fds[i] = -1;
-	snprintf(dir, sizeof(dir), "%s/layers", j->cache_dir);
-	err = mkdir_p(dir, j->log);
-	for (unsigned int i = 0; !err && i < n; i++) {
-		const struct erofs_oci_desc *d = &j->oci.parts[i];
-		const char *srcs[EROFS_MOUNT_MAX_SOURCES];
-		char hex[EROFS_SHA256_HEX_LEN + 1], dest[PATH_MAX + 80];
-		unsigned int nr;
-
-		erofs_hex(hex, d->digest, EROFS_SHA256_LEN);
-		snprintf(dest, sizeof(dest), "%s/%s.img", dir, hex);
-		nr = oci_srcs(j, hex, srcs);
-		err = fetch_whole(j, srcs, nr, hex, d->size, hex, dest);
-		if (!err) {
-			fds[i] = erofs_fsmount(dest, j->log);
-			if (fds[i] < 0)
-				err = fds[i];
-		}
-	}
-	if (!err && n == 1) {
-		mfd = fds[0];
-		fds[0] = -1;
-	} else if (!err) {
-		ofd = fsopen("overlay", FSOPEN_CLOEXEC);
-		if (ofd < 0)
-			err = erofs_err(j->log, -errno, "fsopen overlay");
-		if (!err && fsconfig(ofd, FSCONFIG_SET_STRING, "source",
-				     "erofs-mount", 0))
-			err = erofs_err(j->log, -errno, "overlay source");
-		/* inode numbers of different layers never collide */
-		if (!err && fsconfig(ofd, FSCONFIG_SET_STRING, "xino", "on", 0))
-			err = erofs_err(j->log, -errno, "overlay xino=on");
-		/* the top layer first */
-		for (unsigned int i = n; !err && i-- > 0;)
-			if (fsconfig(ofd, FSCONFIG_SET_FD, "lowerdir+", NULL,
-				     fds[i]))
-				err = erofs_fail(j->log, -errno,
-						 "overlayfs refuses layer %u "
-						 "as a descriptor (%s): Linux "
-						 "6.13+ stacks them",
-						 i + 1, strerror(errno));
-		if (!err && fsconfig(ofd, FSCONFIG_CMD_CREATE, NULL, NULL, 0))
-			err = erofs_err(j->log, -errno,
-					"overlayfs of %u layers", n);
-		if (!err) {
-			mfd = fsmount(ofd, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY);
-			if (mfd < 0)
-				err = erofs_err(j->log, -errno,
-						"overlayfs of %u layers", n);
-		}
-	}
-	if (!err &&
-	    move_mount(mfd, "", AT_FDCWD, j->mnt, MOVE_MOUNT_F_EMPTY_PATH))
-		err = erofs_err(j->log, -errno, "mount on %s", j->mnt);
-	if (mfd >= 0)
-		close(mfd);
-	if (ofd >= 0)
-		close(ofd);
-	for (unsigned int i = 0; i < n; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-	free(fds);
-	return err;
-}
-
 static int full_fetch(struct mount_job *j)
 {
 	char dir[PATH_MAX];
@@ -1182,14 +1085,14 @@ static int full_fetch(struct mount_job *j)
 
 	snprintf(dir, sizeof(dir), "%s/%s", j->cache_dir,
 		 EROFS_FETCHD_BLOB_DIR);
-	err = mkdir_p(dir, j->log);
+	err = erofs_mount_mkdir_p(dir, j->log);
 	for (unsigned int i = 0; !err && i < j->m.nr_blobs; i++) {
 		const struct erofs_manifest_blob *b = &j->m.blobs[i];
 		char dest[PATH_MAX + 80];
 
 		snprintf(dest, sizeof(dest), "%s/%s", dir, b->tag);
-		err = fetch_whole(j, j->srcs, j->nr_srcs, b->path, b->size,
-				  b->sha256, dest);
+		err = erofs_mount_fetch_whole(j, j->srcs, j->nr_srcs, b->path,
+					      b->size, b->sha256, dest);
 	}
 	return err;
 }
@@ -1208,7 +1111,7 @@ int erofs_mount(const struct erofs_mount_opts *o, const struct erofs_log *log)
 	j.mnt = realpath(o->mountpoint, NULL);
 	if (!j.mnt)
 		return erofs_err(log, -errno, "mount point %s", o->mountpoint);
-	err = mkdir_p(cache, log);
+	err = erofs_mount_mkdir_p(cache, log);
 	if (err)
 		goto out;
 	j.cache_dir = realpath(cache, NULL);
@@ -1237,27 +1140,34 @@ int erofs_mount(const struct erofs_mount_opts *o, const struct erofs_log *log)
 		if (err)
 			goto out;
 	}
+	if (j.backend == MB_CACHEFILES) {
+		err = cachefiles_check_fs(&j);
+		if (err)
+			goto out;
+	}
 	/* the bootstrap first: it must be complete before the mount */
-	if (j.backend != MB_CACHEFILES || j.is_oci) {
-		err = j.backend == MB_OVERLAY ? 0 : fetch_bootstrap(&j);
-		if (!err && j.is_oci && j.oci.merged)
+	if (!j.stack && (j.backend != MB_CACHEFILES || j.is_oci)) {
+		err = fetch_bootstrap(&j);
+		if (!err && j.is_oci)
 			err = oci_finish(&j);
 		if (err)
 			goto out;
 	}
-	if (j.backend == MB_OVERLAY) {
-		/* no daemon: the layers are fetched and mounted here */
-	} else if (j.backend == MB_FULL) {
-		err = full_fetch(&j);
+	if (j.backend == MB_FULL) {
+		/* a stack's layers are fetched whole as they are mounted */
+		err = j.stack ? 0 : full_fetch(&j);
 	} else {
 		err = ensure_daemon(&j);
 		if (!err)
 			err = add_image(&j);
 		added = !err;
+		/* the metadata of each layer local before EROFS reads it */
+		if (!err && j.stack && j.backend == MB_FANOTIFY)
+			err = erofs_mount_stack_prime(&j);
 	}
 	/* marks are in place: now EROFS may open the blobs */
 	if (!err)
-		err = j.backend == MB_OVERLAY ? mount_layers(&j) : do_mount(&j);
+		err = j.stack ? erofs_mount_stack(&j) : do_mount(&j);
 	if (!err) {
 		added = false; /* mounted: never released under the mount */
 		err = save_state(&j);
@@ -1276,16 +1186,17 @@ int erofs_mount(const struct erofs_mount_opts *o, const struct erofs_log *log)
 	added = false;
 	fprintf(j.out, "erofs-mount: mounted %s on %s (backend %s)\n", o->image,
 		j.mnt, mb_names[j.backend]);
-	if (j.backend != MB_FULL && j.backend != MB_OVERLAY &&
-	    o->prefetch_list && prefetch_list(&j))
+	if (j.backend != MB_FULL && o->prefetch_list &&
+	    (j.stack ? erofs_mount_stack_prefetch_list(&j) : prefetch_list(&j)))
 		erofs_warn(log,
 			   "%s: --prefetch-list failed; the mount "
 			   "works, filled on demand",
 			   j.mnt);
-	if (j.backend != MB_FULL && j.backend != MB_OVERLAY && o->prefetch) {
+	if (j.backend != MB_FULL && o->prefetch) {
 		char *id = erofs_fetchd_ctl_quote(j.mnt);
 
-		err = id ? ctl_fmt(&j, "prefetch", "prefetch %s all", id)
+		err = id ? erofs_mount_ctl_fmt(&j, "prefetch",
+					       "prefetch %s all", id)
 			 : -ENOMEM;
 		free(id);
 		if (!err)
@@ -1306,6 +1217,7 @@ out:
 	free(j.bootstrap);
 	free(j.default_src);
 	free(j.boot_src);
+	free(j.stackdir);
 	free(j.cache_dir);
 	free(j.mnt);
 	return err;
@@ -1335,8 +1247,13 @@ int erofs_umount(const char *mountpoint, const char *state_dir,
 			goto out;
 		erofs_warn(log, "%s was not mounted; forgetting it", mnt);
 	}
-	err = 0;
-	if (strcmp(s.backend, "full") && strcmp(s.backend, "overlay")) {
+	/* a stack: its layers next, each still served until it is gone */
+	err = s.stackdir[0]
+		  ? erofs_mount_stack_release(s.stackdir, s.layers, log)
+		  : 0;
+	if (err)
+		goto out;
+	if (strcmp(s.backend, "full")) {
 		id = erofs_fetchd_ctl_quote(mnt);
 		if (id) {
 			char *req;
@@ -1384,8 +1301,7 @@ int erofs_mount_list(FILE *out, const char *state_dir,
 		if (load_state(path, &s))
 			continue;
 		total = s.total;
-		if (!strcmp(s.backend, "full") ||
-		    !strcmp(s.backend, "overlay")) {
+		if (!strcmp(s.backend, "full")) {
 			present = total;
 		} else if (!erofs_fetchd_ctl_call(s.cache, "list", &reply,
 						  log)) {
@@ -1410,14 +1326,19 @@ int erofs_mount_list(FILE *out, const char *state_dir,
 		if (present < 0)
 			fprintf(out,
 				"%-30s %-10s %-30s ?/%" PRIu64
-				" (daemon not running)\n",
+				" (daemon not running)",
 				s.mnt, s.backend, s.source, total);
 		else
 			fprintf(out,
 				"%-30s %-10s %-30s %" PRId64 "/%" PRIu64
-				" (%.1f%%)\n",
+				" (%.1f%%)",
 				s.mnt, s.backend, s.source, present, total,
 				total ? 100.0 * present / total : 100.0);
+		/* a stack: the bytes are those of all its layers */
+		if (s.layers)
+			fprintf(out, ", %u layers stacked by overlayfs",
+				s.layers);
+		fputc('\n', out);
 	}
 	closedir(d);
 	return 0;

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * erofs-mount, the private side:
+ *   mount.c        image loading, whole fetches, the daemon client, state,
+ *                  --list and the mount calls
+ *   mount_stack.c  an OCI layout of standalone layers (erofs-convert
+ *                  --no-merge): one daemon image naming every layer, the
+ *                  layers mounted and stacked read-only by overlayfs
+ */
+#ifndef LIBEROFS_MOUNT_H
+#define LIBEROFS_MOUNT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "erofs/manifest.h"
+#include "erofs/mount.h"
+#include "erofs/reader.h"
+#include "liberofs_oci.h"
+
+enum mount_backend { MB_FANOTIFY, MB_CACHEFILES, MB_FULL };
+
+struct mount_job {
+	const struct erofs_mount_opts *o;
+	const struct erofs_log *log;
+	FILE *out;
+	char *cache_dir;
+	char *mnt;	     /* absolute: the image id in the daemon */
+	char *manifest_path; /* what the daemon loads */
+	struct erofs_manifest m;
+	bool have_m;
+	const char *srcs[EROFS_MOUNT_MAX_SOURCES];
+	unsigned int nr_srcs;
+	char *default_src;
+	char *boot_src; /* cachefiles, bootstrap as IMAGE: its copy's dir */
+	const char *bare_boot; /* IMAGE, when it is a bootstrap */
+	char *bootstrap;       /* local, complete, checked */
+	enum mount_backend backend;
+	/* IMAGE is an OCI layout erofs-convert wrote */
+	bool is_oci;
+	struct erofs_oci_erofs oci;
+	char *oci_blobdir; /* its blobs/sha256, absolute */
+	/* --no-merge: j->m names every layer as a blob, bottom first */
+	bool stack;
+	char *stackdir; /* where the layers are mounted (2+ layers) */
+};
+
+extern const char *const erofs_mount_backend_names[];
+
+/* mount.c */
+int erofs_mount_mkdir_p(const char *dir, const struct erofs_log *log);
+char *erofs_mount_hash_name(const char *s);
+int erofs_mount_save_manifest(struct mount_job *j);
+int erofs_mount_fetch_whole(struct mount_job *j, const char *const *srcs,
+			    unsigned int nr_srcs, const char *path,
+			    uint64_t size, const char *sha256,
+			    const char *dest);
+unsigned int erofs_mount_oci_srcs(struct mount_job *j, const char *hex,
+				  const char **srcs);
+int erofs_mount_ctl_fmt(struct mount_job *j, const char *what, const char *fmt,
+			...) __attribute__((format(printf, 3, 4)));
+int erofs_mount_resolve_path(const struct erofs_image *img, const char *path,
+			     struct erofs_rinode *ri);
+
+/* mount_stack.c */
+/* the manifest the daemon serves the layers by (blob i = layer i + 1) */
+int erofs_mount_stack_manifest(struct mount_job *j);
+/* fanotify: every byte of each layer but its files' data present */
+int erofs_mount_stack_prime(struct mount_job *j);
+/* the layers (fetched whole first on MB_FULL) and the overlay on j->mnt;
+ * on failure nothing of it stays mounted */
+int erofs_mount_stack(struct mount_job *j);
+/* unmount the layers of a stack (after its overlay), remove @stackdir */
+int erofs_mount_stack_release(const char *stackdir, unsigned int nr_layers,
+			      const struct erofs_log *log);
+/* --prefetch-list on a stack: each path from the layer providing it */
+int erofs_mount_stack_prefetch_list(struct mount_job *j);
+
+#endif
