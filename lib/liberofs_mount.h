@@ -33,9 +33,8 @@ struct mount_job {
 	const char *srcs[EROFS_MOUNT_MAX_SOURCES];
 	unsigned int nr_srcs;
 	char *default_src;
-	char *boot_src; /* cachefiles, bootstrap as IMAGE: its copy's dir */
-	const char *bare_boot; /* IMAGE, when it is a bootstrap */
-	char *bootstrap;       /* local, complete, checked */
+	char *boot_src;	 /* cachefiles, bootstrap as IMAGE: its copy's dir */
+	char *bootstrap; /* local, complete, checked */
 	enum mount_backend backend;
 	/* IMAGE is an OCI layout erofs-convert wrote */
 	bool is_oci;

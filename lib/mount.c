@@ -212,31 +212,13 @@ static int manifest_from_bootstrap(struct mount_job *j, const char *path)
 		}
 	}
 	erofs_image_close(&img);
-	j->bare_boot = path;
-	err = erofs_mount_save_manifest(j);
-	j->bootstrap = strdup(j->m.bootstrap_path);
-	return err;
-}
-
-/*
- * Once the backend is known (after the image is loaded): on cachefiles, a
- * bootstrap given as IMAGE is served by the daemon from a checked copy,
- * under its SHA-256 as fsid; the manifest is saved again with both.
- */
-static int bare_bootstrap_for_backend(struct mount_job *j)
-{
-	int err;
-
-	if (j->backend != MB_CACHEFILES || !j->bare_boot)
-		return 0;
-	free(j->bootstrap);
-	j->bootstrap = NULL;
-	err = serve_bootstrap(j, j->bare_boot);
-	if (err)
-		return err;
-	free(j->manifest_path);
-	j->manifest_path = NULL;
-	return erofs_mount_save_manifest(j);
+	/* the backend is chosen: cachefiles reads the bootstrap through the
+	 * daemon, the others mount it where it is */
+	if (j->backend == MB_CACHEFILES)
+		err = serve_bootstrap(j, path);
+	else if (!(j->bootstrap = strdup(j->m.bootstrap_path)))
+		err = erofs_err(j->log, -ENOMEM, "%s", path);
+	return err ? err : erofs_mount_save_manifest(j);
 }
 
 /*
@@ -998,7 +980,8 @@ static int cachefiles_check_fs(struct mount_job *j)
 	return 0;
 }
 
-static int choose_backend(struct mount_job *j)
+/* before the image is loaded: what it becomes depends on the backend */
+static int choose_backend(struct mount_job *j, const char **whyp)
 {
 	const char *b = j->o->backend ? j->o->backend : "auto";
 	const char *why;
@@ -1028,6 +1011,12 @@ static int choose_backend(struct mount_job *j)
 		why = "no on-demand support in this kernel: fetching "
 		      "everything first";
 	}
+	*whyp = why;
+	return 0;
+}
+
+static void report_backend(struct mount_job *j, const char *why)
+{
 	fprintf(j->out, "erofs-mount: backend %s (%s)\n", mb_names[j->backend],
 		why);
 	if (j->stack)
@@ -1035,7 +1024,6 @@ static int choose_backend(struct mount_job *j)
 			"erofs-mount: %u standalone layers (erofs-convert "
 			"--no-merge), each mounted, stacked by overlayfs\n",
 			j->oci.nr_parts);
-	return 0;
 }
 
 static int do_mount(struct mount_job *j)
@@ -1103,6 +1091,7 @@ int erofs_mount(const struct erofs_mount_opts *o, const struct erofs_log *log)
 	    .o = o, .log = log, .out = o->out ? o->out : stdout};
 	const char *cache =
 	    o->cache_dir ? o->cache_dir : EROFS_MOUNT_DEFAULT_CACHE;
+	const char *why = NULL;
 	bool added = false;
 	int err;
 
@@ -1119,13 +1108,12 @@ int erofs_mount(const struct erofs_mount_opts *o, const struct erofs_log *log)
 		err = erofs_err(log, -errno, "--cache-dir %s", cache);
 		goto out;
 	}
-	err = load_image(&j);
+	err = choose_backend(&j, &why);
 	if (!err)
-		err = choose_backend(&j);
-	if (!err)
-		err = bare_bootstrap_for_backend(&j);
+		err = load_image(&j);
 	if (err)
 		goto out;
+	report_backend(&j, why);
 	for (unsigned int i = 0; i < o->nr_sources; i++)
 		j.srcs[j.nr_srcs++] = o->sources[i];
 	if (!j.nr_srcs)
