@@ -24,7 +24,7 @@ CONV=$BUILD/convert/erofs-convert
 export PYTHONDONTWRITEBYTECODE=1
 
 lazy_need
-if ! grep -q ' 6\.1[4-9]\.\| 6\.[2-9][0-9]\.\| [7-9]\.' <(echo " $(uname -r)"); then
+if ! lazy_has_fanotify; then
 	skip "erofs-mount of OCI layouts" "needs fanotify pre-content hooks (Linux 6.14+)"
 	exit 0
 fi
@@ -63,10 +63,6 @@ blob() {
 		'[.layers[] | select(.mediaType == $t)][0].digest' \
 		"$d/blobs/sha256/$m" | cut -d: -f2)"
 }
-# a daemon serving cache NAME runs (erofs-mount starts it with
-# "--cache-dir DIR --control ...")
-daemon_of() { pgrep -f "erofs-fetchd.*--cache-dir $T/cache/$1 " >/dev/null; }
-no_daemon() { ! daemon_of "$1"; }
 # treecmp of mount NAME against umoci unpack
 tree_eq() {
 	$PY "$LIB/treecmp.py" "$R" "$T/mnt/$1" >"$T/cmp-$1.log" 2>&1
@@ -102,30 +98,9 @@ check "... its config reads right" cmp "$T/mnt/bare/etc/config" "$R/etc/config"
 emount -u "$T/mnt/bare" >/dev/null 2>&1
 
 # ---- the blobs from nginx ----
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-mkdir -p "$T/nginx"
-port=$((20000 + RANDOM % 20000))
-cat >"$T/nginx/nginx.conf" <<CONF
-user root;
-worker_processes 1;
-pid $T/nginx/nginx.pid;
-error_log $T/nginx/error.log;
-events { worker_connections 64; }
-http {
-	access_log off;
-	client_body_temp_path $T/nginx;
-	proxy_temp_path $T/nginx;
-	fastcgi_temp_path $T/nginx;
-	uwsgi_temp_path $T/nginx;
-	scgi_temp_path $T/nginx;
-	server {
-		listen 127.0.0.1:$port;
-		root $OUT;
-	}
-}
-CONF
-"$NGINX" -c "$T/nginx/nginx.conf" -p "$T/nginx" 2>"$T/nginx/start.log"
-check "nginx started on 127.0.0.1:$port" wait_for test -s "$T/nginx/nginx.pid"
+lazy_nginx "$OUT"
+port=$NGINX_PORT
+check "nginx started on 127.0.0.1:$port" [ -s "$T/nginx/nginx.pid" ]
 # the layout without its data blobs: they come from nginx only
 META=$W/meta
 mkdir -p "$META/blobs/sha256"
@@ -139,7 +114,7 @@ check "a layout without its blobs, --source http://127.0.0.1:$port/blobs/sha256/
 tree_eq web
 check "the tree from nginx equals umoci unpack ($(tail -n1 "$T/cmp-web.log"))" [ $? -eq 0 ]
 check "-u" emount -u "$T/mnt/web"
-kill "$(cat "$T/nginx/nginx.pid")"
+stop_nginx
 
 # ---- --no-merge: each layer served lazily, stacked by overlayfs ----
 # the layers, bottom first, and their total size
