@@ -4,32 +4,24 @@
  * daemon, mount(2) in the right order, prefetch), see erofs/mount.h; the
  * parts are in mount_*.c (lib/liberofs_mount.h).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
-#include <libgen.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <linux/magic.h>
 
-#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include "erofs/fetchd.h"
 #include "erofs/manifest.h"
 #include "erofs/mount.h"
-#include "erofs/reader.h"
 #include "erofs/util.h"
 #include "liberofs_fanotify.h"
 #include "liberofs_mount.h"

@@ -4,11 +4,9 @@
  * prefetch through the control socket) and the chunk ranges of a
  * --prefetch-list.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,17 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-#include <openssl/sha.h>
-
 #include "erofs/fetchd.h"
 #include "erofs/manifest.h"
 #include "erofs/mount.h"
 #include "erofs/reader.h"
-#include "erofs/util.h"
-#include "liberofs_fanotify.h"
 #include "liberofs_mount.h"
-#include "liberofs_oci.h"
 
 static char *find_fetchd(const struct erofs_mount_opts *o)
 {

@@ -3,33 +3,22 @@
  * erofs-mount: whole objects fetched from the sources with their SHA-256
  * checked (the bootstrap, every blob for the full backend).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
-#include <openssl/sha.h>
 
 #include "erofs/fetchd.h"
 #include "erofs/manifest.h"
-#include "erofs/mount.h"
-#include "erofs/reader.h"
 #include "erofs/util.h"
-#include "liberofs_fanotify.h"
 #include "liberofs_mount.h"
-#include "liberofs_oci.h"
 
 int erofs_mount_fetch_whole(struct mount_job *j, const char *const *srcs,
 			    unsigned int nr_srcs, const char *path,

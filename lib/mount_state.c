@@ -5,31 +5,18 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-#include <openssl/sha.h>
-
 #include "erofs/fetchd.h"
-#include "erofs/manifest.h"
 #include "erofs/mount.h"
-#include "erofs/reader.h"
 #include "erofs/util.h"
-#include "liberofs_fanotify.h"
 #include "liberofs_mount.h"
-#include "liberofs_oci.h"
 
 static char *state_path(const char *state_dir, const char *mnt)
 {
