@@ -5,10 +5,15 @@
 # chunks) and mounted lazily as oci:DIR, oci:DIR:REF and a bare DIR; the
 # tree equals `umoci unpack` field by field, a metadata walk fetches no
 # blob byte, --list reports the mount; the blobs served by nginx on
-# 127.0.0.1 (--source URL); a --no-merge layout stacked by overlayfs; an
-# index with two platforms (--platform); bad input (a wrong digest, a
-# missing blob, an unknown REF, a manifest that is not erofs-convert's)
-# fails naming the problem with nothing mounted and no daemon left.
+# 127.0.0.1 (--source URL); a --no-merge layout (whiteouts, an opaque
+# directory) mounted lazily, each layer served by the one daemon and the
+# layers stacked by overlayfs: its tree, a metadata walk fetching nothing
+# more than the mount did, a read fetching part, --list, -u, --prefetch,
+# --prefetch-list resolved through the layers, --backend full, a failure
+# half-way leaving nothing; an index with two platforms (--platform); bad
+# input (a wrong digest, a missing blob or layer, an unknown REF, a
+# manifest that is not erofs-convert's) fails naming the problem with
+# nothing mounted and no daemon left.
 #   BUILD=/path/to/build tests/integration/mount-oci.sh
 set -u
 
@@ -19,7 +24,7 @@ CONV=$BUILD/convert/erofs-convert
 export PYTHONDONTWRITEBYTECODE=1
 
 lazy_need
-if ! grep -q ' 6\.1[4-9]\.\| 6\.[2-9][0-9]\.\| [7-9]\.' <(echo " $(uname -r)"); then
+if ! lazy_has_fanotify; then
 	skip "erofs-mount of OCI layouts" "needs fanotify pre-content hooks (Linux 6.14+)"
 	exit 0
 fi
@@ -58,10 +63,6 @@ blob() {
 		'[.layers[] | select(.mediaType == $t)][0].digest' \
 		"$d/blobs/sha256/$m" | cut -d: -f2)"
 }
-# a daemon serving cache NAME runs (erofs-mount starts it with
-# "--cache-dir DIR --control ...")
-daemon_of() { pgrep -f "erofs-fetchd.*--cache-dir $T/cache/$1 " >/dev/null; }
-no_daemon() { ! daemon_of "$1"; }
 # treecmp of mount NAME against umoci unpack
 tree_eq() {
 	$PY "$LIB/treecmp.py" "$R" "$T/mnt/$1" >"$T/cmp-$1.log" 2>&1
@@ -97,30 +98,9 @@ check "... its config reads right" cmp "$T/mnt/bare/etc/config" "$R/etc/config"
 emount -u "$T/mnt/bare" >/dev/null 2>&1
 
 # ---- the blobs from nginx ----
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-mkdir -p "$T/nginx"
-port=$((20000 + RANDOM % 20000))
-cat >"$T/nginx/nginx.conf" <<CONF
-user root;
-worker_processes 1;
-pid $T/nginx/nginx.pid;
-error_log $T/nginx/error.log;
-events { worker_connections 64; }
-http {
-	access_log off;
-	client_body_temp_path $T/nginx;
-	proxy_temp_path $T/nginx;
-	fastcgi_temp_path $T/nginx;
-	uwsgi_temp_path $T/nginx;
-	scgi_temp_path $T/nginx;
-	server {
-		listen 127.0.0.1:$port;
-		root $OUT;
-	}
-}
-CONF
-"$NGINX" -c "$T/nginx/nginx.conf" -p "$T/nginx" 2>"$T/nginx/start.log"
-check "nginx started on 127.0.0.1:$port" wait_for test -s "$T/nginx/nginx.pid"
+lazy_nginx "$OUT"
+port=$NGINX_PORT
+check "nginx started on 127.0.0.1:$port" [ -s "$T/nginx/nginx.pid" ]
 # the layout without its data blobs: they come from nginx only
 META=$W/meta
 mkdir -p "$META/blobs/sha256"
@@ -134,23 +114,113 @@ check "a layout without its blobs, --source http://127.0.0.1:$port/blobs/sha256/
 tree_eq web
 check "the tree from nginx equals umoci unpack ($(tail -n1 "$T/cmp-web.log"))" [ $? -eq 0 ]
 check "-u" emount -u "$T/mnt/web"
-kill "$(cat "$T/nginx/nginx.pid")"
+stop_nginx
 
-# ---- --no-merge: layers stacked by overlayfs ----
-check "a --no-merge layout mounts" lazy_mount nm "oci:$NM"
-check "... stacked by overlayfs, said so" grep -q 'backend overlay' "$T/nm.mount.log"
-check "... an overlay mount" [ "$(findmnt -n -o FSTYPE "$T/mnt/nm")" = overlay ]
+# ---- --no-merge: each layer served lazily, stacked by overlayfs ----
+# the layers, bottom first, and their total size
+nm_layers=$(jq -r '.layers[].digest' \
+	"$NM/blobs/sha256/$(jq -r '.manifests[0].digest' "$NM/index.json" | cut -d: -f2)" |
+	cut -d: -f2)
+nm_total=0
+for l in $nm_layers; do nm_total=$((nm_total + $(stat -c %s "$NM/blobs/sha256/$l"))); done
+# stackdir NAME: where erofs-mount mounts the layers of mount NAME
+stackdir() {
+	echo "$T/cache/$1/stacks/$(printf %s "$T/mnt/$1" | sha256sum | cut -c1-16)"
+}
+# mounts NAME: how many mounts of NAME's stack (overlay and layers) exist
+mounts() {
+	findmnt -rn -o TARGET | grep -c "^$T/mnt/$1\$\|^$T/cache/$1/"
+}
+# settled NAME: --list's bytes present for NAME once they stop changing
+settled() {
+	local a b=-1
+	for _ in $(seq 1 100); do
+		a=$(present_bytes "$1")
+		[ "$a" = "$b" ] && break
+		b=$a
+		sleep 0.2
+	done
+	echo "$a"
+}
+check "a --no-merge layout (4 layers) mounts" lazy_mount nm "oci:$NM"
+check "... lazily, on the fanotify backend, 4 standalone layers said" \
+	both grep -q 'mounted .* (backend fanotify)' "$T/nm.mount.log" -- \
+	grep -q '4 standalone layers' "$T/nm.mount.log"
+check "... an overlay on the mount point" \
+	[ "$(findmnt -n -o FSTYPE "$T/mnt/nm")" = overlay ]
+sd=$(stackdir nm)
+want="lowerdir=$sd/4:$sd/3:$sd/2:$sd/1"
+check "... over the 4 layers' EROFS mounts, the top one first ($want)" \
+	both [ "$(findmnt -rn -o TARGET,FSTYPE | grep -c "^$sd/[1-4] erofs\$")" = 4 ] -- \
+	grep -q "$want," <(findmnt -n -o OPTIONS "$T/mnt/nm")
+check "... read-only" grep -q '^ro,' <(findmnt -n -o OPTIONS "$T/mnt/nm")
+check "... served by a daemon" daemon_of nm
+n0=$(fetched_bytes nm)
+check "the mount fetched part of the layers, their metadata ($n0 of $nm_total bytes)" \
+	[ "${n0:-0}" -gt 0 -a "${n0:-0}" -lt "$nm_total" ]
+find "$T/mnt/nm" -printf '%p %m %U %G %s %T@ %l\n' >/dev/null &&
+	getfattr -R -d -m - "$T/mnt/nm" >/dev/null 2>&1
+check "a metadata walk (find, getfattr) fetches no byte more" \
+	[ "$(fetched_bytes nm)" = "$n0" ]
+emount --list >"$T/list.out"
+check "--list: the stack, fanotify, the layout's blobs, bytes of all 4 layers" \
+	grep -q "^$T/mnt/nm  *fanotify  *$NM/blobs/sha256  *[0-9]*/$nm_total .*4 layers stacked by overlayfs" "$T/list.out"
+cmp "$T/mnt/nm/etc/config" "$R/etc/config" && cmp "$T/mnt/nm/data/big" "$R/data/big"
+check "/data/big (4 MiB, of layer 2) and /etc/config read right" [ $? -eq 0 ]
+n1=$(fetched_bytes nm)
+check "... which fetched part more ($n1 of $nm_total bytes)" \
+	[ "${n1:-0}" -gt "$n0" -a "${n1:-0}" -lt "$nm_total" ]
 oci_implied_dirs "$W/implied"
 $PY "$LIB/treecmp.py" --max-diffs 100000 "$R" "$T/mnt/nm" >"$T/cmp-nm.log" 2>&1
 oci_ovl_filter "$T/cmp-nm.log" "$W/implied" >"$T/nm.left"
-check "... equals umoci unpack but for implied directories ($(grep -c DIFF "$T/cmp-nm.log") differences on $(wc -l <"$W/implied") of them)" \
+check "the stack equals umoci unpack but for implied directories ($(grep -c DIFF "$T/cmp-nm.log") differences on $(wc -l <"$W/implied") of them)" \
 	test ! -s "$T/nm.left"
-emount --list >"$T/list.out"
-check "--list reports it" grep -q "^$T/mnt/nm  *overlay " "$T/list.out"
-check "no daemon for it" no_daemon nm
+check "... its whiteouts applied (/data/big-copy, /usr/bin/tool-link gone)" \
+	both [ ! -e "$T/mnt/nm/data/big-copy" ] -- [ ! -e "$T/mnt/nm/usr/bin/tool-link" ]
+check "... its opaque directory applied (/opq holds only new)" \
+	[ "$(ls -A "$T/mnt/nm/opq")" = new ]
 check "-u" emount -u "$T/mnt/nm"
-check "nothing of it stays mounted" \
-	bash -c "! findmnt -rn -o TARGET,SOURCE | grep -q '$T/mnt/nm\|erofs-mount'"
+check "nothing of the stack stays mounted" [ "$(mounts nm)" = 0 ]
+check "its layer directories are gone" [ ! -e "$sd" ]
+check "its daemon stops" wait_for no_daemon nm
+check "-u forgets it" bash -c "! $EMOUNT --state-dir '$T/state' --list | grep -q '$T/mnt/nm '"
+
+# --prefetch-list: each path from the layer that provides it
+printf '/data/big\n/data/big-copy\n/opq/a\n' >"$T/nm.list"
+check "--prefetch-list on a stack" lazy_mount nmpl "oci:$NM" --prefetch-list "$T/nm.list"
+check "... skips a whited-out file and one under an opaque directory" \
+	both grep -q '/data/big-copy: no regular file of the stack' "$T/nmpl.mount.log" -- \
+	grep -q '/opq/a: no regular file of the stack' "$T/nmpl.mount.log"
+p=$(settled nmpl)
+check "... fetches more than the metadata, not everything ($p of $nm_total)" \
+	[ "${p:-0}" -gt "$n0" -a "${p:-0}" -lt "$nm_total" ]
+n=$(fetched_bytes nmpl)
+cmp "$T/mnt/nmpl/data/big" "$R/data/big"
+check "... /data/big is then read without a fetch" both [ $? -eq 0 ] -- \
+	[ "$(fetched_bytes nmpl)" = "$n" ]
+emount -u "$T/mnt/nmpl" >/dev/null 2>&1
+check "--prefetch on a stack" lazy_mount nmall "oci:$NM" --prefetch
+check "... fills every layer" wait_for [ "$(present_bytes nmall)" = "$nm_total" ]
+emount -u "$T/mnt/nmall" >/dev/null 2>&1
+
+# --backend full: each layer fetched whole, its digest checked, no daemon
+check "--backend full on a stack" lazy_mount nmfull "oci:$NM" --backend full
+check "... no daemon, the tree reads right" both no_daemon nmfull -- \
+	cmp "$T/mnt/nmfull/data/big" "$R/data/big"
+check "... --list: every byte present" [ "$(present_bytes nmfull)" = "$nm_total" ]
+check "... -u" emount -u "$T/mnt/nmfull"
+check "... leaves nothing mounted" [ "$(mounts nmfull)" = 0 ]
+
+# a failure half-way (layer 3's mount point taken by a file): the layers
+# mounted go, the daemon too
+mkdir -p "$(stackdir nmfail)"
+: >"$(stackdir nmfail)/3"
+lazy_mount nmfail "oci:$NM"
+check "a stack failing at layer 3: an error naming it" \
+	both [ $? = 1 ] -- grep -q 'mount layer 3/4' "$T/nmfail.mount.log"
+check "... nothing of it stays mounted, no daemon, not listed" \
+	both [ "$(mounts nmfail)" = 0 ] -- both wait_for no_daemon nmfail -- \
+	bash -c "! $EMOUNT --state-dir '$T/state' --list | grep -q '$T/mnt/nmfail '"
 
 # ---- an index of two platforms ----
 MP=$W/multi
@@ -169,7 +239,7 @@ if [ "$host" = x86_64 ]; then
 fi
 check "--platform linux/arm64 picks the other" \
 	lazy_mount mp2 "oci:$MP" --platform linux/arm64
-check "... the --no-merge image" grep -q 'backend overlay' "$T/mp2.mount.log"
+check "... the --no-merge image" grep -q '4 standalone layers' "$T/mp2.mount.log"
 emount -u "$T/mnt/mp2" >/dev/null 2>&1
 lazy_mount mp3 "oci:$MP" --platform linux/s390x
 check "--platform linux/s390x: refused, naming what there is" \
@@ -203,6 +273,10 @@ m=$(jq -r '.manifests[0].digest' "$W/bad5/index.json" | cut -d: -f2)
 printf ' ' >>"$W/bad5/blobs/sha256/$m"
 bad bad5 "oci:$W/bad5" "manifest .*bytes, its descriptor says" "a manifest that does not match its digest"
 bad bad6 "$W/bundle" "not an OCI layout" "a directory that is not a layout"
+cp -a "$NM" "$W/bad7"
+rm "$(blob "$W/bad7" application/vnd.erofs.layer.v1)"
+bad bad7 "oci:$W/bad7" "layer 1/4 .* is not in the layout" \
+	"a --no-merge layout missing a layer"
 
 echo "mount-oci: $fails failed"
 [ "$fails" -eq 0 ]

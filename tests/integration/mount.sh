@@ -14,34 +14,12 @@ set -u
 lazy_need
 lazy_setup
 fanotify=1
-grep -q ' 6\.1[4-9]\.\| [7-9]\.' <(echo " $(uname -r)") || fanotify=0
+lazy_has_fanotify || fanotify=0
 
 # ---- nginx ----
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-mkdir -p "$T/nginx"
-port=$((20000 + RANDOM % 20000))
-cat >"$T/nginx/nginx.conf" <<CONF
-user root;
-worker_processes 1;
-pid $T/nginx/nginx.pid;
-error_log $T/nginx/error.log;
-events { worker_connections 64; }
-http {
-	access_log off;
-	client_body_temp_path $T/nginx;
-	proxy_temp_path $T/nginx;
-	fastcgi_temp_path $T/nginx;
-	uwsgi_temp_path $T/nginx;
-	scgi_temp_path $T/nginx;
-	server {
-		listen 127.0.0.1:$port;
-		root $BLOBS;
-	}
-}
-CONF
-"$NGINX" -c "$T/nginx/nginx.conf" -p "$T/nginx" 2>"$T/nginx/start.log"
-check "nginx started on 127.0.0.1:$port" wait_for test -s "$T/nginx/nginx.pid"
-stop_nginx() { [ -s "$T/nginx/nginx.pid" ] && kill "$(cat "$T/nginx/nginx.pid")"; }
+lazy_nginx "$BLOBS"
+port=$NGINX_PORT
+check "nginx started on 127.0.0.1:$port" [ -s "$T/nginx/nginx.pid" ]
 
 if [ $fanotify = 1 ]; then
 	check "lazy mount from nginx" \

@@ -303,6 +303,32 @@ PY
 		else
 			notok make-emount-images "tags '$t64' '$t1m': $(tail -n 2 "$scratch/em-man.mkfs.out" "$scratch/em-http.mkfs.out" 2>&1 | tr '\n' ' ')"
 		fi
+		# and OCI layouts erofs-convert made of the 4-layer umoci image
+		# of tests/lib/oci-image.sh (whiteouts, an opaque directory):
+		# merged (64 KiB chunks) and --no-merge; the listing and sums of
+		# its `umoci unpack`
+		conv=$BUILD/convert/erofs-convert
+		ow=$scratch/oci
+		if [ -r "$data/em.images" ] && [ -x "$conv" ] &&
+		   command -v umoci > /dev/null; then
+			if (W=$ow IMG=$ow/img R=$ow/bundle/rootfs
+			    PY=${PYTHON:-python3}
+			    mkdir -p "$W" && . "$here/../lib/oci-image.sh" &&
+			    oci_mkimage) > "$scratch/oci.out" 2>&1 &&
+			   "$conv" --quiet --chunksize=64K "oci:$ow/img:t" \
+				"$data/oci-m" 2>> "$scratch/oci.out" &&
+			   "$conv" --quiet --no-merge "oci:$ow/img:t" \
+				"$data/oci-nm" 2>> "$scratch/oci.out" &&
+			   "$metalist" "$ow/bundle/rootfs" > "$data/oci.list" &&
+			   (cd "$ow/bundle/rootfs" && find . -type f -print0 |
+				LC_ALL=C sort -z | xargs -0 sha256sum) \
+				> "$data/oci.sha256"; then
+				:
+			else
+				rm -f "$data/oci.list"
+				notok make-oci-layouts "$(tail -n 2 "$scratch/oci.out" | tr '\n' ' ')"
+			fi
+		fi
 	fi
 	# the seeded cache, written on the host straight onto boot A's ext4
 	# cache disk ("mkfs.ext4 -d" would turn the blob's all-zero blocks

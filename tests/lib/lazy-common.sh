@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Shared by the lazy-mount integration scripts (fanotify.sh, mount.sh):
-# a work dir with an ext4 cache filesystem on a loop device (the fanotify
-# backend refuses tmpfs), a generated source tree with one large file, its
-# image (bootstrap + one blob + manifest), and helpers around erofs-mount.
+# Shared by the lazy-mount integration scripts (fanotify.sh, mount.sh,
+# mount-oci.sh): a work dir with an ext4 cache filesystem on a loop device
+# (the fanotify backend refuses tmpfs), a generated source tree with one
+# large file, its image (bootstrap + one blob + manifest), nginx on
+# 127.0.0.1 with a config of its own, and helpers around erofs-mount.
 # Source it after tap.sh; it sets T, SRC, IMG (the manifest), BLOBS, MNT.
 
 LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -21,6 +22,7 @@ lazy_cleanup() {
 	for p in "${LAZY_PIDS[@]}"; do
 		kill -9 "$p" 2>/dev/null
 	done
+	stop_nginx 2>/dev/null
 	# daemons started for our caches
 	for p in $(pgrep -f "erofs-fetchd.*--cache-dir $T/" 2>/dev/null); do
 		kill -9 "$p" 2>/dev/null
@@ -44,6 +46,50 @@ lazy_need() {
 		exit 0
 	fi
 }
+
+# the running kernel has fanotify pre-content hooks (Linux 6.14+)
+lazy_has_fanotify() {
+	grep -q ' 6\.1[4-9]\.\| 6\.[2-9][0-9]\.\| [7-9]\.' <(echo " $(uname -r)")
+}
+
+# lazy_nginx ROOT: nginx serving ROOT on 127.0.0.1:$NGINX_PORT (set here,
+# random), with its config, pid and logs in $T/nginx; 1 if it did not start
+lazy_nginx() {
+	local bin
+	bin=$(command -v nginx || echo /usr/sbin/nginx)
+	mkdir -p "$T/nginx"
+	NGINX_PORT=$((20000 + RANDOM % 20000))
+	cat >"$T/nginx/nginx.conf" <<CONF
+user root;
+worker_processes 1;
+pid $T/nginx/nginx.pid;
+error_log $T/nginx/error.log;
+events { worker_connections 64; }
+http {
+	access_log off;
+	client_body_temp_path $T/nginx;
+	proxy_temp_path $T/nginx;
+	fastcgi_temp_path $T/nginx;
+	uwsgi_temp_path $T/nginx;
+	scgi_temp_path $T/nginx;
+	server {
+		listen 127.0.0.1:$NGINX_PORT;
+		root $1;
+	}
+}
+CONF
+	"$bin" -c "$T/nginx/nginx.conf" -p "$T/nginx" 2>"$T/nginx/start.log" &&
+		wait_for test -s "$T/nginx/nginx.pid"
+}
+stop_nginx() {
+	[ -s "$T/nginx/nginx.pid" ] && kill "$(cat "$T/nginx/nginx.pid")" &&
+		rm -f "$T/nginx/nginx.pid"
+}
+
+# daemon_of NAME: a daemon serving cache $T/cache/NAME runs (erofs-mount
+# starts it with "--cache-dir DIR --control ...")
+daemon_of() { pgrep -f "erofs-fetchd.*--cache-dir $T/cache/$1 " >/dev/null; }
+no_daemon() { ! daemon_of "$1"; }
 
 # the cache filesystem (ext4 on a loop device) on $T/cache
 lazy_cache() {

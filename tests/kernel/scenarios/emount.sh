@@ -17,7 +17,15 @@
 #      reusing the daemon: a metadata walk sends no request for the blob,
 #      reading the files does;
 #   -u of each unmounts and forgets it; after the last one the daemon it
-#   started is gone and /dev/cachefiles is free again.
+#   started is gone and /dev/cachefiles is free again;
+#   4. OCI layouts erofs-convert made of tests/lib/oci-image.sh's umoci
+#      image (a new daemon): merged, its tree equal to `umoci unpack`;
+#      --no-merge, each layer an fsid= mount served lazily by the one
+#      daemon and stacked by overlayfs, equal to the same layout fetched
+#      whole (--backend full) and holding umoci's files; -u of all leaves
+#      nothing mounted and no daemon;
+#   5. a cache directory on tmpfs: the kernel refuses it (cachefiles needs
+#      sync_fs), erofs-mount refuses it first, naming the reason.
 # /data/em.images: "TAG64K TAG4K TAG1M"; /data/em/: em-man.json,
 # em-man.boot and the 64 KiB blob; /data/em-http.json: the 1 MiB image's
 # manifest (fsid em-http) with paths as published by httpd on /data/blobs.
@@ -190,6 +198,116 @@ while ! (exec 4<>/dev/cachefiles) 2>/dev/null && [ $i -lt 50 ]; do
 	i=$((i + 1))
 done
 t_check device-free-again sh -c 'exec 4<>/dev/cachefiles'
+
+# --- 4. OCI layouts erofs-convert wrote ---------------------------------------
+# merged: the tree equals `umoci unpack`; --no-merge: each layer a
+# cachefiles mount fsid=DIGEST served by the one daemon, stacked by
+# overlayfs, equal to the same layout fetched whole (--backend full) and
+# holding umoci's files
+if [ -r /data/oci.list ]; then
+	mkdir -p /mnt/em5 /mnt/em6 /mnt/em7
+	if em oci:/data/oci-m /mnt/em5 > /run/em5.out 2>&1; then
+		t_ok oci-merged-mount
+		t_check oci-merged-chose-cachefiles grep -q -x \
+			'erofs-mount: backend cachefiles (cachefiles on-demand mode)' /run/em5.out
+		/bin/metalist /mnt/em5 > /run/em5.list 2> /run/em5.err ||
+			t_fail oci-merged-metalist "$(tail -n 1 /run/em5.err)"
+		t_same_list oci-merged-equals-umoci-unpack /data/oci.list /run/em5.list
+		t_sha256 oci-merged-content /mnt/em5 /data/oci.sha256
+	else
+		t_fail oci-merged-mount "$(tail -n 3 /run/em5.out | tr '\n' ' ')"
+	fi
+	t_artifact /run/em5.out
+	if em oci:/data/oci-nm /mnt/em6 > /run/em6.out 2>&1; then
+		t_ok oci-stack-mount
+		t_check oci-stack-cachefiles-4-layers sh -c "grep -q 'backend cachefiles' /run/em6.out &&
+			grep -q '4 standalone layers' /run/em6.out"
+		t_check oci-stack-overlay grep -q " /mnt/em6 overlay ro," /proc/mounts
+		t_eq oci-stack-4-layer-mounts-fsid-digest 4 \
+			"$(grep -c " $CD/stacks/[0-9a-f]*/[1-4] erofs ro,.*fsid=[0-9a-f]\{64\}" /proc/mounts)"
+		total=$(total /mnt/em6)
+		/bin/metalist /mnt/em6 > /run/em6.list 2> /run/em6.err ||
+			t_fail oci-stack-metalist "$(tail -n 1 /run/em6.err)"
+		n=$(fetched /mnt/em6)
+		if [ -n "$n" ] && [ "$n" -gt 0 ] && [ "$n" -lt "$total" ]; then
+			t_ok oci-stack-metadata-walk-fetches-part
+		else
+			t_fail oci-stack-metadata-walk-fetches-part "fetched '$n' of '$total'"
+		fi
+		t_sha256 oci-stack-content /mnt/em6 /data/oci.sha256
+		n2=$(fetched /mnt/em6)
+		[ -n "$n2" ] && [ "$n2" -gt "$n" ] && t_ok oci-stack-reading-fetches ||
+			t_fail oci-stack-reading-fetches "fetched '$n2', '$n' before"
+		em --list > /run/em-list6.out 2>&1
+		t_check oci-stack-listed grep -q \
+			"^/mnt/em6 .* cachefiles .*/$total (.*), 4 layers stacked by overlayfs" /run/em-list6.out
+		t_check oci-stack-whiteouts-applied sh -c \
+			"[ ! -e /mnt/em6/data/big-copy ] && [ ! -e /mnt/em6/usr/bin/tool-link ]"
+		t_eq oci-stack-opaque-dir-applied new "$(ls -A /mnt/em6/opq)"
+		# the reference: the stack of whole fetched layers (a
+		# file-backed mount of each, Linux 6.12+)
+		if ! t_kernel_at_least 6 12; then
+			t_skip oci-stack-equals-whole-fetched-stack \
+				"no file-backed EROFS mounts before 6.12"
+		elif em --backend full oci:/data/oci-nm /mnt/em7 > /run/em7.out 2>&1; then
+			/bin/metalist /mnt/em7 > /run/em7.list 2>&1
+			t_same_list oci-stack-equals-whole-fetched-stack /run/em7.list /run/em6.list
+		else
+			t_fail oci-stack-full-mount "$(tail -n 3 /run/em7.out | tr '\n' ' ')"
+		fi
+		[ -r /run/em7.out ] && t_artifact /run/em7.out
+	else
+		t_fail oci-stack-mount "$(tail -n 3 /run/em6.out | tr '\n' ' ')"
+	fi
+	t_artifact /run/em6.out
+	for m in /mnt/em5 /mnt/em6 /mnt/em7; do
+		grep -q " $m " /proc/mounts || continue
+		t_check "oci-${m#/mnt/}-umount" em -u $m
+	done
+	t_eq oci-nothing-mounted "" "$(grep -E " /mnt/em[567] | $CD/stacks/" /proc/mounts)"
+	i=0
+	while [ -n "$(fetchd_pids)" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	t_eq oci-daemon-gone "" "$(fetchd_pids)"
+else
+	t_skip oci "no OCI layouts (umoci or erofs-convert missing on the host)"
+fi
+
+# --- 5. a cache directory on tmpfs --------------------------------------------
+# cachefiles binds only to a filesystem with sync_fs (fs/cachefiles/
+# cache.c): the kernel refuses tmpfs, erofs-mount says so up front
+mkdir -p /run/emtmp /mnt/em8
+mount -t tmpfs none /run/emtmp
+echo /run/emtmp >> /run/t_mounts
+dmesg -c > /dev/null 2>&1 || :
+/bin/erofs-fetchd --backend cachefiles --cache-dir /run/emtmp \
+	--source /data/em > /run/emtmp-fetchd.out 2>&1 &
+fp=$!
+i=0
+while kill -0 $fp 2>/dev/null && [ $i -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+if kill $fp 2>/dev/null; then
+	t_fail tmpfs-kernel-refuses "erofs-fetchd still runs"
+else
+	t_check tmpfs-kernel-refuses sh -c \
+		"dmesg | grep -q 'CacheFiles: Failed to register: -95'"
+fi
+t_artifact /run/emtmp-fetchd.out
+if $EM --cache-dir /run/emtmp --state-dir $ST /data/em/em-man.json /mnt/em8 \
+	> /run/em8.out 2>&1; then
+	t_fail tmpfs-cache-refused "mounted: $(tail -n 2 /run/em8.out | tr '\n' ' ')"
+	umount /mnt/em8
+else
+	t_check tmpfs-cache-refused-clearly grep -q \
+		"/run/emtmp is on tmpfs: the cachefiles backend needs a disk filesystem" /run/em8.out
+fi
+t_check_fails tmpfs-nothing-mounted grep -q " /mnt/em8 " /proc/mounts
+t_eq tmpfs-no-daemon "" "$(fetchd_pids)"
+t_artifact /run/em8.out
 kill $hpid 2>/dev/null
 wait $hpid 2>/dev/null
 t_artifact $CD/erofs-fetchd.log fetchd-emount.log
