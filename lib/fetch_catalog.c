@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The fetch catalog: the objects (blobs) one manifest names, each with its
- * cookie key, its path below a source and its size, indexed by name for
- * erofs_fetch_lookup.  It is not the daemon's list of served images
- * (fetchd_catalog.c), which holds one fetch core and catalog per image.
+ * One manifest's objects by name (not the daemon's images: fetchd_images.c).
+ *
+ * The fetch catalog: the bootstrap and blobs one manifest names, each with
+ * its cookie key, its path below a source and its size, indexed by name for
+ * erofs_fetch_lookup of the fetch core the catalog belongs to.
  */
 #include <errno.h>
 #include <inttypes.h>
