@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The fetch core: object lookup (manifest or sources), filled-page bitmaps,
- * widening to fetch units, a pthread worker pool with two queues (requests
- * first, prefetch after), coalescing of equal units, statistics.
+ * The fetch core: object lookup (catalog or sources), objects and their
+ * filled-page bitmaps, filling one unit (widened) from the sources, and the
+ * pthread worker pool with three queues (requests first, then read-ahead,
+ * then whole-object prefetch) that coalesces equal units.  Statistics,
+ * the adaptive read-ahead and the catalog live next to it in
+ * fetch_stats.c, fetch_readahead.c and fetch_catalog.c; what they share is
+ * in liberofs_fetch.h.
  *
  * Locking: one mutex per core guards the queues, every object's bitmaps and
  * reference counts, and the statistics.  Source reads and fd writes run
@@ -18,82 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "erofs/fetch.h"
-#include "erofs/manifest.h"
-
-struct fetch_job {
-	struct fetch_job *next;
-	struct erofs_fetch_obj *obj;
-	uint64_t off, len;
-	erofs_fetch_done_fn done;
-	void *arg;
-	bool prefetch;
-	bool readahead;		 /* ahead of a sequential reader */
-	uint64_t cursor;	 /* prefetch: next unit index */
-	unsigned int seed_waits; /* prefetch: waits for the cache file */
-	struct timespec t0;
-};
-
-struct erofs_fetch_obj {
-	struct erofs_fetch *f;
-	char *name;
-	char path[sizeof(((struct erofs_fetch_info *)0)->path)];
-	uint64_t size;
-	int fd;
-	unsigned int refs;
-	bool closing;
-	bool prefetch_queued;
-	uint64_t npages; /* round_up(size, 4096) / 4096 */
-	uint64_t nunits;
-	uint64_t missing; /* pages not yet written */
-	bool seeded;	  /* filled[] reflects the cache file */
-	uint64_t *filled; /* one bit per page */
-	uint64_t *busy;	  /* one bit per unit being fetched */
-	uint64_t *failed; /* one bit per unit whose last fetch
-			   * failed */
-	struct erofs_fetch_ra ra;
-	bool no_copy; /* atomic: copy_file_range refused for this fd */
-};
-
-struct erofs_fetch {
-	const struct erofs_log *log;
-	unsigned int nworkers;
-	uint64_t unit;
-	uint64_t ra_max; /* 0: no read-ahead */
-	bool prefetch;
-	struct erofs_source *const *srcs;
-	unsigned int nr_srcs;
-	const struct erofs_fetch_catalog *catalog;
-
-	pthread_mutex_t lock;
-	pthread_cond_t work_cond; /* a job was queued, or stop */
-	pthread_cond_t idle_cond; /* a job finished */
-	pthread_cond_t unit_cond; /* a busy unit finished */
-	/* requests; read-ahead; whole-object prefetch */
-	struct fetch_job *hi_head, *hi_tail, *ra_head, *ra_tail, *lo_head,
-	    *lo_tail;
-	unsigned int running, running_prefetch;
-	bool stop;
-	bool no_prefetch; /* draining: no new prefetch work */
-	pthread_t *threads;
-	unsigned int nthreads;
-	struct erofs_fetch_stats stats;
-};
-
-static inline bool bit_test(const uint64_t *map, uint64_t i)
-{
-	return map[i / 64] >> (i % 64) & 1;
-}
-
-static inline void bit_set(uint64_t *map, uint64_t i)
-{
-	map[i / 64] |= 1ull << (i % 64);
-}
-
-static inline void bit_clear(uint64_t *map, uint64_t i)
-{
-	map[i / 64] &= ~(1ull << (i % 64));
-}
+#include "liberofs_fetch.h"
 
 static uint64_t now_us(const struct timespec *since)
 {
@@ -104,96 +33,6 @@ static uint64_t now_us(const struct timespec *since)
 	us = (int64_t)(ts.tv_sec - since->tv_sec) * 1000000 +
 	     (ts.tv_nsec - since->tv_nsec) / 1000;
 	return us < 0 ? 0 : us;
-}
-
-/* ------------------------------------------------------------------ */
-/* statistics                                                          */
-
-static unsigned int lat_bucket(uint64_t us)
-{
-	unsigned int e, idx;
-
-	if (us < 8)
-		return us;
-	e = erofs_ilog2(us);
-	idx = (e - 2) * 8 + ((us >> (e - 3)) & 7);
-	return idx < EROFS_FETCH_LAT_BUCKETS ? idx
-					     : EROFS_FETCH_LAT_BUCKETS - 1;
-}
-
-static uint64_t lat_bucket_upper(unsigned int idx)
-{
-	unsigned int e, sub;
-
-	if (idx < 8)
-		return idx;
-	e = idx / 8 + 2;
-	sub = idx % 8;
-	return ((8ull + sub) << (e - 3)) + (1ull << (e - 3)) - 1;
-}
-
-void erofs_fetch_stats_record(struct erofs_fetch_stats *s, uint64_t us)
-{
-	s->lat_buckets[lat_bucket(us)]++;
-	s->lat_count++;
-	if (us > s->lat_max_us)
-		s->lat_max_us = us;
-}
-
-uint64_t erofs_fetch_stats_percentile(const struct erofs_fetch_stats *s,
-				      double pct)
-{
-	uint64_t rank, seen = 0;
-
-	if (!s->lat_count)
-		return 0;
-	if (pct <= 0)
-		pct = 0.0001;
-	if (pct > 100)
-		pct = 100;
-	rank = (uint64_t)(pct / 100.0 * s->lat_count + 0.999999);
-	if (rank < 1)
-		rank = 1;
-	for (unsigned int i = 0; i < EROFS_FETCH_LAT_BUCKETS; i++) {
-		seen += s->lat_buckets[i];
-		if (seen >= rank) {
-			uint64_t up = lat_bucket_upper(i);
-
-			if (i == EROFS_FETCH_LAT_BUCKETS - 1)
-				return s->lat_max_us;
-
-			return up < s->lat_max_us ? up : s->lat_max_us;
-		}
-	}
-	return s->lat_max_us;
-}
-
-void erofs_fetch_get_stats(struct erofs_fetch *f, struct erofs_fetch_stats *s)
-{
-	pthread_mutex_lock(&f->lock);
-	*s = f->stats;
-	pthread_mutex_unlock(&f->lock);
-}
-
-void erofs_fetch_log_stats(struct erofs_fetch *f, const char *when)
-{
-	struct erofs_fetch_stats s;
-
-	erofs_fetch_get_stats(f, &s);
-	erofs_msg(
-	    f->log, EROFS_LOG_INFO, 0,
-	    "stats (%s): requests %" PRIu64 " failed %" PRIu64
-	    " requested %" PRIu64 " B fetched %" PRIu64 " B written %" PRIu64
-	    " B units fetched %" PRIu64 " hit %" PRIu64 " coalesced %" PRIu64
-	    " prefetched %" PRIu64 " read ahead %" PRIu64
-	    " source errors %" PRIu64 " latency us p50 %" PRIu64 " p90 %" PRIu64
-	    " p99 %" PRIu64 " max %" PRIu64,
-	    when, s.requests, s.failed, s.bytes_requested, s.bytes_fetched,
-	    s.bytes_written, s.units_fetched, s.units_hit, s.units_coalesced,
-	    s.prefetch_units, s.readahead_units, s.source_errors,
-	    erofs_fetch_stats_percentile(&s, 50),
-	    erofs_fetch_stats_percentile(&s, 90),
-	    erofs_fetch_stats_percentile(&s, 99), s.lat_max_us);
 }
 
 /* ------------------------------------------------------------------ */
@@ -223,23 +62,6 @@ void erofs_fetch_widen(uint64_t off, uint64_t len, uint64_t unit, uint64_t size,
 /* ------------------------------------------------------------------ */
 /* lookup and objects                                                  */
 
-static bool path_ok(const char *p)
-{
-	size_t n = strlen(p);
-
-	if (!n || p[0] == '/' ||
-	    n >= sizeof(((struct erofs_fetch_info *)0)->path))
-		return false;
-	for (const char *s = p; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return false;
-	/* no ".." path component */
-	for (const char *s = p; (s = strstr(s, "..")); s += 2)
-		if ((s == p || s[-1] == '/') && (s[2] == '\0' || s[2] == '/'))
-			return false;
-	return true;
-}
-
 static int check_size(const struct erofs_log *log, const char *name,
 		      uint64_t size)
 {
@@ -266,7 +88,7 @@ int erofs_fetch_lookup(struct erofs_fetch *f, const char *name,
 		info->size = e->size;
 		return check_size(f->log, name, e->size);
 	}
-	if (!path_ok(name))
+	if (!fetch_path_ok(name))
 		return -ENOENT;
 	for (unsigned int i = 0; i < f->nr_srcs; i++) {
 		uint64_t size;
@@ -285,11 +107,12 @@ int erofs_fetch_lookup(struct erofs_fetch *f, const char *name,
 }
 
 /*
- * Marks the pages the cache file already holds.  False when the kernel has
- * not attached the backing file to the anonymous fd yet (lseek fails with
- * ENOBUFS right after copen); the caller tries again before fetching.
+ * Marks the pages the cache file already holds (under f->lock, or before
+ * the object is shared).  False when the kernel has not attached the
+ * backing file to the anonymous fd yet (lseek fails with ENOBUFS right
+ * after copen); the caller tries again before fetching.
  */
-static bool seed_filled(struct erofs_fetch_obj *o)
+bool fetch_seed_filled(struct erofs_fetch_obj *o)
 {
 	off_t pos = 0, end = o->npages * EROFS_FETCH_PAGE;
 
@@ -308,21 +131,14 @@ static bool seed_filled(struct erofs_fetch_obj *o)
 		for (uint64_t pg =
 			 erofs_div_round_up((uint64_t)d, EROFS_FETCH_PAGE);
 		     pg < (uint64_t)h / EROFS_FETCH_PAGE; pg++) {
-			if (!bit_test(o->filled, pg)) {
-				bit_set(o->filled, pg);
+			if (!fetch_bit_test(o->filled, pg)) {
+				fetch_bit_set(o->filled, pg);
 				o->missing--;
 			}
 		}
 		pos = h;
 	}
 	return true;
-}
-
-/* under f->lock: seed the filled pages once the backing file exists */
-static void ensure_seeded(struct erofs_fetch_obj *o)
-{
-	if (!o->seeded)
-		o->seeded = seed_filled(o);
 }
 
 int erofs_fetch_obj_open(struct erofs_fetch *f, const char *name,
@@ -353,7 +169,7 @@ int erofs_fetch_obj_open(struct erofs_fetch *f, const char *name,
 	o->failed = calloc(o->nunits / 64 + 1, sizeof(uint64_t));
 	if (!o->name || !o->filled || !o->busy || !o->failed)
 		goto nomem;
-	o->seeded = seed_filled(o);
+	o->seeded = fetch_seed_filled(o);
 	if (o->seeded)
 		erofs_dbg(f->log,
 			  "object %s: %" PRIu64 " bytes, %" PRIu64
@@ -376,12 +192,6 @@ nomem:
 	}
 	close(fd);
 	return erofs_err(f->log, -ENOMEM, "object %s", name);
-}
-
-/* under f->lock */
-static void obj_get(struct erofs_fetch_obj *o)
-{
-	o->refs++;
 }
 
 static void obj_put(struct erofs_fetch_obj *o)
@@ -518,16 +328,6 @@ static int write_zeros(struct erofs_fetch *f, struct erofs_fetch_obj *o,
 	return 0;
 }
 
-static bool pages_filled(const struct erofs_fetch_obj *o, uint64_t start,
-			 uint64_t end)
-{
-	for (uint64_t pg = start / EROFS_FETCH_PAGE;
-	     pg < erofs_div_round_up(end, EROFS_FETCH_PAGE); pg++)
-		if (!bit_test(o->filled, pg))
-			return false;
-	return true;
-}
-
 enum fill_kind {
 	FILL_REQUEST,
 	FILL_PREFETCH,
@@ -554,7 +354,7 @@ static int fill_unit(struct erofs_fetch *f, struct erofs_fetch_obj *o,
 
 	pthread_mutex_lock(&f->lock);
 	for (;;) {
-		if (pages_filled(o, us, te)) {
+		if (fetch_pages_filled(o, us, te)) {
 			if (waited)
 				f->stats.units_coalesced++;
 			else if (!prefetch)
@@ -562,13 +362,13 @@ static int fill_unit(struct erofs_fetch *f, struct erofs_fetch_obj *o,
 			pthread_mutex_unlock(&f->lock);
 			return write_zeros(f, o, buf, te, ue);
 		}
-		if (!bit_test(o->busy, unit_idx)) {
+		if (!fetch_bit_test(o->busy, unit_idx)) {
 			/*
 			 * We waited for a fetch of this unit that failed:
 			 * share its outcome instead of retrying at once (a
 			 * later request tries again).
 			 */
-			if (waited && bit_test(o->failed, unit_idx)) {
+			if (waited && fetch_bit_test(o->failed, unit_idx)) {
 				pthread_mutex_unlock(&f->lock);
 				return -EIO;
 			}
@@ -582,8 +382,8 @@ static int fill_unit(struct erofs_fetch *f, struct erofs_fetch_obj *o,
 		waited = true;
 		pthread_cond_wait(&f->unit_cond, &f->lock);
 	}
-	bit_set(o->busy, unit_idx);
-	bit_clear(o->failed, unit_idx);
+	fetch_bit_set(o->busy, unit_idx);
+	fetch_bit_clear(o->failed, unit_idx);
 	pthread_mutex_unlock(&f->lock);
 
 	/* fetch the whole unit (clamped to the object), not just the pages */
@@ -596,8 +396,8 @@ static int fill_unit(struct erofs_fetch *f, struct erofs_fetch_obj *o,
 	if (!err) {
 		for (uint64_t pg = ustart / EROFS_FETCH_PAGE;
 		     pg < uend / EROFS_FETCH_PAGE; pg++) {
-			if (!bit_test(o->filled, pg)) {
-				bit_set(o->filled, pg);
+			if (!fetch_bit_test(o->filled, pg)) {
+				fetch_bit_set(o->filled, pg);
 				o->missing--;
 			}
 		}
@@ -610,9 +410,9 @@ static int fill_unit(struct erofs_fetch *f, struct erofs_fetch_obj *o,
 			f->stats.readahead_units++;
 	} else {
 		f->stats.source_errors++;
-		bit_set(o->failed, unit_idx);
+		fetch_bit_set(o->failed, unit_idx);
 	}
-	bit_clear(o->busy, unit_idx);
+	fetch_bit_clear(o->busy, unit_idx);
 	pthread_cond_broadcast(&f->unit_cond);
 	pthread_mutex_unlock(&f->lock);
 	if (err)
@@ -644,7 +444,7 @@ static int fill_range(struct erofs_fetch *f, struct erofs_fetch_obj *o,
 /* ------------------------------------------------------------------ */
 /* worker pool                                                         */
 
-static void queue_job(struct erofs_fetch *f, struct fetch_job *j)
+void fetch_queue_job(struct erofs_fetch *f, struct fetch_job *j)
 {
 	struct fetch_job **head = j->prefetch	 ? &f->lo_head
 				  : j->readahead ? &f->ra_head
@@ -701,7 +501,7 @@ static bool run_prefetch(struct erofs_fetch *f, struct fetch_job *j, void *buf)
 	uint64_t u;
 
 	pthread_mutex_lock(&f->lock);
-	ensure_seeded(o);
+	fetch_ensure_seeded(o);
 	/*
 	 * Right after OPEN the kernel may not have attached the cache file
 	 * yet; without knowing what it holds, prefetch would fetch it all
@@ -720,7 +520,7 @@ static bool run_prefetch(struct erofs_fetch *f, struct fetch_job *j, void *buf)
 
 		if (e > o->npages * EROFS_FETCH_PAGE)
 			e = o->npages * EROFS_FETCH_PAGE;
-		if (!bit_test(o->busy, u) && !pages_filled(o, s, e))
+		if (!fetch_bit_test(o->busy, u) && !fetch_pages_filled(o, s, e))
 			break;
 	}
 	if (u >= o->nunits || o->closing || f->no_prefetch) {
@@ -765,11 +565,6 @@ static void finish_request(struct erofs_fetch *f, struct fetch_job *j, int err)
 	j->done(j->arg, j->obj, err);
 }
 
-struct worker_arg {
-	struct erofs_fetch *f;
-	void *buf;
-};
-
 static void *worker_main(void *p)
 {
 	struct erofs_fetch *f = p;
@@ -798,7 +593,7 @@ static void *worker_main(void *p)
 			pthread_mutex_lock(&f->lock);
 			f->running_prefetch--;
 			if (again && !f->no_prefetch) {
-				queue_job(f, j);
+				fetch_queue_job(f, j);
 				j = NULL;
 			} else {
 				j->obj->prefetch_queued = false;
@@ -871,16 +666,16 @@ int erofs_fetch_submit(struct erofs_fetch_obj *o, uint64_t off, uint64_t len,
 	j->arg = arg;
 	clock_gettime(CLOCK_MONOTONIC, &j->t0);
 	pthread_mutex_lock(&f->lock);
-	ensure_seeded(o);
+	fetch_ensure_seeded(o);
 	if (f->stop) {
 		pthread_mutex_unlock(&f->lock);
 		free(j);
 		return -ESHUTDOWN;
 	}
-	obj_get(o);
+	fetch_obj_get(o);
 	f->stats.requests++;
 	f->stats.bytes_requested += len;
-	queue_job(f, j);
+	fetch_queue_job(f, j);
 	pthread_mutex_unlock(&f->lock);
 	return 0;
 }
@@ -899,7 +694,7 @@ int erofs_fetch_range_sync(struct erofs_fetch_obj *o, uint64_t off,
 		return erofs_err(f->log, -ENOMEM, "object %s: buffer", o->name);
 	clock_gettime(CLOCK_MONOTONIC, &j.t0);
 	pthread_mutex_lock(&f->lock);
-	ensure_seeded(o);
+	fetch_ensure_seeded(o);
 	f->stats.requests++;
 	f->stats.bytes_requested += len;
 	pthread_mutex_unlock(&f->lock);
@@ -911,116 +706,6 @@ int erofs_fetch_range_sync(struct erofs_fetch_obj *o, uint64_t off,
 	pthread_mutex_unlock(&f->lock);
 	free(buf);
 	return err;
-}
-
-/* ------------------------------------------------------------------ */
-/* adaptive read-ahead                                                 */
-
-void erofs_fetch_ra_step(struct erofs_fetch_ra *ra, uint64_t unit, uint64_t max,
-			 uint64_t size, uint64_t off, uint64_t len,
-			 uint64_t *from, uint64_t *to)
-{
-	uint64_t end, covered, base, target;
-	bool seq;
-
-	*from = *to = 0;
-	if (!max || !len || off >= size)
-		return;
-	if (max < unit)
-		max = unit;
-	end = len > size - off ? size : off + len;
-	/* what the previous access made present: its unit, the read-ahead */
-	/* size <= EROFS_FETCH_MAX_SIZE: no rounding here wraps */
-	covered = erofs_round_up(ra->next, unit);
-	if (covered > size)
-		covered = size;
-	if (covered < ra->end)
-		covered = ra->end;
-	seq = ra->next && off <= covered && end > ra->next;
-	ra->next = end;
-	if (!seq) {
-		ra->window = 0;
-		ra->end = 0;
-		return;
-	}
-	base = erofs_round_up(end, unit);
-	if (base > size)
-		base = size;
-	if (ra->end < base)
-		ra->end = base;
-	if (!ra->window) {
-		ra->window = 2 * unit < max ? 2 * unit : max;
-	} else {
-		/* still a whole window ahead of the reader */
-		if (ra->end - base >= ra->window)
-			return;
-		/* the reader moved into it: double it */
-		ra->window = ra->window > max / 2 ? max : 2 * ra->window;
-	}
-	target = ra->window > size - base ? size : base + ra->window;
-	/* enough queued already; or less than a unit more, not at the end */
-	if (target <= ra->end || (target - ra->end < unit && target < size))
-		return;
-	*from = ra->end;
-	*to = target;
-	ra->end = target;
-}
-
-/* under f->lock: queue the units of [from, to) that are neither present
- * nor being fetched as read-ahead jobs */
-static void queue_readahead(struct erofs_fetch_obj *o, uint64_t from,
-			    uint64_t to)
-{
-	struct erofs_fetch *f = o->f;
-	uint64_t tracked_end = o->npages * EROFS_FETCH_PAGE;
-
-	for (uint64_t s = from; s < to; s += f->unit) {
-		uint64_t e =
-		    s + f->unit < tracked_end ? s + f->unit : tracked_end;
-		struct fetch_job *j;
-
-		if (s >= tracked_end)
-			break;
-		if (bit_test(o->busy, s / f->unit) || pages_filled(o, s, e))
-			continue;
-		j = calloc(1, sizeof(*j));
-		if (!j)
-			return; /* read-ahead is best effort */
-		j->obj = o;
-		j->off = s;
-		j->len = e - s;
-		j->readahead = true;
-		obj_get(o);
-		queue_job(f, j);
-	}
-}
-
-bool erofs_fetch_obj_access(struct erofs_fetch_obj *o, uint64_t off,
-			    uint64_t len)
-{
-	struct erofs_fetch *f = o->f;
-	uint64_t from, to, end;
-	bool present;
-
-	if (!len || off >= o->size)
-		return false;
-	end = len > o->size - off ? o->size : off + len;
-	pthread_mutex_lock(&f->lock);
-	ensure_seeded(o);
-	/*
-	 * Pages past the object's last one (a cachefiles READ may reach
-	 * there) are written only by a request: not present.
-	 */
-	present = o->seeded && len <= o->npages * EROFS_FETCH_PAGE - off &&
-		  pages_filled(o, off, end);
-	erofs_fetch_ra_step(&o->ra, f->unit, f->ra_max, o->size, off, len,
-			    &from, &to);
-	/* without knowing what the cache file holds, no read-ahead */
-	if (from < to && o->seeded && !o->closing && !f->no_prefetch &&
-	    !f->stop)
-		queue_readahead(o, from, to);
-	pthread_mutex_unlock(&f->lock);
-	return present;
 }
 
 void erofs_fetch_prefetch(struct erofs_fetch_obj *o)
@@ -1043,8 +728,8 @@ void erofs_fetch_prefetch(struct erofs_fetch_obj *o)
 	j->obj = o;
 	j->prefetch = true;
 	o->prefetch_queued = true;
-	obj_get(o);
-	queue_job(f, j);
+	fetch_obj_get(o);
+	fetch_queue_job(f, j);
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -1164,143 +849,4 @@ void erofs_fetch_destroy(struct erofs_fetch *f)
 	pthread_cond_destroy(&f->unit_cond);
 	free(f->threads);
 	free(f);
-}
-
-/* ------------------------------------------------------------------ */
-/* catalog                                                             */
-
-static bool name_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (!n || n > 252)
-		return false;
-	for (; *s; s++)
-		if ((unsigned char)*s <= 0x20 || *s == 0x7f || *s == '/')
-			return false;
-	return true;
-}
-
-static int catalog_add(struct erofs_fetch_catalog *c, const char *name,
-		       const char *path, uint64_t size,
-		       const struct erofs_log *log)
-{
-	struct erofs_fetch_entry *e = &c->v[c->nr];
-	const char *slash = strrchr(path, '/');
-
-	if (!name_ok(name))
-		return erofs_err(log, -EINVAL,
-				 "manifest: bad object name "
-				 "\"%s\"",
-				 name);
-	if (!path_ok(path) && slash)
-		path = slash + 1;
-	if (!path_ok(path))
-		return erofs_err(log, -EINVAL,
-				 "manifest: object %s: bad path "
-				 "\"%s\"",
-				 name, path);
-	e->name = strdup(name);
-	e->path = strdup(path);
-	e->size = size;
-	c->nr++;
-	if (!e->name || !e->path)
-		return erofs_err(log, -ENOMEM, "manifest");
-	return 0;
-}
-
-static int by_name_cmp(const void *a, const void *b, void *arg)
-{
-	const struct erofs_fetch_catalog *c = arg;
-
-	return strcmp(c->v[*(const unsigned int *)a].name,
-		      c->v[*(const unsigned int *)b].name);
-}
-
-/* the name index, sorted once: lookups and the duplicate check in log n */
-static int catalog_index(struct erofs_fetch_catalog *c,
-			 const struct erofs_log *log)
-{
-	c->by_name = malloc((c->nr ? c->nr : 1) * sizeof(*c->by_name));
-	if (!c->by_name)
-		return erofs_err(log, -ENOMEM, "manifest");
-	for (unsigned int i = 0; i < c->nr; i++)
-		c->by_name[i] = i;
-	qsort_r(c->by_name, c->nr, sizeof(*c->by_name), by_name_cmp, c);
-	for (unsigned int i = 1; i < c->nr; i++)
-		if (!strcmp(c->v[c->by_name[i - 1]].name,
-			    c->v[c->by_name[i]].name))
-			return erofs_err(log, -EINVAL,
-					 "manifest: duplicate object name "
-					 "\"%s\"",
-					 c->v[c->by_name[i]].name);
-	return 0;
-}
-
-int erofs_fetch_catalog_from_manifest(const struct erofs_manifest *m,
-				      const char *fsid,
-				      const struct erofs_log *log,
-				      struct erofs_fetch_catalog *c)
-{
-	int err = 0;
-
-	c->nr = 0;
-	c->by_name = NULL;
-	c->v = calloc((size_t)m->nr_blobs + 1, sizeof(*c->v));
-	if (!c->v)
-		return erofs_err(log, -ENOMEM, "manifest");
-	if (!fsid)
-		fsid = m->fsid;
-	if (!fsid)
-		erofs_warn(log, "manifest has no fsid and none was given: "
-				"the bootstrap is not served");
-	else
-		err = catalog_add(c, fsid, m->bootstrap_path, m->bootstrap_size,
-				  log);
-	for (unsigned int i = 0; !err && i < m->nr_blobs; i++)
-		err = catalog_add(c, m->blobs[i].tag, m->blobs[i].path,
-				  m->blobs[i].size, log);
-	if (!err)
-		err = catalog_index(c, log);
-	if (err)
-		erofs_fetch_catalog_free(c);
-	return err;
-}
-
-void erofs_fetch_catalog_free(struct erofs_fetch_catalog *c)
-{
-	for (unsigned int i = 0; i < c->nr; i++) {
-		free(c->v[i].name);
-		free(c->v[i].path);
-	}
-	free(c->v);
-	free(c->by_name);
-	c->v = NULL;
-	c->by_name = NULL;
-	c->nr = 0;
-}
-
-const struct erofs_fetch_entry *
-erofs_fetch_catalog_find(const struct erofs_fetch_catalog *c, const char *name)
-{
-	unsigned int lo = 0, hi = c->nr;
-
-	if (!c->by_name) {
-		for (unsigned int i = 0; i < c->nr; i++)
-			if (c->v[i].name && !strcmp(c->v[i].name, name))
-				return &c->v[i];
-		return NULL;
-	}
-	while (lo < hi) {
-		unsigned int mid = lo + (hi - lo) / 2;
-		int r = strcmp(c->v[c->by_name[mid]].name, name);
-
-		if (!r)
-			return &c->v[c->by_name[mid]];
-		if (r < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
 }

@@ -115,15 +115,15 @@ int fetchd_add_image(struct erofs_fetchd *d, struct fetchd_image *img)
 {
 	int err;
 
-	if (fetchd_catalog_get(&d->images, img->id))
+	if (fetchd_images_get(&d->images, img->id))
 		return erofs_err(d->log, -EEXIST, "image %s is already served",
 				 img->id);
-	err = fetchd_catalog_add(&d->images, img);
+	err = fetchd_images_add(&d->images, img);
 	if (err)
 		return erofs_err(d->log, err, "image %s", img->id);
 	err = d->bops->image_added(d, img);
 	if (err) {
-		fetchd_catalog_remove(&d->images, img);
+		fetchd_images_remove(&d->images, img);
 		return err;
 	}
 	return 0;
@@ -131,7 +131,7 @@ int fetchd_add_image(struct erofs_fetchd *d, struct fetchd_image *img)
 
 void fetchd_remove_image(struct erofs_fetchd *d, struct fetchd_image *img)
 {
-	fetchd_catalog_remove(&d->images, img);
+	fetchd_images_remove(&d->images, img);
 	erofs_fetch_drain(img->fetch);
 	d->bops->image_removing(d, img);
 	fetchd_image_destroy(img);
@@ -202,7 +202,7 @@ int erofs_fetchd_create(const struct erofs_fetchd_opts *o,
 		}
 	}
 	if (o->control) {
-		fetchd_catalog_restore(d);
+		fetchd_images_restore(d);
 		err = fetchd_control_open(d);
 		if (err)
 			return err;
@@ -342,7 +342,7 @@ void erofs_fetchd_destroy(struct erofs_fetchd *d)
 	while (d->images.nr) {
 		struct fetchd_image *img = d->images.v[d->images.nr - 1];
 
-		fetchd_catalog_remove(&d->images, img);
+		fetchd_images_remove(&d->images, img);
 		fetchd_image_destroy(img);
 	}
 	free(d->images.v);

@@ -33,7 +33,7 @@ static int cf_resolve(void *arg, const char *name, struct erofs_fetch **fetch,
 {
 	struct erofs_fetchd *d = arg;
 	struct fetchd_image *img;
-	int err = fetchd_catalog_lookup(&d->images, name, &img, info);
+	int err = fetchd_images_lookup(&d->images, name, &img, info);
 
 	if (!err)
 		*fetch = img->fetch;

@@ -157,7 +157,7 @@ static void cmd_add(struct erofs_fetchd *d, char **f, int n, struct reply *r)
 		rprintf(r, "err %d usage: add ID MANIFEST SOURCE...", EINVAL);
 		return;
 	}
-	if (!*f[1] || fetchd_catalog_get(&d->images, f[1])) {
+	if (!*f[1] || fetchd_images_get(&d->images, f[1])) {
 		rprintf(r, "err %d image %s is already served", EEXIST, f[1]);
 		return;
 	}
@@ -169,7 +169,7 @@ static void cmd_add(struct erofs_fetchd *d, char **f, int n, struct reply *r)
 			fetchd_image_destroy(img);
 	}
 	if (!err) {
-		err = fetchd_catalog_persist(d, img);
+		err = fetchd_images_persist(d, img);
 		if (err)
 			fetchd_remove_image(d, img);
 	}
@@ -185,13 +185,13 @@ static void cmd_add(struct erofs_fetchd *d, char **f, int n, struct reply *r)
 static void cmd_del(struct erofs_fetchd *d, char **f, int n, struct reply *r)
 {
 	struct fetchd_image *img =
-	    n == 2 ? fetchd_catalog_get(&d->images, f[1]) : NULL;
+	    n == 2 ? fetchd_images_get(&d->images, f[1]) : NULL;
 
 	if (!img || !*f[1]) {
 		rprintf(r, "err %d no image %s", ENOENT, n == 2 ? f[1] : "");
 		return;
 	}
-	fetchd_catalog_unpersist(d, img);
+	fetchd_images_unpersist(d, img);
 	fetchd_remove_image(d, img);
 	erofs_info(d->log, "image %s removed", f[1]);
 	rprintf(r, "ok %u", d->images.nr);
@@ -221,7 +221,7 @@ static void cmd_prefetch(struct erofs_fetchd *d, char **f, int n,
 			 struct reply *r)
 {
 	struct fetchd_image *img =
-	    n >= 3 ? fetchd_catalog_get(&d->images, f[1]) : NULL;
+	    n >= 3 ? fetchd_images_get(&d->images, f[1]) : NULL;
 	int err = 0;
 
 	if (!img) {

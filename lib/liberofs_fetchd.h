@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Inside the serving core: the images it serves (catalog), the source
+ * Inside the serving core: the images it serves, the source
  * factory, and the interface a kernel backend implements.  Everything here
  * runs in the serving thread unless a comment says otherwise.
  */
@@ -29,7 +29,7 @@ int fetchd_sources_open(struct fetchd_sources *s, const char *const *specs,
 void fetchd_sources_close(struct fetchd_sources *s);
 
 /* ------------------------------------------------------------------ */
-/* object catalog: the images served (fetchd_catalog.c)                */
+/* the images served (fetchd_images.c)                                */
 
 struct fetchd_image {
 	char *id;	     /* "" for the image given on the command line */
@@ -45,7 +45,7 @@ struct fetchd_image {
 	void *bpriv; /* the backend's per-image state */
 };
 
-struct fetchd_catalog {
+struct fetchd_images {
 	struct fetchd_image **v;
 	unsigned int nr;
 };
@@ -59,26 +59,26 @@ int fetchd_image_create(struct erofs_fetchd *d, const char *id,
 /* drains and frees (the backend must have let go of it) */
 void fetchd_image_destroy(struct fetchd_image *img);
 
-int fetchd_catalog_add(struct fetchd_catalog *c, struct fetchd_image *img);
-struct fetchd_image *fetchd_catalog_get(const struct fetchd_catalog *c,
-					const char *id);
+int fetchd_images_add(struct fetchd_images *c, struct fetchd_image *img);
+struct fetchd_image *fetchd_images_get(const struct fetchd_images *c,
+				       const char *id);
 /* unlist @img (not freed) */
-void fetchd_catalog_remove(struct fetchd_catalog *c, struct fetchd_image *img);
+void fetchd_images_remove(struct fetchd_images *c, struct fetchd_image *img);
 /* the image serving object @name and where its data comes from */
-int fetchd_catalog_lookup(const struct fetchd_catalog *c, const char *name,
-			  struct fetchd_image **img,
-			  struct erofs_fetch_info *info);
+int fetchd_images_lookup(const struct fetchd_images *c, const char *name,
+			 struct fetchd_image **img,
+			 struct erofs_fetch_info *info);
 /* total bytes of an image's objects (catalog), 0 when unknown */
 uint64_t fetchd_image_total(const struct fetchd_image *img);
 
 /* registrations of images added through the control socket, kept below
  * the cache dir so that a restarted daemon serves them again */
-int fetchd_catalog_persist(struct erofs_fetchd *d,
-			   const struct fetchd_image *img);
-void fetchd_catalog_unpersist(struct erofs_fetchd *d,
-			      const struct fetchd_image *img);
+int fetchd_images_persist(struct erofs_fetchd *d,
+			  const struct fetchd_image *img);
+void fetchd_images_unpersist(struct erofs_fetchd *d,
+			     const struct fetchd_image *img);
 /* re-create every persisted image (errors logged, image skipped) */
-void fetchd_catalog_restore(struct erofs_fetchd *d);
+void fetchd_images_restore(struct erofs_fetchd *d);
 
 /* ------------------------------------------------------------------ */
 /* backends                                                            */
@@ -122,7 +122,7 @@ struct erofs_fetchd {
 	enum erofs_fetchd_backend backend;
 	const struct fetchd_backend_ops *bops;
 	void *bpriv;
-	struct fetchd_catalog images;
+	struct fetchd_images images;
 	int wake[2]; /* stop handle: 's' stop, 'u' statistics */
 	int ctlfd;   /* listening control socket, or -1 */
 	char *ctl_path;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// fuzz-sources: lib/manifest.c lib/fetch.c lib/cookie.c lib/log.c lib/util.c
+// fuzz-sources: lib/manifest.c lib/fetch_catalog.c lib/cookie.c
+// fuzz-sources: lib/log.c lib/util.c
 /*
  * libFuzzer target over the manifest loader: limits and pre-count, JSON
  * syntax (trailing data), every field's validation, then what a consumer

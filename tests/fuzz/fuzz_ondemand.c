@@ -1,5 +1,7 @@
-// fuzz-sources: lib/ondemand.c lib/cache_gc.c lib/fetch.c lib/source_dir.c
 // SPDX-License-Identifier: GPL-2.0-or-later
+// fuzz-sources: lib/ondemand.c lib/cache_gc.c lib/source_dir.c
+// fuzz-sources: lib/fetch.c lib/fetch_stats.c lib/fetch_readahead.c
+// fuzz-sources: lib/fetch_catalog.c
 // fuzz-sources: lib/source_http.c lib/manifest.c lib/cookie.c lib/ondisk.c
 // fuzz-sources: lib/http_header.c lib/source.c
 // fuzz-sources: lib/reader.c lib/log.c lib/util.c

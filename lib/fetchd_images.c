@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The object catalog of the serving core: the images it serves, each a
- * manifest (or a bare blob directory) with its own sources and fetch core,
- * and the lookup of a kernel object name across them.  Images added through
- * the control socket are also written to CACHE_DIR/.erofs-fetchd/images/,
- * one small file each, so that a daemon restarted by its supervisor serves
- * them again before it answers the first event.
+ * The daemon's served images (not one manifest's objects: fetch_catalog.c).
+ *
+ * Each image is a manifest (or a bare blob directory) with its own sources,
+ * fetch catalog and fetch core; a kernel object name is looked up across
+ * them, images with a manifest first.  Images added through the control
+ * socket are also written to CACHE_DIR/.erofs-fetchd/images/, one small
+ * file each, so that a daemon restarted by its supervisor serves them again
+ * before it answers the first event.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -110,7 +112,7 @@ void fetchd_image_destroy(struct fetchd_image *img)
 	free(img);
 }
 
-int fetchd_catalog_add(struct fetchd_catalog *c, struct fetchd_image *img)
+int fetchd_images_add(struct fetchd_images *c, struct fetchd_image *img)
 {
 	struct fetchd_image **v = realloc(c->v, (c->nr + 1) * sizeof(*v));
 
@@ -121,8 +123,8 @@ int fetchd_catalog_add(struct fetchd_catalog *c, struct fetchd_image *img)
 	return 0;
 }
 
-struct fetchd_image *fetchd_catalog_get(const struct fetchd_catalog *c,
-					const char *id)
+struct fetchd_image *fetchd_images_get(const struct fetchd_images *c,
+				       const char *id)
 {
 	for (unsigned int i = 0; i < c->nr; i++)
 		if (!strcmp(c->v[i]->id, id))
@@ -130,7 +132,7 @@ struct fetchd_image *fetchd_catalog_get(const struct fetchd_catalog *c,
 	return NULL;
 }
 
-void fetchd_catalog_remove(struct fetchd_catalog *c, struct fetchd_image *img)
+void fetchd_images_remove(struct fetchd_images *c, struct fetchd_image *img)
 {
 	for (unsigned int i = 0; i < c->nr; i++) {
 		if (c->v[i] == img) {
@@ -142,9 +144,9 @@ void fetchd_catalog_remove(struct fetchd_catalog *c, struct fetchd_image *img)
 	}
 }
 
-int fetchd_catalog_lookup(const struct fetchd_catalog *c, const char *name,
-			  struct fetchd_image **img,
-			  struct erofs_fetch_info *info)
+int fetchd_images_lookup(const struct fetchd_images *c, const char *name,
+			 struct fetchd_image **img,
+			 struct erofs_fetch_info *info)
 {
 	int err = -ENOENT;
 
@@ -199,8 +201,8 @@ static bool one_line(const char *s)
 	return !strchr(s, '\n');
 }
 
-int fetchd_catalog_persist(struct erofs_fetchd *d,
-			   const struct fetchd_image *img)
+int fetchd_images_persist(struct erofs_fetchd *d,
+			  const struct fetchd_image *img)
 {
 	char path[4096], dir[4096];
 	struct erofs_outfile of;
@@ -245,8 +247,8 @@ int fetchd_catalog_persist(struct erofs_fetchd *d,
 	return erofs_outfile_commit(&of, d->log);
 }
 
-void fetchd_catalog_unpersist(struct erofs_fetchd *d,
-			      const struct fetchd_image *img)
+void fetchd_images_unpersist(struct erofs_fetchd *d,
+			     const struct fetchd_image *img)
 {
 	char path[4096];
 
@@ -284,7 +286,7 @@ static void restore_one(struct erofs_fetchd *d, int dfd, const char *name)
 			specs[nr++] = strdup(v);
 	}
 	fclose(f);
-	if (id && nr && !fetchd_catalog_get(&d->images, id)) {
+	if (id && nr && !fetchd_images_get(&d->images, id)) {
 		if (!fetchd_image_create(d, id, manifest,
 					 (const char *const *)specs, nr,
 					 &img)) {
@@ -301,7 +303,7 @@ static void restore_one(struct erofs_fetchd *d, int dfd, const char *name)
 		free(specs[i]);
 }
 
-void fetchd_catalog_restore(struct erofs_fetchd *d)
+void fetchd_images_restore(struct erofs_fetchd *d)
 {
 	char dir[4096];
 	struct dirent *de;
