@@ -514,6 +514,60 @@ EOF
 }
 semantics
 
+# ------------------------------------------------------------ implicit root
+# An archive without a "./" entry: the root is 0777 root:root, as
+# erofs-utils makes it, with the time of the first entry (--mkfs-time
+# keeps entry times); the same archive gives the same bytes; and
+# erofs-utils 1.9.3 gives the same root (mode, owner, time) with -T.
+noroot() {
+	local N=$WORK/noroot got want
+	mkdir -p "$N/src/d" "$N/m"
+	echo hi >"$N/src/d/f"
+	chown 1234:5678 "$N/src/d" "$N/src/d/f"
+	touch -d @1500000000 "$N/src/d/f" "$N/src/d"
+	# members "d" and "d/f" only: no entry for the root
+	tar -C "$N/src" "${TAROPTS[@]}" -cf "$N/a.tar" d
+	local i
+	for i in 1 2; do
+		if ! "$MKFS" --quiet -T $T --mkfs-time -U $UUID "$N/$i.img" \
+			"$N/a.tar" >"$N/log" 2>&1; then
+			notok "implicit root: build: $(oneline <"$N/log")"
+			return
+		fi
+	done
+	cmp "$N/1.img" "$N/2.img" >"$N/log" 2>&1
+	check "implicit root: the same archive gives the same bytes" $? \
+		"$(oneline <"$N/log")"
+	if ! $PY "$LIB/erofs_mount.py" mount "$N/1.img" "$N/m" >"$N/log" 2>&1; then
+		notok "implicit root: mount(2): $(oneline <"$N/log")"
+		return
+	fi
+	got=$(stat -c '%a %u:%g %Y' "$N/m")
+	$PY "$LIB/erofs_mount.py" umount "$N/m"
+	[ "$got" = "777 0:0 1500000000" ]
+	check "implicit root: mode 0777, root:root, the first entry's time" $? \
+		"got $got"
+	if [ -z "$PEER_MKFS" ]; then
+		peer_missing "implicit root: the root erofs-utils 1.9.3 makes"
+	else
+		if ! "$MKFS" --quiet -T $T -U $UUID "$N/o.img" "$N/a.tar" \
+			>"$N/log" 2>&1 ||
+			! "$PEER_MKFS" --quiet --tar=f -T $T -U $UUID "$N/p.img" \
+				"$N/a.tar" >"$N/log" 2>&1; then
+			notok "implicit root: build with -T: $(oneline <"$N/log")"
+			return
+		fi
+		# "Uid: 0   Gid: 0  Access: 0777/rwxrwxrwx" and "Timestamp: ..."
+		got=$("$PEER_DUMP" --path=/ "$N/o.img" | grep -E '^(Uid|Timestamp)')
+		want=$("$PEER_DUMP" --path=/ "$N/p.img" | grep -E '^(Uid|Timestamp)')
+		[ -n "$want" ] && [ "$got" = "$want" ]
+		check "implicit root: as erofs-utils 1.9.3 makes it with -T ($(echo $want))" \
+			$? "ours: $(echo $got)"
+	fi
+	rm -rf "$N"
+}
+noroot
+
 # ------------------------------------------------------------ sparse entries
 sparse() {
 	local P=$WORK/sparse
