@@ -632,18 +632,7 @@ expect_fail() {
 		"$F/img" "$src" >"$WORK/fail/log" 2>&1
 	local rc=$? left
 	left=$(ls -A "$F" | oneline)
-	if [ $rc -eq 0 ]; then
-		notok "fail: $name: exit 0 (expected an error)"
-	elif [ $rc -ge 128 ]; then
-		notok "fail: $name: killed by signal $((rc - 128))"
-	elif ! grep -qF -- "$pat" "$WORK/fail/log"; then
-		notok "fail: $name: message does not name '$pat': $(oneline <"$WORK/fail/log")"
-	elif [ -n "$left" ]; then
-		notok "fail: $name: left behind in DEST's directory: $left"
-	else
-		ok "fail: $name (exit $rc, names '$pat', nothing left)"
-		echo "#   $(head -n1 "$WORK/fail/log")"
-	fi
+	fail_verdict "$name" $rc "$WORK/fail/log" "$pat" "$left"
 	rm -rf "$F"
 }
 

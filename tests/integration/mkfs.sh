@@ -368,30 +368,10 @@ csum
 expect_fail() {
 	local name=$1 dest=$2 pat=$3
 	shift 3
-	local log=$WORK/fail.log
-	"$@" >"$log" 2>&1
-	local rc=$?
-	if [ $rc -eq 0 ]; then
-		notok "fail: $name: exit 0 (expected an error)"
-		return
-	fi
-	if [ $rc -ge 128 ]; then
-		notok "fail: $name: killed by signal $((rc - 128))"
-		return
-	fi
-	if ! grep -qF -- "$pat" "$log"; then
-		notok "fail: $name: message does not name '$pat': $(head -c 300 "$log" | tr '\n' ' ')"
-		return
-	fi
-	local left
+	"$@" >"$WORK/fail.log" 2>&1
+	local rc=$? left
 	left=$(ls -A "$(dirname "$dest")" 2>/dev/null | grep -v '^keep' | tr '\n' ' ')
-	if [ -n "$left" ]; then
-		notok "fail: $name: left behind in $(dirname "$dest"): $left"
-		find "$(dirname "$dest")" -mindepth 1 -delete 2>/dev/null
-		return
-	fi
-	ok "fail: $name (exit $rc, message names '${pat##*/}', nothing left)"
-	echo "#   $(head -n1 "$log")"
+	fail_verdict "$name" $rc "$WORK/fail.log" "$pat" "$left"
 	find "$(dirname "$dest")" -mindepth 1 -delete 2>/dev/null
 }
 

@@ -40,3 +40,23 @@ fsck_for() {
 		echo "$FSCK"
 	fi
 }
+# fail_verdict NAME RC LOG PATTERN LEFT: the line for a build expected to
+# fail: exit status RC non-zero and not a signal's, PATTERN (fixed string)
+# in its message LOG, and nothing LEFT behind (what is, for the message)
+fail_verdict() {
+	local name=$1 rc=$2 log=$3 pat=$4 left=$5
+	if [ "$rc" -eq 0 ]; then
+		notok "fail: $name: exit 0 (expected an error)"
+	elif [ "$rc" -ge 128 ]; then
+		notok "fail: $name: killed by signal $((rc - 128))"
+	elif ! grep -qF -- "$pat" "$log"; then
+		notok "fail: $name: message does not name '$pat': $(head -c 300 "$log" | tr '\n' ' ')"
+	elif [ -n "$left" ]; then
+		notok "fail: $name: left behind in DEST's directory: $left"
+	else
+		# an absolute path shows as its last component
+		[ "${pat#/}" = "$pat" ] || pat=${pat##*/}
+		ok "fail: $name (exit $rc, message names '$pat', nothing left)"
+		echo "#   $(head -n1 "$log")"
+	fi
+}
