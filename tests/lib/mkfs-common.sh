@@ -55,7 +55,10 @@ fail_verdict() {
 		notok "fail: $name: left behind in DEST's directory: $left"
 	else
 		# an absolute path shows as its last component
-		[ "${pat#/}" = "$pat" ] || pat=${pat##*/}
+		if [ "${pat#/}" != "$pat" ]; then
+			pat=${pat%/}
+			pat=${pat##*/}
+		fi
 		ok "fail: $name (exit $rc, message names '$pat', nothing left)"
 		echo "#   $(head -n1 "$log")"
 	fi
