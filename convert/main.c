@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include "erofs/convert.h"
 #include "erofs/options.h"
 #include "erofs/util.h"
+#include "progs/signals.h"
 
 enum {
 	OPT_LAYERS = 256,
@@ -122,25 +122,6 @@ static void show_progress(void *arg, const struct erofs_convert_progress *p)
 /* the temporary layout directory, removed when a signal ends the run */
 static struct erofs_tmpnames tmpnames;
 
-static void on_fatal_signal(int sig)
-{
-	erofs_tmpnames_unlink(&tmpnames);
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-static void catch_fatal_signals(void)
-{
-	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-	struct sigaction sa = {.sa_handler = on_fatal_signal};
-
-	sigemptyset(&sa.sa_mask);
-	for (unsigned int i = 0; i < sizeof(sigs) / sizeof(*sigs); i++)
-		sigaddset(&sa.sa_mask, sigs[i]);
-	for (unsigned int i = 0; i < sizeof(sigs) / sizeof(*sigs); i++)
-		sigaction(sigs[i], &sa, NULL);
-}
-
 int main(int argc, char **argv)
 {
 	struct erofs_convert_opts o;
@@ -229,7 +210,7 @@ int main(int argc, char **argv)
 		o.progress = show_progress;
 		o.progress_arg = &pr;
 	}
-	catch_fatal_signals();
+	progs_unlink_on_fatal_signal(&tmpnames);
 	o.tmpnames = &tmpnames;
 	err = erofs_convert(&o, &res, &log);
 	if (!err && json) {

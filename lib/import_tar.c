@@ -822,7 +822,8 @@ int erofs_import_tar(struct erofs_tree *t, struct erofs_xattr_table *xt,
 			err = -ENOMEM;
 			goto out_fd;
 		}
-		t->root->mode = S_IFDIR | 0755;
+		/* no "./" entry: 0777 root:root, as erofs-utils makes it */
+		t->root->mode = S_IFDIR | 0777;
 		c.implicit_root = true;
 	} else {
 		c.lower = t->root->nr_children > 0;

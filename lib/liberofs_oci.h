@@ -126,6 +126,10 @@ bool erofs_oci_is_manifest_type(const char *mt);
 /* a layer media type we read; 0 and its compression, or -ENOTSUP */
 int erofs_oci_layer_type(const char *mt, enum erofs_oci_comp *comp);
 
+/* "schemaVersion" is 2 (an image index or manifest), or -EINVAL */
+int erofs_oci_check_schema(struct json_object *root, const char *what,
+			   const struct erofs_log *log);
+
 /* the "manifests" of an image index (or index.json) */
 int erofs_oci_parse_index(struct json_object *root, const char *what,
 			  struct erofs_oci_desc **descs, unsigned int *nr,

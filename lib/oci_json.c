@@ -448,11 +448,24 @@ int erofs_oci_layer_type(const char *mt, enum erofs_oci_comp *comp)
 	return -ENOTSUP;
 }
 
+int erofs_oci_check_schema(struct json_object *root, const char *what,
+			   const struct erofs_log *log)
+{
+	struct json_object *sv;
+
+	if (!json_object_object_get_ex(root, "schemaVersion", &sv) ||
+	    !json_object_is_type(sv, json_type_int) ||
+	    json_object_get_int64(sv) != 2)
+		return erofs_fail(log, -EINVAL, "%s: schemaVersion is not 2",
+				  what);
+	return 0;
+}
+
 int erofs_oci_parse_index(struct json_object *root, const char *what,
 			  struct erofs_oci_desc **descs, unsigned int *nr,
 			  const struct erofs_log *log)
 {
-	struct json_object *sv, *ms;
+	struct json_object *ms;
 	const char *mt;
 	struct erofs_oci_desc *d;
 	size_t n;
@@ -460,11 +473,9 @@ int erofs_oci_parse_index(struct json_object *root, const char *what,
 
 	*descs = NULL;
 	*nr = 0;
-	if (!json_object_object_get_ex(root, "schemaVersion", &sv) ||
-	    !json_object_is_type(sv, json_type_int) ||
-	    json_object_get_int64(sv) != 2)
-		return erofs_fail(log, -EINVAL, "%s: schemaVersion is not 2",
-				  what);
+	err = erofs_oci_check_schema(root, what, log);
+	if (err)
+		return err;
 	err = get_str(root, "mediaType", &mt, false, what, log);
 	if (err)
 		return err;
@@ -634,17 +645,15 @@ int erofs_oci_parse_manifest(struct json_object *root, const char *what,
 			     struct erofs_oci_image *img,
 			     const struct erofs_log *log)
 {
-	struct json_object *sv, *cf, *ls;
+	struct json_object *cf, *ls;
 	const char *mt;
 	size_t n;
 	int err;
 
 	memset(config, 0, sizeof(*config));
-	if (!json_object_object_get_ex(root, "schemaVersion", &sv) ||
-	    !json_object_is_type(sv, json_type_int) ||
-	    json_object_get_int64(sv) != 2)
-		return erofs_fail(log, -EINVAL, "%s: schemaVersion is not 2",
-				  what);
+	err = erofs_oci_check_schema(root, what, log);
+	if (err)
+		return err;
 	err = get_str(root, "mediaType", &mt, false, what, log);
 	if (err)
 		return err;

@@ -389,17 +389,15 @@ static int parse_erofs_manifest(struct json_object *root, const char *what,
 				struct erofs_oci_erofs *e,
 				const struct erofs_log *log)
 {
-	struct json_object *ls, *sv;
+	struct json_object *ls;
 	const char *fmt = annotation(root, EROFS_ANN_FORMAT);
 	const char *want;
 	size_t n;
 	int err;
 
-	if (!json_object_object_get_ex(root, "schemaVersion", &sv) ||
-	    !json_object_is_type(sv, json_type_int) ||
-	    json_object_get_int64(sv) != 2)
-		return erofs_fail(log, -EINVAL, "%s: schemaVersion is not 2",
-				  what);
+	err = erofs_oci_check_schema(root, what, log);
+	if (err)
+		return err;
 	if (!json_object_object_get_ex(root, "layers", &ls) ||
 	    !json_object_is_type(ls, json_type_array) ||
 	    !(n = json_object_array_length(ls)))

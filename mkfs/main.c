@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 #include "erofs/build.h"
 #include "erofs/options.h"
 #include "erofs/util.h"
+#include "progs/signals.h"
 
 enum {
 	OPT_ALL_ROOT = 256,
@@ -360,25 +360,6 @@ static void print_summary(const struct erofs_manifest *m, const char *dest)
 /* temporary outputs removed when a signal ends the build */
 static struct erofs_tmpnames tmpnames;
 
-static void on_fatal_signal(int sig)
-{
-	erofs_tmpnames_unlink(&tmpnames);
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-static void catch_fatal_signals(void)
-{
-	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-	struct sigaction sa = {.sa_handler = on_fatal_signal};
-
-	sigemptyset(&sa.sa_mask);
-	for (unsigned int i = 0; i < sizeof(sigs) / sizeof(*sigs); i++)
-		sigaddset(&sa.sa_mask, sigs[i]);
-	for (unsigned int i = 0; i < sizeof(sigs) / sizeof(*sigs); i++)
-		sigaction(sigs[i], &sa, NULL);
-}
-
 int main(int argc, char **argv)
 {
 	struct erofs_build_opts o;
@@ -709,7 +690,7 @@ int main(int argc, char **argv)
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 
-	catch_fatal_signals();
+	progs_unlink_on_fatal_signal(&tmpnames);
 	o.tmpnames = &tmpnames;
 	err = erofs_build(dest, src, &o, &res, &log);
 	if (err) {

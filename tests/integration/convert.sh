@@ -483,14 +483,7 @@ fi
 
 # ------------------------------------------------------------ signals
 # waitfor FILE WORD: until a line of FILE starts with WORD (60 s at most)
-waitfor() {
-	local i
-	for i in $(seq 600); do
-		grep -q "^$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
+waitfor() { WAIT_TRIES=600 wait_for grep -qs "^$2" "$1"; }
 # sigtest SIG: a conversion held (by a fanotify permission event on the
 # first layer blob's open) while its temporary layout directory exists is
 # sent SIG; it dies of SIG and leaves neither OUTDIR nor that directory

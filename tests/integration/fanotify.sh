@@ -82,39 +82,53 @@ check "-u still stops the service cleanly" \
 	wait_for grep -q 'supervisor: daemon exited (status 0); stopping' \
 	"$T/cache/b/erofs-fetchd.log"
 
+# stalled_read NAME: with the source stalled, a reader (dd) of mount
+# NAME's big file into $T/NAME1 waits for its fetch; sets reader
+stalled_read() {
+	touch "$T/stalled/.stall"
+	dd if="$T/mnt/$1/big" of="$T/${1}1" bs=1M status=none \
+		2>"$T/${1}1.err" &
+	reader=$!
+	sleep 1.5
+	check "the reader waits for the stalled fetch" kill -0 $reader
+}
+# reader_outcome NAME: after its worker died, stalled_read NAME's reader
+# ends once the source answers again (events the dead worker had not read
+# wait for its successor) with every byte right or EIO (one on readahead
+# is retried by the kernel with a read of its own, which the restarted
+# worker serves), and what it got is right, never zeros
+reader_outcome() {
+	local out=$T/${1}1 rc got
+	sleep 2
+	rm -f "$T/stalled/.stall"
+	WAIT_TRIES=600 wait_for bash -c "! kill -0 $reader 2>/dev/null"
+	check "the reader is not left hanging" bash -c "! kill -0 $reader 2>/dev/null"
+	wait $reader
+	rc=$?
+	got=$(stat -c %s "$out")
+	if [ $rc -eq 0 ]; then
+		check "the reader got every byte right" cmp "$out" "$SRC/big"
+	else
+		check "the reader got EIO (status $rc: $(cat "$out.err"))" \
+			grep -q 'Input/output error' "$out.err"
+	fi
+	check "what it got is right, never zeros ($got bytes)" \
+		cmp -n "$got" "$out" "$SRC/big"
+}
+
 # ---- SIGKILL the worker while a read waits ----
 mkdir -p "$T/stalled"
 cp "$BLOBS/img.blob" "$BLOBS/img.boot" "$IMG" "$T/stalled/"
 start_stall "$T/stalled"
 lazy_mount c "$T/stalled/img.json" --source "http://127.0.0.1:$STALL_PORT/"
 check "lazy mount from a stalling HTTP source" mountpoint -q "$T/mnt/c"
-touch "$T/stalled/.stall"
-dd if="$T/mnt/c/big" of="$T/c1" bs=1M status=none 2>"$T/c1.err" &
-reader=$!
-sleep 1.5
-check "the reader waits for the stalled fetch" kill -0 $reader
+stalled_read c
 w1=$(worker_pid c)
 kill -9 "$w1"
 check "supervisor answered the dead worker's events with EIO" \
 	wait_for grep -q 'answered .* events the daemon left with EIO' \
 	"$T/cache/c/erofs-fetchd.log"
-# events the dead worker had not read wait for its successor: let the
-# source answer again, then the reader ends either way
-sleep 2
-rm -f "$T/stalled/.stall"
-WAIT_TRIES=600 wait_for bash -c "! kill -0 $reader 2>/dev/null"
-check "the reader is not left hanging" bash -c "! kill -0 $reader 2>/dev/null"
-wait $reader
-rc=$?
-got=$(stat -c %s "$T/c1")
-if [ $rc -eq 0 ]; then
-	check "the reader got every byte right" cmp "$T/c1" "$SRC/big"
-else
-	check "the reader got EIO (status $rc: $(cat "$T/c1.err"))" \
-		grep -q 'Input/output error' "$T/c1.err"
-fi
-check "what it got is right, never zeros ($got bytes)" \
-	cmp -n "$got" "$T/c1" "$SRC/big"
+reader_outcome c
 check "the worker is restarted" \
 	wait_for bash -c "[ \$(grep -c 'started daemon pid' '$T/cache/c/erofs-fetchd.log') -ge 2 ]"
 sleep 0.5
@@ -130,11 +144,7 @@ emount -u "$T/mnt/c" >/dev/null 2>&1
 # events are read, pending on the group, and nobody knows their fd
 # numbers), and it is SIGKILLed.  The supervisor's sweep must answer them.
 lazy_mount g "$T/stalled/img.json" --source "http://127.0.0.1:$STALL_PORT/"
-touch "$T/stalled/.stall"
-dd if="$T/mnt/g/big" of="$T/g1" bs=1M status=none 2>"$T/g1.err" &
-reader=$!
-sleep 1.5
-check "the reader waits for the stalled fetch" kill -0 $reader
+stalled_read g
 w=$(worker_pid g)
 pfd=$(tr '\0' '\n' <"/proc/$w/cmdline" | grep -A1 -x -- --pending-fd | tail -n1)
 recorded=$(od -An -v -tx1 "/proc/$w/fd/$pfd" | tr -s ' ' '\n' | grep -cv '^0*$')
@@ -147,23 +157,7 @@ kill -9 "$w"
 check "the supervisor finds and answers the unrecorded events with EIO" \
 	wait_for grep -q 'answered [1-9][0-9]* events the daemon left with EIO ([1-9][0-9]* read but not recorded yet)' \
 	"$T/cache/g/erofs-fetchd.log"
-sleep 2
-rm -f "$T/stalled/.stall"
-WAIT_TRIES=600 wait_for bash -c "! kill -0 $reader 2>/dev/null"
-check "the reader is not left hanging" bash -c "! kill -0 $reader 2>/dev/null"
-wait $reader
-rc=$?
-got=$(stat -c %s "$T/g1")
-# an EIO on readahead is retried by the kernel with a read of its own,
-# which the restarted worker serves: EIO or every byte
-if [ $rc -eq 0 ]; then
-	check "the reader got every byte right" cmp "$T/g1" "$SRC/big"
-else
-	check "the reader got EIO (status $rc: $(cat "$T/g1.err"))" \
-		grep -q 'Input/output error' "$T/g1.err"
-fi
-check "what it got is right, never zeros ($got bytes)" \
-	cmp -n "$got" "$T/g1" "$SRC/big"
+reader_outcome g
 check "the restarted worker serves every later read right" \
 	wait_for cmp "$T/mnt/g/big" "$SRC/big"
 emount -u "$T/mnt/g" >/dev/null 2>&1

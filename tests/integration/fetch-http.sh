@@ -32,16 +32,10 @@ if [ ! -x "$FD" ]; then
 	exit 1
 fi
 
-# wait until something listens on 127.0.0.1:$1 (bounded)
-wait_port() {
-	for _ in $(seq 1 100); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
+# something listens on 127.0.0.1:$1
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# wait until it does (bounded)
+wait_port() { wait_for listening "$1"; }
 
 # ---- data: a bootstrap-sized and a multi-unit blob, odd sizes ----
 mkdir -p "$T/www/blobs" "$T/local"
@@ -218,10 +212,7 @@ mkdir -p "$T/bad"
 python3 "$(dirname "$0")/../lib/badhttp.py" "$T/www" "$T/bad" \
 	>"$T/bad.log" 2>&1 &
 PIDS+=("$!")
-for _ in $(seq 1 100); do
-	[ -s "$T/bad/port" ] && break
-	sleep 0.1
-done
+wait_for test -s "$T/bad/port"
 BAD=http://127.0.0.1:$(cat "$T/bad/port" 2>/dev/null)
 off=300000 len=100000
 want() { tail -c +$((off + 1)) "$T/www/blobs/tag1.blob" | head -c "$len"; }

@@ -36,28 +36,9 @@ if [ ! -x "$FD" ]; then
 	exit 1
 fi
 
-# wait_for CMD...: up to 10 s for CMD to succeed
-wait_for() {
-	for _ in $(seq 1 100); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 alive() { kill -0 "$1" 2>/dev/null; }
 dead() { ! kill -0 "$1" 2>/dev/null; }
 not_grep() { ! grep -q "$@"; }
-# both CMD1... -- CMD2...: true when both commands succeed (for check, whose
-# argument is one command: "check NAME a && b" would leave b unchecked)
-both() {
-	local a=()
-	while [ $# -gt 0 ] && [ "$1" != -- ]; do
-		a+=("$1")
-		shift
-	done
-	shift
-	"${a[@]}" && "$@"
-}
 
 mkdir -p "$T/cache" "$T/blobs"
 

@@ -75,6 +75,18 @@ fsck_img() {
 	fi
 }
 
+# tree_eq NAME SOURCE MOUNTPOINT [treecmp options]: the mounted tree
+# equals the source (tests/lib/treecmp.py)
+tree_eq() {
+	local name=$1 src=$2 m=$3
+	shift 3
+	if $PY "$LIB/treecmp.py" "$src" "$m" "$@" >"$WORK/cmp.log" 2>&1; then
+		ok "$name: mounted tree equals the source"
+	else
+		nok "$name: mounted tree equals the source" \
+			"$(head -n 5 "$WORK/cmp.log" | oneline 600)"
+	fi
+}
 # mount_cmp NAME IMAGE SOURCE [treecmp options]: mounted and equal
 mount_cmp() {
 	local name=$1 img=$2 src=$3 m=$WORK/mnt
@@ -84,12 +96,7 @@ mount_cmp() {
 		nok "$name: mounts" "$(oneline <"$WORK/mnt.log")"
 		return 1
 	fi
-	if $PY "$LIB/treecmp.py" "$src" "$m" "$@" >"$WORK/cmp.log" 2>&1; then
-		ok "$name: mounted tree equals the source"
-	else
-		nok "$name: mounted tree equals the source" \
-			"$(head -n 5 "$WORK/cmp.log" | oneline 600)"
-	fi
+	tree_eq "$name" "$src" "$m" "$@"
 	$PY "$LIB/erofs_mount.py" umount "$m"
 }
 
@@ -244,12 +251,7 @@ form() {
 		nok "$name: on-disk form" "$(oneline 600 <"$WORK/i.log")"
 	fi
 	# shellcheck disable=SC2086
-	if $PY "$LIB/treecmp.py" "$S" "$m" $copts >"$WORK/cmp.log" 2>&1; then
-		ok "$name: mounted tree equals the source"
-	else
-		nok "$name: mounted tree equals the source" \
-			"$(head -n 5 "$WORK/cmp.log" | oneline 600)"
-	fi
+	tree_eq "$name" "$S" "$m" $copts
 	$PY "$LIB/erofs_mount.py" umount "$m"
 	fsck_img "$name" "$img"
 }

@@ -106,7 +106,7 @@ writing() {
 }
 
 signal_case() {
-	local sig=$1 mode=$2 pid rc i want
+	local sig=$1 mode=$2 pid rc want
 	rm -rf "$O" "$WORK/fifo"
 	mkdir -p "$O"
 	mkfifo "$WORK/fifo"
@@ -123,11 +123,7 @@ signal_case() {
 	exec 3>"$WORK/fifo"
 	# half of the archive: mkfs has read most of it when head returns
 	head -c $((4 << 20)) "$WORK/big.tar" >&3
-	for i in $(seq 200); do
-		writing $pid && break
-		sleep 0.1
-	done
-	if ! writing $pid; then
+	if ! WAIT_TRIES=200 wait_for writing $pid; then
 		nok "signal $sig ($mode): build in progress" \
 			"mkfs has no output open: $(head -c 200 "$WORK/log")"
 		kill -KILL $pid 2>/dev/null

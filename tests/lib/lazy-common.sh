@@ -4,7 +4,8 @@
 # (the fanotify backend refuses tmpfs), a generated source tree with one
 # large file, its image (bootstrap + one blob + manifest), nginx on
 # 127.0.0.1 with a config of its own, and helpers around erofs-mount.
-# Source it after tap.sh; it sets T, SRC, IMG (the manifest), BLOBS, MNT.
+# Source it after tap.sh (whose wait_for and both it uses); it sets T, SRC,
+# IMG (the manifest), BLOBS, MNT.
 
 LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PY=${PYTHON:-python3}
@@ -152,27 +153,10 @@ present_bytes() {
 	emount --list | awk -v m="$T/mnt/$1" '$1 == m { split($4, a, "/"); print a[1] }'
 }
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
-wait_for() {
-	for _ in $(seq 1 ${WAIT_TRIES:-100}); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 # start stallhttp.py on DIR; sets STALL_PORT
 start_stall() {
 	$PY "$LIB/stallhttp.py" "$1" "$T/stall.port" &
 	LAZY_PIDS+=($!)
 	wait_for test -s "$T/stall.port"
 	STALL_PORT=$(cat "$T/stall.port")
-}
-# both CMD1... -- CMD2...: both commands succeed (one command for check)
-both() {
-	local a=()
-	while [ $# -gt 0 ] && [ "$1" != -- ]; do
-		a+=("$1")
-		shift
-	done
-	shift
-	"${a[@]}" && "$@"
 }

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Shared by tests/integration/mkfs.sh and mkfs-tar.sh: the fixed build
-# parameters and the check/tally helpers that count results in PASSED and
-# FAILED.  Source it.
+# parameters, the check/tally helpers that count results in PASSED and
+# FAILED, and the choice of fsck.erofs.  Source it (and peer.sh, then
+# call peer_find, before fsck_for).
 
 T=1600000000			# -T timestamp
 SDE=1400000000			# SOURCE_DATE_EPOCH: about half the mtimes are newer
@@ -27,4 +28,38 @@ tally() {
 		"ok"*) PASSED=$((PASSED + 1)) ;;
 		esac
 	done
+}
+# fsck_for "MKFS ARGS": the fsck.erofs that reads an image built with them:
+# $FSCK (Debian's erofs-utils 1.5), which reads only 4096-byte blocks, or
+# for -b 512 and -b 1024 erofs-utils 1.9.3's (PEER_FSCK; empty when the
+# peer is missing: peer_missing then says whether that skips or fails)
+fsck_for() {
+	if echo "$1" | grep -Eq -- '-b ?(512|1024)( |$)'; then
+		echo "$PEER_FSCK"
+	else
+		echo "$FSCK"
+	fi
+}
+# fail_verdict NAME RC LOG PATTERN LEFT: the line for a build expected to
+# fail: exit status RC non-zero and not a signal's, PATTERN (fixed string)
+# in its message LOG, and nothing LEFT behind (what is, for the message)
+fail_verdict() {
+	local name=$1 rc=$2 log=$3 pat=$4 left=$5
+	if [ "$rc" -eq 0 ]; then
+		notok "fail: $name: exit 0 (expected an error)"
+	elif [ "$rc" -ge 128 ]; then
+		notok "fail: $name: killed by signal $((rc - 128))"
+	elif ! grep -qF -- "$pat" "$log"; then
+		notok "fail: $name: message does not name '$pat': $(head -c 300 "$log" | tr '\n' ' ')"
+	elif [ -n "$left" ]; then
+		notok "fail: $name: left behind in DEST's directory: $left"
+	else
+		# an absolute path shows as its last component
+		if [ "${pat#/}" != "$pat" ]; then
+			pat=${pat%/}
+			pat=${pat##*/}
+		fi
+		ok "fail: $name (exit $rc, message names '$pat', nothing left)"
+		echo "#   $(head -n1 "$log")"
+	fi
 }
