@@ -385,7 +385,7 @@ int main(int argc, char **argv)
 	struct erofs_build_result res;
 	struct erofs_log log;
 	struct progress prog = {0};
-	bool quiet = false, bsize_given = false, sort_none = false;
+	bool quiet = false, bsize_given = false;
 	const char *dest, *src;
 	char **prefixes = NULL;
 	struct rlimit rl;
@@ -597,9 +597,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_SORT:
 			if (!strcmp(optarg, "none")) {
-				sort_none = true;
+				o.sort_path = false;
 			} else if (!strcmp(optarg, "path")) {
-				sort_none = false;
+				o.sort_path = true;
 			} else {
 				ret = erofs_opt_bad(&log, "--sort", optarg);
 				goto out;
@@ -686,11 +686,6 @@ int main(int argc, char **argv)
 			erofs_info(&log, "--tar=i: using 512-byte blocks");
 		o.blkszbits = 9;
 	}
-	/*
-	 * erofs-utils' meaning: archive data in path order unless
-	 * --sort=none with -E noinline_data (uncompressed, as here)
-	 */
-	o.sort_path = !(sort_none && o.no_inline_data);
 	if (o.force_blockmap && o.blobdev) {
 		erofs_err(&log, 0,
 			  "-E force-inode-blockmap cannot address a --blobdev "
