@@ -54,9 +54,11 @@ int erofs_builder_begin_blob(struct erofs_builder *b, const char *path)
 	err = erofs_build_out_open(b, out_idx, path);
 	if (err)
 		return err;
-	err =
-	    erofs_blob_init(&bl->w, erofs_build_out_fd(b, out_idx), 0, b->blksz,
-			    true, BLOB_QUEUE_BYTES, bl->path, b->log);
+	/* --sort=path: hashed where the final bytes are known (build_order.c)
+	 */
+	err = erofs_blob_init(&bl->w, erofs_build_out_fd(b, out_idx), 0,
+			      b->blksz, !b->o.sort_path, BLOB_QUEUE_BYTES,
+			      bl->path, b->log);
 	if (err)
 		return err;
 	bl->started = true;
@@ -65,7 +67,7 @@ int erofs_builder_begin_blob(struct erofs_builder *b, const char *path)
 
 int erofs_build_finish_writers(struct erofs_builder *b, unsigned int *nr_kept)
 {
-	uint8_t md[EROFS_SHA256_LEN];
+	uint8_t md[EROFS_SHA256_LEN] = {0};
 	uint16_t *map;
 	int err = 0, e;
 

@@ -15,7 +15,8 @@
  * into a new file that takes its place in the output registry, hashed as
  * it is written; then the chunk addresses and flat files' first blocks are
  * rewritten.  A failure leaves both files to the registry, which removes
- * them.
+ * them.  Blobs are not hashed while they are streamed (most are copied):
+ * one that stays is hashed here.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -196,6 +197,8 @@ static int walk(struct order_ctx *c)
 	size_t n = 0, cap = 64;
 	int err = 0;
 
+	if (!t->root)
+		return 0;
 	stack = malloc(cap * sizeof(*stack));
 	if (!stack)
 		return -ENOMEM;
@@ -277,6 +280,19 @@ static int rewrite(struct order_ctx *c)
 	return err;
 }
 
+/* the digest of blob @bl, which keeps its streamed file */
+static int hash_kept(struct order_ctx *c, struct order_dev *d,
+		     struct builder_blob *bl)
+{
+	uint8_t md[EROFS_SHA256_LEN];
+	int err = erofs_sha256_fd(d->w->fd, bl->size, md);
+
+	if (err)
+		return erofs_err(c->b->log, err, "%s: cannot hash", bl->path);
+	erofs_hex(bl->sha, md, EROFS_SHA256_LEN);
+	return 0;
+}
+
 /* a new file in the place of device @d's, and its writer */
 static int start_copy(struct order_ctx *c, struct order_dev *d, bool hashing)
 {
@@ -306,8 +322,6 @@ int erofs_build_order_data(struct erofs_builder *b)
 	bool all_kept = true;
 	int err = 0, e;
 
-	if (!b->tree.root)
-		return 0;
 	c.devs = calloc(c.nr_devs, sizeof(*c.devs));
 	if (!c.devs)
 		return -ENOMEM;
@@ -344,8 +358,11 @@ int erofs_build_order_data(struct erofs_builder *b)
 		if (d->buf)
 			erofs_blob_release(&d->nw, d->buf, FLAT_IO_SIZE);
 		d->buf = NULL;
-		if (!d->nw_started)
+		if (!d->nw_started) {
+			if (!err && i)
+				err = hash_kept(&c, d, b->blobs[i - 1]);
 			continue;
+		}
 		e = erofs_blob_finish(&d->nw, md);
 		if (e && !err)
 			err = e;
