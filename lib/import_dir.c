@@ -455,8 +455,8 @@ static int walk_dir(struct walk *w, int dfd, struct erofs_inode *dir)
 {
 	size_t base = strlen(w->rel);
 	char **names = NULL;
-	size_t n = 0, cap = 0, nsub = 0;
-	struct subdir *subs = NULL;
+	size_t n = 0, cap = 0, nsub = 0, subcap = 0;
+	struct subdir *subs = NULL, sub;
 	struct dirent *de;
 	DIR *d;
 	int dup_fd, err = 0;
@@ -502,11 +502,6 @@ static int walk_dir(struct walk *w, int dfd, struct erofs_inode *dir)
 	closedir(d);
 	if (!err && n > 1)
 		qsort(names, n, sizeof(*names), name_cmp_p);
-	if (!err && n) {
-		subs = malloc(n * sizeof(*subs));
-		if (!subs)
-			err = -ENOMEM;
-	}
 	/* every entry (files' data) first, then the subdirectories' */
 	for (size_t i = 0; !err && i < n; i++) {
 		const char *name = names[i] + 1;
@@ -523,13 +518,26 @@ static int walk_dir(struct walk *w, int dfd, struct erofs_inode *dir)
 			w->rel[base] = '\0';
 			continue;
 		}
-		subs[nsub].inode = NULL;
-		subs[nsub].name = i;
-		err = visit(w, dfd, dir, name, (unsigned char)names[i][0],
-			    &subs[nsub]);
-		if (subs[nsub].inode)
-			nsub++;
+		sub.inode = NULL;
+		sub.name = i;
+		err =
+		    visit(w, dfd, dir, name, (unsigned char)names[i][0], &sub);
 		w->rel[base] = '\0';
+		if (err || !sub.inode)
+			continue;
+		/* only the subdirectories are remembered: little memory */
+		if (nsub == subcap) {
+			void *p =
+			    realloc(subs, (subcap = subcap ? subcap * 2 : 16) *
+					      sizeof(*subs));
+
+			if (!p) {
+				err = -ENOMEM;
+				break;
+			}
+			subs = p;
+		}
+		subs[nsub++] = sub;
 	}
 	for (size_t k = 0; !err && k < nsub; k++) {
 		const char *name = names[subs[k].name] + 1;
