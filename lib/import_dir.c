@@ -288,6 +288,11 @@ static int reopen_same(struct walk *w, int dfd, const char *name, int flags,
 	struct stat st2;
 	int fd = openat(dfd, name, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 
+	/* O_NOATIME only for the owner (or CAP_FOWNER) */
+	if (fd < 0 && errno == EPERM && (flags & O_NOATIME))
+		fd = openat(dfd, name,
+			    (flags & ~O_NOATIME) | O_NOFOLLOW | O_CLOEXEC |
+				O_NOCTTY);
 	if (fd < 0)
 		return erofs_err(w->log, -errno, "%s: cannot open", shown(w));
 	if (fstat(fd, &st2) < 0 || st2.st_dev != st->st_dev ||
@@ -547,7 +552,8 @@ static int walk_dir(struct walk *w, int dfd, struct erofs_inode *dir)
 		if (base)
 			w->rel[base] = '/';
 		strcpy(w->rel + base + !!base, name);
-		sfd = reopen_same(w, dfd, name, O_RDONLY | O_DIRECTORY, &st);
+		sfd = reopen_same(w, dfd, name,
+				  O_RDONLY | O_DIRECTORY | O_NOATIME, &st);
 		if (sfd < 0) {
 			err = sfd;
 		} else {
