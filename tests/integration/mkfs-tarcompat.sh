@@ -414,6 +414,14 @@ check "--sort: archive order by default, tails inline or not" \
 	cmp -s "$S/n1.img" "$S/n2.img"
 check "--sort=path: another layout, the same files" \
 	[ "$(blocks "$S/n1.img")" != "$(blocks "$S/n3.img")" ]
+# the blob copied into a new file: with temporary names instead of
+# O_TMPFILE, only the outputs remain
+mkdir -p "$S/nt"
+EROFS_NO_O_TMPFILE=1 "$MKFS" --quiet -T 0 -U clear --tar=f --sort=path \
+	--chunksize=4096 --blobdev="$S/nt/b.blob" "$S/nt/o.img" "$WORK/sort.tar"
+rc=$?
+check "--sort=path with temporary names leaves only the outputs" \
+	[ $rc = 0 -a "$(ls -A "$S/nt" | tr '\n' ' ')" = "b.blob o.img " ]
 
 # every layout reads back the archive's files (erofs-utils' fsck.erofs
 # --extract, the kernel), and a build is reproducible
