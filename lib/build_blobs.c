@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * The builder's blob devices.  Blob i (1-based) is device i while the
- * build runs; its writer thread hashes what it appends.  At finish, blobs
- * that received no bytes are dropped (no device slot, no file) and the
+ * build runs; its writer thread hashes what it appends.  At finish (after
+ * --sort=path put the data in path order), blobs that hold no bytes are
+ * dropped (no device slot, no file) and the
  * chunks stored on later blobs are renumbered to the kept devices.
  */
 #include <errno.h>
@@ -53,9 +54,11 @@ int erofs_builder_begin_blob(struct erofs_builder *b, const char *path)
 	err = erofs_build_out_open(b, out_idx, path);
 	if (err)
 		return err;
-	err =
-	    erofs_blob_init(&bl->w, erofs_build_out_fd(b, out_idx), 0, b->blksz,
-			    true, BLOB_QUEUE_BYTES, bl->path, b->log);
+	/* --sort=path: hashed where the final bytes are known (build_order.c)
+	 */
+	err = erofs_blob_init(&bl->w, erofs_build_out_fd(b, out_idx), 0,
+			      b->blksz, !b->o.sort_path, BLOB_QUEUE_BYTES,
+			      bl->path, b->log);
 	if (err)
 		return err;
 	bl->started = true;
@@ -64,7 +67,7 @@ int erofs_builder_begin_blob(struct erofs_builder *b, const char *path)
 
 int erofs_build_finish_writers(struct erofs_builder *b, unsigned int *nr_kept)
 {
-	uint8_t md[EROFS_SHA256_LEN];
+	uint8_t md[EROFS_SHA256_LEN] = {0};
 	uint16_t *map;
 	int err = 0, e;
 
@@ -82,9 +85,12 @@ int erofs_build_finish_writers(struct erofs_builder *b, unsigned int *nr_kept)
 			continue;
 		bl->size = bl->w.size;
 		erofs_hex(bl->sha, md, EROFS_SHA256_LEN);
-		if (bl->size)
-			bl->new_id = ++*nr_kept;
 	}
+	if (!err && b->o.sort_path)
+		err = erofs_build_order_data(b);
+	for (unsigned int i = 0; i < b->nr_blobs && !err; i++)
+		if (b->blobs[i]->size)
+			b->blobs[i]->new_id = ++*nr_kept;
 	if (err || *nr_kept == b->nr_blobs)
 		return err;
 	/* renumber the devices of chunks after dropped blobs */

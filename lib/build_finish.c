@@ -209,7 +209,7 @@ int erofs_builder_finish(struct erofs_builder *b,
 	struct erofs_image_opts imo = {0};
 	uint64_t boot_size, regular_files = 0;
 	unsigned int nr_kept = 0;
-	int boot_fd = erofs_build_out_fd(b, b->boot_out);
+	int boot_fd;
 	int err;
 
 	memset(res, 0, sizeof(*res));
@@ -251,6 +251,8 @@ int erofs_builder_finish(struct erofs_builder *b,
 		err = erofs_build_finish_writers(b, &nr_kept);
 	if (err)
 		return err;
+	/* --sort=path may have put a new file in the bootstrap's place */
+	boot_fd = erofs_build_out_fd(b, b->boot_out);
 
 	imo.blkszbits = b->o.blkszbits;
 	imo.chunksize = b->o.chunksize;

@@ -143,6 +143,28 @@ int erofs_build_out_open(struct erofs_builder *b, unsigned int idx,
 	return 0;
 }
 
+int erofs_build_out_replace(struct erofs_builder *b, unsigned int idx,
+			    struct erofs_outfile *old)
+{
+	struct build_out *o = &b->outs[idx];
+	struct erofs_outfile nf;
+	struct stat st;
+	int err;
+
+	if (!o->open)
+		return -EINVAL;
+	err = erofs_outfile_open_reg(&nf, o->of.path, b->o.tmpnames, b->log);
+	if (err)
+		return err;
+	*old = o->of;
+	o->of = nf;
+	if (!fstat(nf.fd, &st)) {
+		o->tdev = st.st_dev;
+		o->tino = st.st_ino;
+	}
+	return 0;
+}
+
 int erofs_build_out_commit_all(struct erofs_builder *b)
 {
 	int err = 0;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Directory importer: a sorted, fd-relative walk of a source tree.
+ * Directory importer: a sorted, fd-relative walk of a source tree, in
+ * path order (erofs-utils' data order): a directory's entries by name, its
+ * subdirectories' contents only after all of them, in turn.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -268,6 +270,14 @@ static void fill_meta(struct erofs_inode *inode, const struct stat *st)
 
 static int walk_dir(struct walk *w, int dfd, struct erofs_inode *dir);
 
+/* a subdirectory whose walk waits until its parent's entries are done */
+struct subdir {
+	size_t name; /* index in the parent's names */
+	struct erofs_inode *inode;
+	dev_t dev;
+	ino_t ino;
+};
+
 /*
  * Opens @name in @dfd again with @flags (when the first open could not
  * read it) and checks it is the very inode the walk saw.
@@ -278,6 +288,11 @@ static int reopen_same(struct walk *w, int dfd, const char *name, int flags,
 	struct stat st2;
 	int fd = openat(dfd, name, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 
+	/* O_NOATIME only for the owner (or CAP_FOWNER) */
+	if (fd < 0 && errno == EPERM && (flags & O_NOATIME))
+		fd = openat(dfd, name,
+			    (flags & ~O_NOATIME) | O_NOFOLLOW | O_CLOEXEC |
+				O_NOCTTY);
 	if (fd < 0)
 		return erofs_err(w->log, -errno, "%s: cannot open", shown(w));
 	if (fstat(fd, &st2) < 0 || st2.st_dev != st->st_dev ||
@@ -319,8 +334,12 @@ static int read_data(struct walk *w, int dfd, const char *name, int fd,
 	return err;
 }
 
+/*
+ * Adds entry @name of @dir; a directory's walk is left to the caller,
+ * which gets it in *@sub (sub->inode NULL for other entries)
+ */
 static int visit(struct walk *w, int dfd, struct erofs_inode *dir,
-		 const char *name, unsigned char d_type)
+		 const char *name, unsigned char d_type, struct subdir *sub)
 {
 	struct erofs_inode *inode = NULL;
 	struct erofs_dentry *old = NULL;
@@ -418,21 +437,9 @@ static int visit(struct walk *w, int dfd, struct erofs_inode *dir,
 		break;
 	}
 	case S_IFDIR:
-		if (direct) {
-			err = walk_dir(w, fd, inode);
-			break;
-		}
-		{
-			int sub = reopen_same(w, dfd, name,
-					      O_RDONLY | O_DIRECTORY, &st);
-
-			if (sub < 0) {
-				err = sub;
-				break;
-			}
-			err = walk_dir(w, sub, inode);
-			close(sub);
-		}
+		sub->inode = inode;
+		sub->dev = st.st_dev;
+		sub->ino = st.st_ino;
 		break;
 	case S_IFCHR:
 	case S_IFBLK:
@@ -453,7 +460,8 @@ static int walk_dir(struct walk *w, int dfd, struct erofs_inode *dir)
 {
 	size_t base = strlen(w->rel);
 	char **names = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0, cap = 0, nsub = 0, subcap = 0;
+	struct subdir *subs = NULL, sub;
 	struct dirent *de;
 	DIR *d;
 	int dup_fd, err = 0;
@@ -499,6 +507,7 @@ static int walk_dir(struct walk *w, int dfd, struct erofs_inode *dir)
 	closedir(d);
 	if (!err && n > 1)
 		qsort(names, n, sizeof(*names), name_cmp_p);
+	/* every entry (files' data) first, then the subdirectories' */
 	for (size_t i = 0; !err && i < n; i++) {
 		const char *name = names[i] + 1;
 		size_t nl = strlen(name);
@@ -514,9 +523,46 @@ static int walk_dir(struct walk *w, int dfd, struct erofs_inode *dir)
 			w->rel[base] = '\0';
 			continue;
 		}
-		err = visit(w, dfd, dir, name, (unsigned char)names[i][0]);
+		sub.inode = NULL;
+		sub.name = i;
+		err =
+		    visit(w, dfd, dir, name, (unsigned char)names[i][0], &sub);
+		w->rel[base] = '\0';
+		if (err || !sub.inode)
+			continue;
+		/* only the subdirectories are remembered: little memory */
+		if (nsub == subcap) {
+			void *p =
+			    realloc(subs, (subcap = subcap ? subcap * 2 : 16) *
+					      sizeof(*subs));
+
+			if (!p) {
+				err = -ENOMEM;
+				break;
+			}
+			subs = p;
+		}
+		subs[nsub++] = sub;
+	}
+	for (size_t k = 0; !err && k < nsub; k++) {
+		const char *name = names[subs[k].name] + 1;
+		struct stat st = {.st_dev = subs[k].dev, .st_ino = subs[k].ino};
+		int sfd;
+
+		if (base)
+			w->rel[base] = '/';
+		strcpy(w->rel + base + !!base, name);
+		sfd = reopen_same(w, dfd, name,
+				  O_RDONLY | O_DIRECTORY | O_NOATIME, &st);
+		if (sfd < 0) {
+			err = sfd;
+		} else {
+			err = walk_dir(w, sfd, subs[k].inode);
+			close(sfd);
+		}
 		w->rel[base] = '\0';
 	}
+	free(subs);
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);

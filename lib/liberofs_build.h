@@ -9,6 +9,7 @@
  *   build_data.c     the streaming data path (staging, chunks, flat data)
  *   build_blobs.c    blob devices: starting one, finishing the writers,
  *                    dropping empty blobs and renumbering devices
+ *   build_order.c    --sort=path: file data laid out in path order
  *   build_finish.c   inode overrides, layout, metadata, manifest
  */
 #ifndef LIBEROFS_BUILD_H
@@ -120,6 +121,12 @@ static inline int erofs_build_out_fd(const struct erofs_builder *b,
 {
 	return b->outs[idx].of.fd;
 }
+/*
+ * Creates a new file for open output @idx in the place of the one being
+ * written, which *@old gets (to read, then erofs_outfile_abort())
+ */
+int erofs_build_out_replace(struct erofs_builder *b, unsigned int idx,
+			    struct erofs_outfile *old);
 /* names every open output; all or none appear */
 int erofs_build_out_commit_all(struct erofs_builder *b);
 /* removes every output not committed, frees the registry */
@@ -143,6 +150,15 @@ void erofs_build_data_abort(struct erofs_builder *b);
  */
 int erofs_build_finish_writers(struct erofs_builder *b, unsigned int *nr_kept);
 void erofs_build_blobs_free(struct erofs_builder *b);
+
+/* build_order.c */
+/*
+ * After the writers finished and the tree was finalized: lays the data of
+ * every device out in path order (copying a device only when its data is
+ * not in that order yet) and rewrites the addresses; the devices' sizes
+ * and digests are updated.
+ */
+int erofs_build_order_data(struct erofs_builder *b);
 
 /* build_finish.c */
 /*

@@ -196,9 +196,14 @@ static void usage(FILE *out)
 	    "overlayfs ones\n"
 	    " --ovlfs-strip=<0,1>    drop overlayfs whiteouts and "
 	    "trusted.overlay.*\n"
-	    " --sort=<path,none>     accepted: file data always stays in "
-	    "archive\n"
-	    "                        order (erofs-utils' none)\n"
+	    " --sort=<path,none>     data sorting order for tarballs as input "
+	    "(default:\n"
+	    "                        none, archive order; erofs-utils: path);"
+	    " path lays\n"
+	    "                        the data out in directory-tree order, "
+	    "as a directory\n"
+	    "                        source always is, at the cost of "
+	    "copying it once more\n"
 	    " --xattr-prefix=X       long xattr name prefix X (e.g. "
 	    "trusted.overlay.)\n"
 	    "                        to store names sharing it compactly; "
@@ -578,9 +583,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_SORT:
 			if (!strcmp(optarg, "none")) {
-				o.sort_none = true;
+				o.sort_path = false;
 			} else if (!strcmp(optarg, "path")) {
-				o.sort_none = false;
+				o.sort_path = true;
 			} else {
 				ret = erofs_opt_bad(&log, "--sort", optarg);
 				goto out;

@@ -94,7 +94,11 @@ struct erofs_build_opts {
 	bool force_chunk_indexes;	  /* -E force-chunk-indexes */
 	bool no_sbcrc;			  /* -E nosbcrc */
 	bool ignore_mtime;		  /* --ignore-mtime */
-	bool sort_none;			  /* --sort=none */
+	/*
+	 * --sort=path: file data in path order (see erofs_build()); false:
+	 * in the order it is read
+	 */
+	bool sort_path;
 	/*
 	 * --ungzip=FILE, --unxz=FILE: the decompressed archive also goes to
 	 * this file, which appears only when the build succeeds
@@ -126,8 +130,12 @@ struct erofs_build_result {
 /*
  * Builds @dest (and opts->blobdev, opts->manifest) from @src: a directory,
  * an archive file libarchive reads (tar with any compression, cpio, zip...;
- * also a pipe or character device), or "-" for an archive on stdin.  An
- * archive's file data is spooled to an unlinked file in @dest's directory.
+ * also a pipe or character device), or "-" for an archive on stdin.
+ * File data is written as it is read: a directory is walked in path order
+ * (each directory's files by name, then its subdirectories, in turn, as
+ * erofs-utils lays data out); an archive in its own order, which
+ * opts->sort_path turns into path order when the build finishes (the data
+ * is copied once more, and what the archive replaced is dropped).
  * On failure nothing is left at any output path.
  */
 int erofs_build(const char *dest, const char *src,

@@ -25,7 +25,7 @@
 // fuzz-sources: lib/import_tar.c lib/import_tar_path.c lib/import_tar_xattr.c
 // fuzz-sources: lib/tar_header.c lib/import_dir.c lib/tree.c
 // fuzz-sources: lib/xattr.c lib/build_outputs.c lib/build_data.c
-// fuzz-sources: lib/build_blobs.c lib/build_finish.c
+// fuzz-sources: lib/build_blobs.c lib/build_finish.c lib/build_order.c
 // fuzz-sources: lib/log.c lib/util.c lib/ondisk.c lib/build.c lib/chunk.c
 // fuzz-sources: lib/blob.c lib/image.c lib/dir.c lib/manifest.c lib/cookie.c
 // fuzz-options: -max_len=4096

@@ -56,9 +56,10 @@ mkdir -p "$MNT" "$WORK/src" "$WORK/out"
 echo "# mkfs: $MKFS"
 echo "# scratch: $WORK"
 
-# --sort=name: file data is stored in the order it is read, so an archive
-# gives the directory build's bytes when it lists the files in the order
-# the directory walk visits them (depth first, names in byte order)
+# A directory is read in path order (a directory's files by name, then its
+# subdirectories); an archive built with --sort=path has its data laid out
+# in that order too, so it gives the directory build's bytes (GNU tar's
+# --sort=name only makes the archives reproducible)
 TAROPTS=(--format=pax --xattrs "--xattrs-include=*" --acls --numeric-owner --sparse --sort=name)
 for o in "${TAROPTS[@]}"; do
 	if ! tar --help | grep -q -- "${o%%=*}"; then
@@ -114,8 +115,8 @@ same() {
 	local s rc
 	for s in dir tar; do
 		local src=$tree b=()
-		[ $s = tar ] && src=$tarf
-		[ "$useblob" = 1 ] && b=("--blobdev=$o/$s.blob")
+		[ $s = tar ] && src=$tarf && b=(--sort=path)
+		[ "$useblob" = 1 ] && b+=("--blobdev=$o/$s.blob")
 		# shellcheck disable=SC2086
 		env $env "$MKFS" $margs "${b[@]}" "$o/$s.img" "$src" >"$o/$s.log" 2>&1
 		rc=$?

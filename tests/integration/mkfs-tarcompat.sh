@@ -266,42 +266,213 @@ check "--ungzip=FILE with a directory SOURCE is refused" \
 
 # ---------------------------------------------------------------- --sort
 
-# erofs-utils lays file data out in directory-tree order by default
-# (--sort=path) and in archive order with --sort=none -Enoinline_data
-# (uncompressed); ours always streams it in archive order.  Compared: the
-# order of the files' first data blocks, read by erofs-utils' dump.erofs.
+# erofs-utils lays file data out in path order (its default --sort=path,
+# and always for a directory): depth first, a directory's files by name in
+# byte order before its subdirectories, a hard-linked file at its first
+# name, a deduplicated chunk where first referenced, replaced archive
+# entries dropped; --sort=none -Enoinline_data keeps archive order.  Every
+# file's blocks are filled with one byte value of its own (shared values:
+# shared chunks), so the data's order is the list of those values over the
+# image's (or blob's) blocks; ours must equal erofs-utils' list.
 S=$WORK/sort
-mkdir -p "$S/d"
-for f in z a d/m; do head -c 8192 /dev/urandom >"$S/$f"; done
-tar -C "$S" -cf "$WORK/sort.tar" z a d/m
-# order IMAGE: the paths by data address
-order() {
-	for f in /z /a /d/m; do
-		"$PEER/dump/dump.erofs" --path=$f -e "$1" 2>/dev/null |
-			awk -v f=$f '/^ +[0-9]+:/ { print $7 + 0, f; exit }'
-	done | sort -n | awk '{ printf "%s ", $2 }'
+mkdir -p "$S/dir"
+cat >"$WORK/mksort.py" <<'EOF'
+import io, sys, tarfile
+out = tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT)
+def d(name):
+    ti = tarfile.TarInfo(name)
+    ti.type, ti.mode = tarfile.DIRTYPE, 0o755
+    out.addfile(ti)
+def f(name, data):
+    ti = tarfile.TarInfo(name)
+    ti.size = len(data)
+    out.addfile(ti, io.BytesIO(data))
+def blk(c, n=4096):
+    return bytes([ord(c)]) * n
+# archive order is not path order: deep entries and late parents first
+for x in ('z/', 'z/deep/', 'z/deep/er/', 'Zd/', 'Zd/A/', 'a_dir/'):
+    d(x)
+f('z/deep/er/f', blk('f', 6000))
+f('z/big', blk('X') + blk('Y'))
+d('al/')
+ti = tarfile.TarInfo('al/link')
+ti.type, ti.linkname = tarfile.LNKTYPE, 'z/big'
+out.addfile(ti)
+f('m', blk('Z') + blk('Y'))          # Y shared with z/big
+f('c', blk('W') + blk('Z'))          # Z shared with m
+f('q', blk('V'))                     # replaced below: V never stored
+f('e', b'')
+f('s', blk('s', 100))                # a tail only
+f('Zd/A/n', blk('n', 5000))
+for i, n in enumerate(('\u00e4', 'a-b', 'a.b', 'ab', 'Z', '_x', 'B', 'a')):
+    f(n, blk(chr(0x30 + i), 4096 + 300 * i))
+for x in ('B_dir/', 'B_dir/x/', 'B_dir/x/y/', 'a_dir/A/', 'a_dir/A/B/',
+          'a_dir/A/B/C/'):
+    d(x)
+f('a_dir/A/B/C/q3', blk('3', 9000))
+f('B_dir/x/y/deep', blk('d'))
+f('a_dir/q', blk('Q', 4096 * 3))
+f('B_dir/x/y/Alpha', blk('A'))
+f('Zd/m', blk('M'))
+f('B_dir/x/file', blk('F'))
+f('a_dir/A/q2', blk('2'))
+f('B_dir/Afile', blk('a'))
+f('q', blk('U'))
+out.close()
+EOF
+# blocks FILE: one character per block holding one byte value (then zeros)
+cat >"$WORK/blocks.py" <<'EOF'
+import sys
+s = []
+with open(sys.argv[1], 'rb') as f:
+    while True:
+        b = f.read(4096)
+        if not b:
+            break
+        t = b.rstrip(b'\0')
+        if t and t == t[:1] * len(t) and 0x30 <= t[0] < 0x7f:
+            s.append(chr(t[0]))
+print(''.join(s))
+EOF
+blocks() { $PY "$WORK/blocks.py" "$1"; }
+$PY "$WORK/mksort.py" "$WORK/sort.tar"
+gzip -9n <"$WORK/sort.tar" >"$WORK/sort.tgz"
+tar -C "$S/dir" -xf "$WORK/sort.tar"
+UUID=6b0e2d4c-7a1f-4e55-9c3b-2f8d1e0a5b77
+# sortcase NAME SOURCE OURS-ARGS... -- PEER-ARGS...: compares block lists
+sortcase() {
+	local name=$1 src=$2 oa=() pa=() o p
+	shift 2
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		oa+=("$1")
+		shift
+	done
+	shift
+	pa=("$@")
+	rm -f "$S/o.img" "$S/o.blob" "$S/p.img" "$S/p.blob"
+	if ! "$MKFS" --quiet -T 0 -U clear "${oa[@]}" "$S/o.img" "$src" \
+		2>"$S/o.err"; then
+		nok "--sort: $name" "$(oneline <"$S/o.err")"
+		return
+	fi
+	"$PMKFS" --quiet -T 0 -U clear "${pa[@]}" "$S/p.img" "$src" \
+		>/dev/null 2>&1
+	o=$(blocks "$S/o.img")
+	p=$(blocks "$S/p.img")
+	if [ -e "$S/o.blob" ]; then
+		o="$o|$(blocks "$S/o.blob")"
+		p="$p|$(blocks "$S/p.blob")"
+	fi
+	check "--sort: $name: data order $o as erofs-utils'" [ "$o" = "$p" ]
+	echo "$o" >"$S/last.order"
 }
-for s in none path; do
-	"$MKFS" --quiet --tar=f --sort=$s -Enoinline_data -T 0 -U clear \
-		"$WORK/so-$s.img" "$WORK/sort.tar"
-done
-check "--sort=none and --sort=path: the same image" \
-	cmp -s "$WORK/so-none.img" "$WORK/so-path.img"
-if [ -n "$PEER" ] && [ -x "$PEER/dump/dump.erofs" ]; then
-	"$PMKFS" --quiet --tar=f --sort=none -Enoinline_data -T 0 -U clear \
-		"$WORK/sp-none.img" "$WORK/sort.tar" >/dev/null 2>&1
-	"$PMKFS" --quiet --tar=f --sort=path -Enoinline_data -T 0 -U clear \
-		"$WORK/sp-path.img" "$WORK/sort.tar" >/dev/null 2>&1
-	o=$(order "$WORK/so-none.img")
-	p=$(order "$WORK/sp-none.img")
-	check "--sort=none: data in archive order, as erofs-utils ($o)" \
-		[ "$o" = "/z /a /d/m " -a "$o" = "$p" ]
-	p=$(order "$WORK/sp-path.img")
-	check "--sort=path: erofs-utils' tree order ($p) is not ours (documented)" \
-		[ "$p" = "/a /z /d/m " ]
+if [ -n "$PMKFS" ] && [ -x "$PMKFS" ]; then
+	NI=-Enoinline_data
+	BD="--blobdev=$S/o.blob"
+	PBD="--blobdev=$S/p.blob"
+	# ours keeps archive order by default (erofs-utils: path order)
+	sortcase "tar, default: archive order" "$WORK/sort.tar" --tar=f $NI \
+		-- --tar=f --sort=none $NI
+	sortcase "tar, --sort=path" "$WORK/sort.tar" --tar=f --sort=path $NI \
+		-- --tar=f --sort=path $NI
+	sortcase "tar, --sort=path, tails inline" "$WORK/sort.tar" --tar=f \
+		--sort=path -- --tar=f
+	sortcase "gzip tar, --sort=path" "$WORK/sort.tgz" --tar=f --sort=path \
+		$NI -- --tar=f --ungzip $NI
+	sortcase "containerd's line with --sort=none" "$WORK/sort.tar" \
+		--tar=f --aufs --quiet -Enoinline_data -b4096 -U $UUID \
+		--sort=none \
+		-- --tar=f --aufs --quiet -Enoinline_data -b4096 -U $UUID \
+		--sort=none
+	sortcase "containerd's line with --sort=path" "$WORK/sort.tar" \
+		--tar=f --aufs --quiet -Enoinline_data -b4096 -U $UUID \
+		--sort=path \
+		-- --tar=f --aufs --quiet -Enoinline_data -b4096 -U $UUID
+	sortcase "tar, chunks deduplicated in the image" "$WORK/sort.tar" \
+		--tar=f --sort=path $NI --chunksize=4096 \
+		-- --tar=f $NI --chunksize=4096
+	sortcase "tar, chunks deduplicated in a blob" "$WORK/sort.tar" \
+		--tar=f --sort=path $NI --chunksize=4096 "$BD" \
+		-- --tar=f $NI --chunksize=4096 "$PBD"
+	check "--sort: each chunk once, V dropped ($(cat "$S/last.order"))" \
+		[ "$(cat "$S/last.order")" = "|66445577112233WZYUs0aFAdMnnQ3Xff" ]
+	sortcase "tar, --sort=none -Enoinline_data: archive order" \
+		"$WORK/sort.tar" --tar=f --sort=none $NI \
+		-- --tar=f --sort=none $NI
+	sortcase "directory" "$S/dir" --
+	sortcase "directory, --sort=none -Enoinline_data (still path)" \
+		"$S/dir" --sort=none $NI -- --sort=none $NI
+	sortcase "directory, chunks in a blob" "$S/dir" --chunksize=4096 \
+		"$BD" -- --chunksize=4096 "$PBD"
 else
 	skip "--sort: data order against erofs-utils" "no peer"
 fi
+"$MKFS" --quiet -T 0 -U clear --tar=f "$S/n1.img" "$WORK/sort.tar"
+"$MKFS" --quiet -T 0 -U clear --tar=f --sort=none "$S/n2.img" "$WORK/sort.tar"
+"$MKFS" --quiet -T 0 -U clear --tar=f --sort=path "$S/n3.img" "$WORK/sort.tar"
+check "--sort: archive order by default, tails inline or not" \
+	cmp -s "$S/n1.img" "$S/n2.img"
+check "--sort=path: another layout, the same files" \
+	[ "$(blocks "$S/n1.img")" != "$(blocks "$S/n3.img")" ]
+# the blob copied into a new file: with temporary names instead of
+# O_TMPFILE, only the outputs remain
+mkdir -p "$S/nt"
+EROFS_NO_O_TMPFILE=1 "$MKFS" --quiet -T 0 -U clear --tar=f --sort=path \
+	--chunksize=4096 --blobdev="$S/nt/b.blob" "$S/nt/o.img" "$WORK/sort.tar"
+rc=$?
+check "--sort=path with temporary names leaves only the outputs" \
+	[ $rc = 0 -a "$(ls -A "$S/nt" | tr '\n' ' ')" = "b.blob o.img " ]
+
+# every layout reads back the archive's files (erofs-utils' fsck.erofs
+# --extract, the kernel), and a build is reproducible
+n=0
+for a in "--sort=path -Enoinline_data" "--sort=path" \
+	"--sort=path --chunksize=4096" \
+	"--sort=path -Enoinline_data --chunksize=4096 --blobdev=$S/r.blob" \
+	"-Enoinline_data --chunksize=8192 --blobdev=$S/r.blob"; do
+	n=$((n + 1))
+	rm -f "$S/r.img" "$S/r.blob" "$S/r1.blob" "$S/r2.img"
+	# shellcheck disable=SC2086
+	"$MKFS" --quiet -T 0 -U clear --tar=f $a "$S/r.img" "$WORK/sort.tar" \
+		2>"$S/r.err"
+	rc=$?
+	dev=()
+	if [ -e "$S/r.blob" ]; then
+		mv "$S/r.blob" "$S/r1.blob"
+		dev=(--device "$S/r1.blob")
+	fi
+	# shellcheck disable=SC2086
+	"$MKFS" --quiet -T 0 -U clear --tar=f $a "$S/r2.img" "$WORK/sort.tar" \
+		2>>"$S/r.err"
+	same=yes
+	cmp -s "$S/r.img" "$S/r2.img" || same=no
+	if [ ${#dev[@]} = 2 ]; then
+		cmp -s "$S/r1.blob" "$S/r.blob" || same=no
+	fi
+	check "--sort layout $n (--tar=f $a): built twice, byte-identical" \
+		[ $rc = 0 -a $same = yes ]
+	if [ -n "$PFSCK" ] && [ -x "$PFSCK" ]; then
+		rm -rf "$S/x"
+		pdev=()
+		[ ${#dev[@]} = 2 ] && pdev=(--device="${dev[1]}")
+		"$PFSCK" "${pdev[@]}" --extract="$S/x" "$S/r.img" \
+			>"$S/f.log" 2>&1 && diff -r "$S/dir" "$S/x" >>"$S/f.log"
+		rc=$?
+		check "--sort layout $n: erofs-utils' fsck.erofs --extract" \
+			[ $rc = 0 ]
+	fi
+	mkdir -p "$S/m"
+	if $PY "$LIB/erofs_mount.py" mount "$S/r.img" "$S/m" "${dev[@]}"; then
+		diff -r "$S/dir" "$S/m" >"$S/d.log" 2>&1
+		rc=$?
+		umnt "$S/m"
+		check "--sort layout $n: the kernel reads the files back" \
+			[ $rc = 0 ]
+	else
+		skip "--sort layout $n: the kernel reads the files back" \
+			"no EROFS mount"
+	fi
+done
 
 echo "# $fails failure(s)"
 [ "$fails" = 0 ]

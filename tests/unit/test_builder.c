@@ -559,6 +559,210 @@ static void test_blobs(void **state)
 	free(c2);
 }
 
+/* ------------------------------------------------------------ --sort=path */
+
+/* a regular file at @path (its directory made) streamed from @data */
+static struct erofs_inode *sorted_file(struct erofs_builder *b, const char *dir,
+				       const char *name, const uint8_t *data,
+				       size_t len)
+{
+	struct erofs_tree *t = erofs_builder_tree(b);
+	struct erofs_inode *d, *f = erofs_tree_new_inode(t);
+
+	assert_non_null(f);
+	assert_int_equal(erofs_tree_mkdir_p(t, dir, 0, &d), 0);
+	f->mode = S_IFREG | 0644;
+	f->size = len;
+	assert_int_equal(erofs_dir_add(t, d, name, f), 0);
+	assert_int_equal(erofs_builder_data_begin(b, f, name), 0);
+	assert_int_equal(erofs_builder_data_write(b, data, len), 0);
+	assert_int_equal(erofs_builder_data_end(b), 0);
+	return f;
+}
+
+/* chunk @i of @path is on device @dev at block @blk */
+static void expect_chunk(const struct erofs_image *img, const char *path,
+			 uint64_t i, unsigned int dev, uint32_t blk)
+{
+	struct erofs_rinode ri;
+	struct erofs_chunk_idx ci;
+
+	assert_true(image_lookup(img, path, &ri));
+	assert_int_equal(erofs_image_read_chunk(img, &ri, i, &ci), 0);
+	assert_int_equal(ci.device_id, dev);
+	assert_int_equal(ci.blkaddr, blk);
+}
+
+/* @n 4 KiB blocks filled with the letters of @s, one block each */
+static uint8_t *letters(const char *s)
+{
+	size_t n = strlen(s);
+	uint8_t *p = malloc(n * 4096);
+
+	assert_non_null(p);
+	for (size_t i = 0; i < n; i++)
+		memset(p + i * 4096, s[i], 4096);
+	return p;
+}
+
+/* the letters of @path's blocks, one per block, in file order */
+static void expect_blocks(const char *path, const char *s)
+{
+	size_t n = strlen(s);
+	uint8_t *p = malloc(n * 4096 + 1);
+	int fd = open(path, O_RDONLY);
+
+	assert_true(fd >= 0);
+	assert_non_null(p);
+	assert_int_equal(pread(fd, p, n * 4096 + 1, 0), n * 4096);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(p[i * 4096], s[i]);
+		assert_int_equal(p[i * 4096 + 4095], s[i]);
+	}
+	close(fd);
+	free(p);
+}
+
+/*
+ * Chunks streamed out of path order onto three blobs: each blob is laid
+ * out again in path order (a directory's files, then its subdirectories),
+ * a deduplicated chunk where it is first referenced; the data of a file
+ * removed before the finish is dropped, and a blob left with nothing is
+ * dropped too (the later blobs renumbered); the manifest's digests are
+ * the final files'.
+ */
+static void test_sort_path_blobs(void **state)
+{
+	struct erofs_build_opts o;
+	struct erofs_build_result res;
+	struct erofs_builder *b;
+	struct erofs_image img;
+	char dest[PATH_MAX + 16], b1[PATH_MAX + 16], b2[PATH_MAX + 16];
+	char b3[PATH_MAX + 16];
+	uint8_t *xy = letters("XY"), *yw = letters("YW"), *v = letters("V");
+	uint8_t *xu = letters("XU"), *t = letters("T"), *x = letters("X");
+	uint8_t md[EROFS_SHA256_LEN];
+	char hex[EROFS_SHA256_HEX_LEN + 1];
+	int fd;
+
+	(void)state;
+	snprintf(dest, sizeof(dest), "%s/sort.img", top);
+	snprintf(b1, sizeof(b1), "%s/sort.1", top);
+	snprintf(b2, sizeof(b2), "%s/sort.2", top);
+	snprintf(b3, sizeof(b3), "%s/sort.3", top);
+	erofs_build_opts_init(&o);
+	o.chunksize = 4096;
+	o.blobdev = b1;
+	o.sort_path = true;
+	assert_int_equal(erofs_builder_create(&b, dest, &o, &log_), 0);
+	sorted_file(b, "z", "f", xy, 2 * 4096);
+	sorted_file(b, "a", "g", yw, 2 * 4096);
+	sorted_file(b, "", "r", v, 4096);
+	/* the first blob that gets a file later removed, then the one kept */
+	assert_int_equal(erofs_builder_begin_blob(b, b2), 0);
+	sorted_file(b, "a/old", "gone", t, 4096);
+	assert_int_equal(erofs_builder_begin_blob(b, b3), 0);
+	sorted_file(b, "", "s", xu, 2 * 4096);
+	sorted_file(b, "a", "h", x, 4096);
+	assert_int_equal(erofs_tree_remove(erofs_builder_tree(b), "a/old"), 0);
+	assert_int_equal(erofs_builder_finish(b, &res), 0);
+	erofs_builder_destroy(b);
+
+	/* r, s (X, U), a/g (Y, W), a/h (X), z/f (X, Y) */
+	expect_blocks(b1, "VXYW");
+	expect_blocks(b3, "U");
+	assert_int_equal(access(b2, F_OK), -1);
+	assert_int_equal(res.manifest.nr_blobs, 2);
+	assert_int_equal(res.manifest.blobs[0].size, 4 * 4096);
+	assert_int_equal(res.manifest.blobs[1].device_id, 2);
+	fd = open(b1, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(erofs_sha256_fd(fd, 4 * 4096, md), 0);
+	close(fd);
+	erofs_hex(hex, md, EROFS_SHA256_LEN);
+	assert_string_equal(res.manifest.blobs[0].sha256, hex);
+	erofs_build_result_free(&res);
+
+	assert_int_equal(erofs_image_open(&img, dest, &log_), 0);
+	assert_int_equal(img.nr_devices, 2);
+	expect_chunk(&img, "r", 0, 1, 0);
+	expect_chunk(&img, "s", 0, 1, 1);
+	expect_chunk(&img, "s", 1, 2, 0);
+	expect_chunk(&img, "a/g", 0, 1, 2);
+	expect_chunk(&img, "a/g", 1, 1, 3);
+	expect_chunk(&img, "a/h", 0, 1, 1);
+	expect_chunk(&img, "z/f", 0, 1, 1);
+	expect_chunk(&img, "z/f", 1, 1, 2);
+	erofs_image_close(&img);
+	free(xy);
+	free(yw);
+	free(v);
+	free(xu);
+	free(t);
+	free(x);
+}
+
+/*
+ * Flat files in the bootstrap, streamed out of path order, one of them
+ * hard-linked: the data area in path order (the link's data at its first
+ * name), and the files read back.
+ */
+static void test_sort_path_flat(void **state)
+{
+	struct erofs_build_opts o;
+	struct erofs_build_result res;
+	struct erofs_builder *b;
+	struct erofs_tree *t;
+	struct erofs_image img;
+	struct erofs_inode *f, *d;
+	char dest[PATH_MAX + 16];
+	uint8_t *pq = letters("PQ"), *r = letters("R"), *s = letters("S");
+	uint8_t back[2 * 4096];
+	static const struct {
+		const char *path;
+		const char *data;
+	} want[] = {{"b", "S"}, {"d/a", "R"}, {"d/e/z", "PQ"}, {"y/l", "PQ"}};
+	uint32_t addr[4];
+
+	(void)state;
+	snprintf(dest, sizeof(dest), "%s/sortflat.img", top);
+	erofs_build_opts_init(&o);
+	o.no_inline_data = true;
+	o.sort_path = true;
+	assert_int_equal(erofs_builder_create(&b, dest, &o, &log_), 0);
+	t = erofs_builder_tree(b);
+	f = sorted_file(b, "y", "l", pq, 2 * 4096);
+	sorted_file(b, "d", "a", r, 4096);
+	sorted_file(b, "", "b", s, 4096);
+	assert_int_equal(erofs_tree_mkdir_p(t, "d/e", 0, &d), 0);
+	assert_int_equal(erofs_dir_add(t, d, "z", f), 0);
+	assert_int_equal(erofs_builder_finish(b, &res), 0);
+	erofs_builder_destroy(b);
+	erofs_build_result_free(&res);
+
+	assert_int_equal(erofs_image_open(&img, dest, &log_), 0);
+	for (unsigned int i = 0; i < 4; i++) {
+		struct erofs_rinode ri;
+		size_t len = strlen(want[i].data) * 4096;
+		uint8_t *exp = letters(want[i].data);
+
+		assert_true(image_lookup(&img, want[i].path, &ri));
+		addr[i] = ri.di.i_u;
+		assert_int_equal(erofs_image_read_data(&img, &ri, back, len, 0),
+				 0);
+		assert_memory_equal(back, exp, len);
+		free(exp);
+	}
+	erofs_image_close(&img);
+	/* b, then d's a, then d/e's z (the link), y/l is z */
+	assert_int_equal(addr[1], addr[0] + 1);
+	assert_int_equal(addr[2], addr[1] + 1);
+	assert_int_equal(addr[3], addr[2]);
+	free(pq);
+	free(r);
+	free(s);
+}
+
 /* lookup, mkdir -p and removing a subtree */
 static void test_tree_paths(void **state)
 {
@@ -596,6 +800,8 @@ int main(void)
 	    cmocka_unit_test(test_stream_flat),
 	    cmocka_unit_test(test_stream_wrong_length),
 	    cmocka_unit_test(test_blobs),
+	    cmocka_unit_test(test_sort_path_blobs),
+	    cmocka_unit_test(test_sort_path_flat),
 	    cmocka_unit_test(test_outputs_coincide),
 	    cmocka_unit_test(test_source_is_output),
 	    cmocka_unit_test(test_swap_symlink),
