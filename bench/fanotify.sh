@@ -26,7 +26,7 @@
 #          the cache's file system, page cache dropped first (cp copies
 #          inside the kernel, as the daemon does from a local source).
 # The lazy mount gets the kernel read-ahead window erofs-mount gives its
-# mounts (KRA KiB, default 4096; 0 leaves the kernel's 128), the plain mount
+# mounts (KRA KiB, default 1024; 0 leaves the kernel's 128), the plain mount
 # keeps the kernel's own unless PLAIN_KRA is set.
 # The big file is read with dd bs=1M, the tree with find | xargs cat; each
 # read is timed with date(1) around it.  Printed per round: seconds, the
@@ -43,7 +43,7 @@ size_mb=${SIZE_MB:-1024}
 runs=${RUNS:-3}
 variants=${VARIANTS:-"default:"}
 workloads=${WORKLOADS:-"big linux"}
-kra=${KRA:-4096}
+kra=${KRA:-1024}
 plain_kra=${PLAIN_KRA:-0}
 if [ -z "${LINUX_SRC:-}" ]; then
 	LINUX_SRC=/usr/src/linux-source-6.12.tar.xz

@@ -58,7 +58,7 @@ static void usage(FILE *out)
 		"  --prefetch-list FILE fill the chunks of these files (one path a line,\n"
 		"                       in order) first\n"
 		"  --kernel-readahead SIZE  the kernel's read-ahead window on the\n"
-		"                       mount (default 4M; 0: the kernel's own): one\n"
+		"                       mount (default 1M; 0: the kernel's own): one\n"
 		"                       fanotify request per window of a blob\n"
 		"  --fetchd PROGRAM     the erofs-fetchd to start (default: next to this\n"
 		"                       program, else from PATH)\n"

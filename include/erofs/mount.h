@@ -27,7 +27,7 @@
 #define EROFS_MOUNT_DEFAULT_STATE "/run/erofs-mount"
 #define EROFS_MOUNT_MAX_SOURCES	  16u
 /* the kernel read-ahead window of file-backed lazy mounts */
-#define EROFS_MOUNT_DEFAULT_KERNEL_RA (4ull << 20)
+#define EROFS_MOUNT_DEFAULT_KERNEL_RA (1ull << 20)
 
 struct erofs_mount_opts {
 	const char *image; /* manifest, bootstrap, oci:DIR[:REF] or DIR */

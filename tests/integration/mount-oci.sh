@@ -154,8 +154,8 @@ check "... over the 4 layers' EROFS mounts, the top one first ($want)" \
 	both [ "$(findmnt -rn -o TARGET,FSTYPE | grep -c "^$sd/[1-4] erofs\$")" = 4 ] -- \
 	grep -q "$want," <(findmnt -n -o OPTIONS "$T/mnt/nm")
 check "... read-only" grep -q '^ro,' <(findmnt -n -o OPTIONS "$T/mnt/nm")
-check "... each layer with erofs-mount's kernel read-ahead (4096 KiB)" \
-	[ "$(for i in 1 2 3 4; do $PY "$LIB/erofs_mount.py" readahead "$sd/$i"; done | sort -u)" = 4096 ]
+check "... each layer with erofs-mount's kernel read-ahead (1024 KiB)" \
+	[ "$(for i in 1 2 3 4; do $PY "$LIB/erofs_mount.py" readahead "$sd/$i"; done | sort -u)" = 1024 ]
 check "... served by a daemon" daemon_of nm
 n0=$(fetched_bytes nm)
 check "the mount fetched part of the layers, their metadata ($n0 of $nm_total bytes)" \

@@ -33,8 +33,8 @@ if [ $fanotify = 1 ]; then
 	total=$(stat -c %s "$BLOBS/img.blob")
 	check "--list: every byte fetched" [ "$(present_bytes web)" = "$total" ]
 	# the mount's own read-ahead window (its bdi), told by the kernel
-	check "the lazy mount's kernel read-ahead is 4096 KiB by default" \
-		[ "$($PY "$LIB/erofs_mount.py" readahead "$T/mnt/web")" = 4096 ]
+	check "the lazy mount's kernel read-ahead is 1024 KiB by default" \
+		[ "$($PY "$LIB/erofs_mount.py" readahead "$T/mnt/web")" = 1024 ]
 	check "-u unmounts" emount -u "$T/mnt/web"
 	check "not mounted any more" bash -c "! mountpoint -q '$T/mnt/web'"
 	check "-u forgets it" bash -c "! $EMOUNT --state-dir '$T/state' --list | grep -q '$T/mnt/web'"
