@@ -383,6 +383,8 @@ int erofs_builder_import_tar(struct erofs_builder *b, const char *path, int fd,
 	    .chunksize = b->o.chunksize,
 	    .blkszbits = b->o.blkszbits,
 	    .tar_mode = b->o.tar_mode,
+	    .have_dir_time = b->o.fixed_time || b->o.have_epoch,
+	    .dir_time = b->build_time,
 	    .sink = &sink,
 	};
 	const char *name = path ? path : "-";

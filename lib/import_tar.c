@@ -589,7 +589,7 @@ static int import_entry(struct tar *c, struct archive_entry *e, const char *raw,
 				err = set_xattrs(c, c->t->root, e);
 		}
 	} else {
-		if (nr == 1 && c->implicit_root &&
+		if (nr == 1 && c->implicit_root && !c->opts->have_dir_time &&
 		    archive_entry_mtime_is_set(e)) {
 			c->t->root->mtime = archive_entry_mtime(e);
 			c->t->root->mtime_nsec = archive_entry_mtime_nsec(e);
@@ -824,6 +824,8 @@ int erofs_import_tar(struct erofs_tree *t, struct erofs_xattr_table *xt,
 		}
 		/* no "./" entry: 0777 root:root, as erofs-utils makes it */
 		t->root->mode = S_IFDIR | 0777;
+		if (opts->have_dir_time)
+			t->root->mtime = opts->dir_time;
 		c.implicit_root = true;
 	} else {
 		c.lower = t->root->nr_children > 0;

@@ -220,8 +220,9 @@ int place(struct tar *c, struct pnode *n, struct erofs_inode *parent,
 }
 
 /*
- * The directory at path[0, len), created (0755, root:root, the current
- * entry's mtime) with its missing parents.
+ * The directory at path[0, len), created with its missing parents as
+ * erofs-utils creates them: 0777, root:root, the build's fixed time (or
+ * the current entry's mtime: see have_dir_time).
  */
 int parent_dir(struct tar *c, const char *path, size_t len,
 	       struct archive_entry *e, struct erofs_inode **dirp)
@@ -259,8 +260,10 @@ int parent_dir(struct tar *c, const char *path, size_t len,
 
 			if (!d)
 				return -ENOMEM;
-			d->mode = S_IFDIR | 0755;
-			if (archive_entry_mtime_is_set(e)) {
+			d->mode = S_IFDIR | 0777;
+			if (c->opts->have_dir_time) {
+				d->mtime = c->opts->dir_time;
+			} else if (archive_entry_mtime_is_set(e)) {
 				d->mtime = archive_entry_mtime(e);
 				d->mtime_nsec = archive_entry_mtime_nsec(e);
 			}

@@ -84,6 +84,15 @@ struct erofs_import_tar_opts {
 	 * regular files get no data: sink->absent)
 	 */
 	enum erofs_tar_mode tar_mode;
+	/*
+	 * the time of the directories the archive only implies (its root,
+	 * missing parents) when the build's time is fixed (-T,
+	 * SOURCE_DATE_EPOCH), as erofs-utils gives them; otherwise they take
+	 * the time of the entry that implies them (reproducible where
+	 * erofs-utils uses the current time)
+	 */
+	bool have_dir_time;
+	uint64_t dir_time;
 	/* NULL: data is copied to @spool_fd (src_spooled, src_off) */
 	const struct erofs_tar_sink *sink;
 	/*
