@@ -368,6 +368,15 @@ static int open_archive(struct erofs_dstream *d, int code)
 		return 0;
 	}
 	archive_read_free(d->ra);
+	d->ra = NULL;
+	/*
+	 * libarchive 3.6's compress(1) reader, appended without a bid,
+	 * crashes on a header of over 16 bits of code or on a stream that
+	 * ends after its header (found by fuzz_decompress).  A .Z stream
+	 * whose bid failed to decode, or a .Z in a .Z, is refused instead.
+	 */
+	if (code == ARCHIVE_FILTER_COMPRESS)
+		return -EBADMSG;
 	d->ra = archive_read_new();
 	if (!d->ra)
 		return -ENOMEM;
@@ -448,6 +457,10 @@ static int detect(struct erofs_dstream *d)
 	err = open_archive(d, filters[filter].code);
 	if (err == -ENOMEM)
 		return set_error(d, -ENOMEM, "out of memory");
+	if (err == -EBADMSG)
+		return set_error(d, -EINVAL,
+				 "compress (.Z): corrupt, cut short, or "
+				 "compressed twice");
 	if (err) {
 		const char *msg = archive_error_string(d->ra);
 

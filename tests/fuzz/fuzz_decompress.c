@@ -216,7 +216,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	case 3:
-		if (archive_compress(&s, data[0] / 5, rest, len))
+		/*
+		 * Not for nothing: libarchive 3.6's lz4 writer crashes on
+		 * an empty input, and its raw reader needs a byte to
+		 * recognise, so a stream of nothing is refused (an error,
+		 * never wrong data)
+		 */
+		if (len && archive_compress(&s, data[0] / 5, rest, len))
 			expect_same(run(s.p, s.len, &got), &got, rest, len);
 		break;
 	default: {

@@ -199,6 +199,11 @@ def archives(d):
     bad = flip(xz, len(xz) - 10)
     assert not run_ok(['xz', '-t', '-q'], bad), 'flipped xz passes'
     write(f'{d}/xz-flip.tar.xz', bad)
+    # compress(1): a header of 31-bit codes, and one that ends after its
+    # header (both crashed libarchive 3.6 when its reader was appended
+    # without a bid)
+    write(f'{d}/z-wide.tar.Z', b'\x1f\x9d\x9f' + bytes(64))
+    write(f'{d}/z-cut.tar.Z', b'\x1f\x9d\x90')
 
     # --tar=headerball: headers whose regular files carry no body
     hb_first = header('hb/', typeflag=b'5', mode=0o755) + header(
