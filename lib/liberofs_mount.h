@@ -82,6 +82,8 @@ int erofs_mount_ensure_daemon(struct mount_job *j);
 int erofs_mount_add_image(struct mount_job *j);
 void erofs_mount_del_image(struct mount_job *j);
 int erofs_mount_prefetch_list(struct mount_job *j);
+/* after a --prefetch-list: says how many files went first; returns @err */
+int erofs_mount_prefetch_said(struct mount_job *j, unsigned int files, int err);
 int erofs_mount_ctl_fmt(struct mount_job *j, const char *what, const char *fmt,
 			...) __attribute__((format(printf, 3, 4)));
 int erofs_mount_resolve_path(const struct erofs_image *img, const char *path,

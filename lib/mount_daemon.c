@@ -252,6 +252,15 @@ int erofs_mount_resolve_path(const struct erofs_image *img, const char *path,
 	return err;
 }
 
+int erofs_mount_prefetch_said(struct mount_job *j, unsigned int files, int err)
+{
+	if (!err)
+		fprintf(j->out,
+			"erofs-mount: prefetching %u listed files first\n",
+			files);
+	return err;
+}
+
 int erofs_mount_prefetch_list(struct mount_job *j)
 {
 	struct erofs_image img;
@@ -335,10 +344,5 @@ int erofs_mount_prefetch_list(struct mount_job *j)
 	free(id);
 	fclose(f);
 	erofs_image_close(&img);
-	if (!err)
-		fprintf(j->out,
-			"erofs-mount: prefetching %u listed files "
-			"first\n",
-			files);
-	return err;
+	return erofs_mount_prefetch_said(j, files, err);
 }

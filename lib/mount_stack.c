@@ -196,7 +196,7 @@ static int file_extents(const struct erofs_image *img,
 
 struct walk {
 	const struct erofs_image *img;
-	uint64_t *todo;
+	uint64_t *stack; /* nids still to visit */
 	size_t nr, cap;
 	uint8_t *seen; /* a bit per nid */
 	uint64_t max_nid;
@@ -217,14 +217,14 @@ static int walk_cb(void *arg, const char *name, unsigned int namelen,
 	w->seen[nid >> 3] |= 1u << (nid & 7);
 	if (w->nr == w->cap) {
 		size_t cap = w->cap ? 2 * w->cap : 1024;
-		uint64_t *v = realloc(w->todo, cap * sizeof(*v));
+		uint64_t *v = realloc(w->stack, cap * sizeof(*v));
 
 		if (!v)
 			return -ENOMEM;
-		w->todo = v;
+		w->stack = v;
 		w->cap = cap;
 	}
-	w->todo[w->nr++] = nid;
+	w->stack[w->nr++] = nid;
 	return 0;
 }
 
@@ -242,7 +242,7 @@ static int image_extents(const struct erofs_image *img, struct extents *e)
 	while (!err && w.nr && !e->whole) {
 		struct erofs_rinode ri;
 
-		err = erofs_image_read_inode(img, w.todo[--w.nr], &ri);
+		err = erofs_image_read_inode(img, w.stack[--w.nr], &ri);
 		if (err)
 			break;
 		if (S_ISDIR(ri.di.mode)) {
@@ -253,7 +253,7 @@ static int image_extents(const struct erofs_image *img, struct extents *e)
 			err = file_extents(img, &ri, e);
 		}
 	}
-	free(w.todo);
+	free(w.stack);
 	free(w.seen);
 	return err;
 }
@@ -662,10 +662,5 @@ int erofs_mount_stack_prefetch_list(struct mount_job *j)
 	}
 	free(id);
 	fclose(f);
-	if (!err)
-		fprintf(j->out,
-			"erofs-mount: prefetching %u listed files "
-			"first\n",
-			files);
-	return err;
+	return erofs_mount_prefetch_said(j, files, err);
 }
