@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Blob writer thread: ordered appends, SHA-256 as the bytes go out.
+ * Blob writer: ordered appends stored by a writer thread and hashed with
+ * SHA-256 by a hasher thread, side by side.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 
 #include <openssl/evp.h>
@@ -17,44 +19,103 @@ struct erofs_blob_req {
 	size_t len;
 	size_t size; /* allocation size of buf */
 	uint64_t off;
+	unsigned int done; /* consumers (writer, hasher) through with it */
 };
 
 #define BATCH_BYTES (1u << 20)
 #define BATCH_REQS  64
 #define CACHE_MAX   16
 
+struct erofs_blob_arena {
+	struct erofs_blob_arena *next;
+	char *p;
+	size_t size;
+};
+
+#define HUGE_PAGE (2u << 20)
+
+static bool in_arena(const char *p, size_t size, const void *buf)
+{
+	return p && (const char *)buf >= p && (const char *)buf < p + size;
+}
+
+static void unmap_arena(char *p, size_t size)
+{
+	if (p)
+		munmap(p, size);
+}
+
 int erofs_blob_set_pool(struct erofs_blob *b, size_t bufsz)
 {
-	/* a new size (another chunk store): the old buffers go */
+	unsigned int nbuf;
+
 	if (b->pool && b->pool_bufsz == bufsz)
 		return 0;
-	for (unsigned int i = 0; i < b->cache_nr; i++)
-		free(b->cache[i]);
-	b->cache_nr = 0;
-	pthread_mutex_lock(&b->lock);
-	for (unsigned int i = 0; i < b->pool_nr; i++)
-		free(b->pool[i]);
-	free(b->pool);
-	b->pool_nr = 0;
-	b->pool_bufsz = bufsz;
-	/*
-	 * Free buffers kept for reuse: half of what can be queued is enough to
-	 * refill the queue without malloc while bounding idle memory.
-	 */
-	b->pool_max = b->max_queued / bufsz / 2 + 4;
-	b->pool = calloc(b->pool_max, sizeof(*b->pool));
-	pthread_mutex_unlock(&b->lock);
 	if (!b->cache)
 		b->cache = calloc(CACHE_MAX, sizeof(*b->cache));
-	return b->pool && b->cache ? 0 : -ENOMEM;
+	if (!b->cache)
+		return -ENOMEM;
+	/*
+	 * Enough buffers for a full queue, the batch being gathered and both
+	 * threads' caches; more are malloc()ed and freed.
+	 */
+	nbuf = b->max_queued / bufsz + 2 * CACHE_MAX +
+	       (BATCH_BYTES / bufsz + 1 < BATCH_REQS ? BATCH_BYTES / bufsz + 1
+						     : BATCH_REQS);
+	pthread_mutex_lock(&b->lock);
+	if (b->arena) {
+		/* a new size (another chunk store): the old arena retires */
+		struct erofs_blob_arena *a = malloc(sizeof(*a));
+
+		if (!a) {
+			pthread_mutex_unlock(&b->lock);
+			return -ENOMEM;
+		}
+		a->p = b->arena;
+		a->size = b->arena_size;
+		a->next = b->retired;
+		b->retired = a;
+		b->arena = NULL;
+	}
+	free(b->pool);
+	b->cache_nr = 0;
+	b->pool_nr = 0;
+	b->pool_bufsz = bufsz;
+	b->pool_max = nbuf;
+	b->pool = calloc(nbuf, sizeof(*b->pool));
+	pthread_mutex_unlock(&b->lock);
+	return b->pool ? 0 : -ENOMEM;
+}
+
+/* maps the arena and fills the pool from it; with the lock held */
+static void map_arena_locked(struct erofs_blob *b)
+{
+	size_t size = erofs_round_up((uint64_t)b->pool_max * b->pool_bufsz,
+				     HUGE_PAGE);
+	char *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED) {
+		/* no arena: plain malloc() buffers, never pooled */
+		b->pool_max = 0;
+		return;
+	}
+	/* a hint: without huge pages the arena still works */
+	madvise(p, size, MADV_HUGEPAGE);
+	b->arena = p;
+	b->arena_size = size;
+	for (unsigned int i = b->pool_max; i--;)
+		b->pool[b->pool_nr++] = p + (size_t)i * b->pool_bufsz;
 }
 
 void *erofs_blob_alloc(struct erofs_blob *b, size_t size)
 {
-	if (size == b->pool_bufsz && b->cache) {
+	if (size == b->pool_bufsz && b->cache && b->pool_max) {
 		if (!b->cache_nr) {
 			/* refill the caller's cache in one go */
 			pthread_mutex_lock(&b->lock);
+			if (!b->arena)
+				map_arena_locked(b);
 			while (b->pool_nr && b->cache_nr < CACHE_MAX)
 				b->cache[b->cache_nr++] = b->pool[--b->pool_nr];
 			pthread_mutex_unlock(&b->lock);
@@ -65,25 +126,36 @@ void *erofs_blob_alloc(struct erofs_blob *b, size_t size)
 	return malloc(size);
 }
 
-/* with the lock held */
-static void release_locked(struct erofs_blob *b, void *buf, size_t size)
+/* a buffer of a retired arena: stays mapped until erofs_blob_finish() */
+static bool retired(const struct erofs_blob *b, const void *buf)
 {
-	if (size == b->pool_bufsz && b->pool_nr < b->pool_max)
+	for (const struct erofs_blob_arena *a = b->retired; a; a = a->next)
+		if (in_arena(a->p, a->size, buf))
+			return true;
+	return false;
+}
+
+/* with the lock held */
+static void release_locked(struct erofs_blob *b, void *buf)
+{
+	if (in_arena(b->arena, b->arena_size, buf))
 		b->pool[b->pool_nr++] = buf;
-	else
+	else if (!retired(b, buf))
 		free(buf);
 }
 
 void erofs_blob_release(struct erofs_blob *b, void *buf, size_t size)
 {
+	(void)size;
+	if (!buf)
+		return;
 	/* the caller's own cache first: no lock */
-	if (buf && size == b->pool_bufsz && b->cache &&
-	    b->cache_nr < CACHE_MAX) {
+	if (in_arena(b->arena, b->arena_size, buf) && b->cache_nr < CACHE_MAX) {
 		b->cache[b->cache_nr++] = buf;
 		return;
 	}
 	pthread_mutex_lock(&b->lock);
-	release_locked(b, buf, size);
+	release_locked(b, buf);
 	pthread_mutex_unlock(&b->lock);
 }
 
@@ -180,50 +252,80 @@ static int write_req(struct erofs_blob *b, const struct erofs_blob_req *r,
 	return 0;
 }
 
-/* hashes and writes one request (outside the lock) */
-static int process_req(struct erofs_blob *b, const struct erofs_blob_req *r,
-		       bool write, struct gather *g)
+/* hashes one request (outside the lock) */
+static void hash_req(struct erofs_blob *b, const struct erofs_blob_req *r)
 {
-	if (!r->buf) {
-		/* a hole: nothing to write */
-		static const uint8_t zero[4096];
+	static const uint8_t zero[4096];
 
-		for (size_t d = 0; b->hashing && d < r->len; d += sizeof(zero))
-			EVP_DigestUpdate(b->sha, zero,
-					 r->len - d < sizeof(zero)
-					     ? r->len - d
-					     : sizeof(zero));
-		return 0;
-	}
-	if (b->hashing)
+	if (r->buf) {
 		EVP_DigestUpdate(b->sha, r->buf, r->len);
-	return write ? write_req(b, r, g) : 0;
+		return;
+	}
+	/* a hole reads as zeros */
+	for (size_t d = 0; d < r->len; d += sizeof(zero))
+		EVP_DigestUpdate(b->sha, zero,
+				 r->len - d < sizeof(zero) ? r->len - d
+							   : sizeof(zero));
 }
 
-static void *writer_main(void *arg)
+/*
+ * Frees the requests at the head of the queue every consumer is through
+ * with, waking callers waiting for room; with the lock held.
+ */
+static void pop_done_locked(struct erofs_blob *b)
 {
-	struct erofs_blob *b = arg;
+	unsigned int need = b->hashing ? 2 : 1;
+	uint64_t freed = 0;
+
+	while (b->head && b->head->done == need) {
+		struct erofs_blob_req *r = b->head;
+
+		b->head = r->next;
+		freed += r->size;
+		if (r->buf)
+			release_locked(b, r->buf);
+		free(r);
+	}
+	if (!b->head)
+		b->tail = NULL;
+	b->queued -= freed;
+}
+
+/*
+ * The two consumers of the queue run side by side, each on its own thread:
+ * the writer stores the bytes (whole zero blocks left as holes), the hasher
+ * feeds them to SHA-256.  A request is freed once both are through with it,
+ * so on two cores hashing no longer waits for the page cache copy.
+ */
+static void *consumer_main(struct erofs_blob *b, bool writer)
+{
+	struct erofs_blob_req **next = writer ? &b->w_next : &b->h_next;
+	pthread_cond_t *wake = writer ? &b->to_writer : &b->to_hasher;
+	bool *waits = writer ? &b->writer_waits : &b->hasher_waits;
 
 	pthread_mutex_lock(&b->lock);
 	for (;;) {
-		struct erofs_blob_req *r = b->head, *last = b->tail, *next;
-		uint64_t freed = 0, end = 0;
+		struct erofs_blob_req *r = *next, *last = b->tail, *q;
 		struct gather g = {.nr = 0};
+		uint64_t end = 0;
 		int err = 0;
 
 		if (!r) {
 			if (b->closing)
 				break;
-			b->writer_waits = true;
-			pthread_cond_wait(&b->to_writer, &b->lock);
-			b->writer_waits = false;
+			*waits = true;
+			pthread_cond_wait(wake, &b->lock);
+			*waits = false;
 			continue;
 		}
-		/* the whole queue as one batch; it stays visible to compare */
+		/* everything queued as one batch; it stays visible to compare */
+		*next = NULL;
 		pthread_mutex_unlock(&b->lock);
-		for (struct erofs_blob_req *q = r;; q = q->next) {
-			if (!err)
-				err = process_req(b, q, !b->err, &g);
+		for (q = r;; q = q->next) {
+			if (!writer)
+				hash_req(b, q);
+			else if (!err && q->buf && !b->err)
+				err = write_req(b, q, &g);
 			end = q->off + q->len;
 			if (q == last)
 				break;
@@ -233,25 +335,29 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&b->lock);
 		if (err && !b->err)
 			b->err = err;
-		for (struct erofs_blob_req *q = r;; q = next) {
-			next = q->next;
-			freed += q->size;
-			if (q->buf)
-				release_locked(b, q->buf, q->size);
-			free(q);
+		for (q = r;; q = q->next) {
+			q->done++;
 			if (q == last)
 				break;
 		}
-		b->head = next;
-		if (!b->head)
-			b->tail = NULL;
-		b->queued -= freed;
-		b->written = end;
+		if (writer)
+			b->written = end;
+		pop_done_locked(b);
 		if (b->callers_waiting)
 			pthread_cond_broadcast(&b->to_caller);
 	}
 	pthread_mutex_unlock(&b->lock);
 	return NULL;
+}
+
+static void *writer_main(void *arg)
+{
+	return consumer_main(arg, true);
+}
+
+static void *hasher_main(void *arg)
+{
+	return consumer_main(arg, false);
 }
 
 int erofs_blob_init(struct erofs_blob *b, int fd, uint64_t base,
@@ -268,6 +374,7 @@ int erofs_blob_init(struct erofs_blob *b, int fd, uint64_t base,
 	b->log = log;
 	pthread_mutex_init(&b->lock, NULL);
 	pthread_cond_init(&b->to_writer, NULL);
+	pthread_cond_init(&b->to_hasher, NULL);
 	pthread_cond_init(&b->to_caller, NULL);
 	if (hashing) {
 		b->sha = EVP_MD_CTX_new();
@@ -277,6 +384,12 @@ int erofs_blob_init(struct erofs_blob *b, int fd, uint64_t base,
 	if (pthread_create(&b->thread, NULL, writer_main, b))
 		return erofs_err(log, -EAGAIN, "%s: cannot start writer", name);
 	b->thread_started = true;
+	if (hashing) {
+		if (pthread_create(&b->hasher, NULL, hasher_main, b))
+			return erofs_err(log, -EAGAIN, "%s: cannot start hasher",
+					 name);
+		b->hasher_started = true;
+	}
 	return 0;
 }
 
@@ -299,12 +412,18 @@ static int flush_pending(struct erofs_blob *b)
 		else
 			b->head = b->pend_head;
 		b->tail = b->pend_tail;
+		if (!b->w_next)
+			b->w_next = b->pend_head;
+		if (b->hashing && !b->h_next)
+			b->h_next = b->pend_head;
 		b->queued += b->pend_size;
 		b->pend_head = b->pend_tail = NULL;
 		b->pend_size = 0;
 		b->pend_nr = 0;
 		if (b->writer_waits)
 			pthread_cond_signal(&b->to_writer);
+		if (b->hasher_waits)
+			pthread_cond_signal(&b->to_hasher);
 	}
 	if (err) {
 		bool first = !b->reported;
@@ -334,6 +453,7 @@ int erofs_blob_append(struct erofs_blob *b, void *buf, size_t len, size_t size,
 	r->size = size;
 	r->next = NULL;
 	r->off = b->size;
+	r->done = 0;
 	*off = b->size;
 	b->size += len;
 	if (b->pend_tail)
@@ -433,9 +553,14 @@ int erofs_blob_finish(struct erofs_blob *b, uint8_t sha[EROFS_SHA256_LEN])
 		pthread_mutex_lock(&b->lock);
 		b->closing = true;
 		pthread_cond_signal(&b->to_writer);
+		pthread_cond_signal(&b->to_hasher);
 		pthread_mutex_unlock(&b->lock);
 		pthread_join(b->thread, NULL);
 		b->thread_started = false;
+	}
+	if (b->hasher_started) {
+		pthread_join(b->hasher, NULL);
+		b->hasher_started = false;
 	}
 	err = b->err;
 	if (err && !b->reported)
@@ -447,30 +572,40 @@ int erofs_blob_finish(struct erofs_blob *b, uint8_t sha[EROFS_SHA256_LEN])
 		EVP_MD_CTX_free(b->sha);
 		b->sha = NULL;
 	}
+	/* the writer is gone: release_locked() needs no lock now */
 	for (struct erofs_blob_req *r = b->pend_head, *n; r; r = n) {
 		n = r->next;
-		free(r->buf);
+		if (r->buf)
+			release_locked(b, r->buf);
 		free(r);
 	}
 	b->pend_head = b->pend_tail = NULL;
 	for (struct erofs_blob_req *r = b->head, *n; r; r = n) {
 		n = r->next;
-		free(r->buf);
+		if (r->buf)
+			release_locked(b, r->buf);
 		free(r);
 	}
 	b->head = b->tail = NULL;
-	for (unsigned int i = 0; i < b->cache_nr; i++)
-		free(b->cache[i]);
 	free(b->cache);
 	b->cache = NULL;
 	b->cache_nr = 0;
-	for (unsigned int i = 0; i < b->pool_nr; i++)
-		free(b->pool[i]);
 	free(b->pool);
 	b->pool = NULL;
 	b->pool_nr = 0;
+	b->pool_max = 0;
+	unmap_arena(b->arena, b->arena_size);
+	b->arena = NULL;
+	while (b->retired) {
+		struct erofs_blob_arena *a = b->retired;
+
+		b->retired = a->next;
+		unmap_arena(a->p, a->size);
+		free(a);
+	}
 	pthread_mutex_destroy(&b->lock);
 	pthread_cond_destroy(&b->to_writer);
+	pthread_cond_destroy(&b->to_hasher);
 	pthread_cond_destroy(&b->to_caller);
 	return err;
 }

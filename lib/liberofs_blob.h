@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Blob writer: appends block-aligned data to a device file from a writer
- * thread, computing the SHA-256 of everything it writes, so reading and
- * hashing the source overlaps writing and hashing the blob.  Appends are
+ * thread while a hasher thread computes the SHA-256 of the same bytes, so
+ * reading the source, writing the blob and hashing it all overlap.  Appends are
  * handed over in batches (1 MiB or 64 requests), and buffers come from a
  * pool in batches too: one lock round trip per batch.  The bytes and their
  * order never depend on the timing.
@@ -18,6 +18,7 @@
 #include "erofs/util.h"
 
 struct erofs_blob_req;
+struct erofs_blob_arena;
 
 struct erofs_blob {
 	int fd;
@@ -28,12 +29,18 @@ struct erofs_blob {
 	const char *name; /* for messages */
 	const struct erofs_log *log;
 
-	pthread_t thread;
+	pthread_t thread; /* the writer */
 	bool thread_started;
+	pthread_t hasher; /* when hashing */
+	bool hasher_started;
 	pthread_mutex_t lock;
 	pthread_cond_t to_writer; /* work queued, or closing */
+	pthread_cond_t to_hasher; /* the same, for the hasher */
 	pthread_cond_t to_caller; /* space freed, or bytes written */
 	bool writer_waits;
+	bool hasher_waits;
+	/* the first request each consumer has still to take, or NULL */
+	struct erofs_blob_req *w_next, *h_next;
 	unsigned int callers_waiting;
 	struct erofs_blob_req *head, *tail;
 	uint64_t queued; /* buffer bytes waiting for the writer */
@@ -54,11 +61,21 @@ struct erofs_blob {
 	void **cache; /* free buffers taken from the pool */
 	unsigned int cache_nr;
 
-	/* recycled buffers of pool_bufsz bytes: no page faults per chunk */
+	/*
+	 * Buffers of pool_bufsz bytes carved from one arena mapped on first
+	 * use (transparent huge pages where the kernel gives them), recycled
+	 * through the pool: no page fault per chunk, and filling the queue
+	 * faults in 2 MiB steps rather than 4 KiB ones.  An arena left by a
+	 * change of size stays mapped until erofs_blob_finish(), as its
+	 * buffers may still be out.
+	 */
 	size_t pool_bufsz;
 	void **pool;
 	unsigned int pool_nr;
 	unsigned int pool_max;
+	char *arena;
+	size_t arena_size;
+	struct erofs_blob_arena *retired;
 };
 
 /*
