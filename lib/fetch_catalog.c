@@ -113,10 +113,7 @@ int erofs_fetch_catalog_from_manifest(const struct erofs_manifest *m,
 		return erofs_err(log, -ENOMEM, "manifest");
 	if (!fsid)
 		fsid = m->fsid;
-	if (!fsid)
-		erofs_warn(log, "manifest has no fsid and none was given: "
-				"the bootstrap is not served");
-	else
+	if (fsid)
 		err = catalog_add(c, fsid, m->bootstrap_path, m->bootstrap_size,
 				  log);
 	for (unsigned int i = 0; !err && i < m->nr_blobs; i++)

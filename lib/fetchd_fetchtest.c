@@ -138,6 +138,9 @@ int erofs_fetchd_fetch_test(const struct erofs_fetchd_opts *o, const char *name,
 							&catalog);
 		if (err)
 			goto out;
+		if (!o->fsid && !manifest.fsid)
+			erofs_warn(log, "manifest has no fsid and none was "
+					"given: the bootstrap is not served");
 	}
 	err = erofs_fetch_create(&cfg, srcs.v, srcs.nr,
 				 o->manifest ? &catalog : NULL, &fetch);

@@ -76,11 +76,18 @@ int fetchd_image_create(struct erofs_fetchd *d, const char *id,
 		if (err)
 			goto fail;
 		img->have_manifest = true;
-		err = erofs_fetch_catalog_from_manifest(&img->manifest,
-							*id ? NULL : o->fsid,
+		const char *fsid = *id ? NULL : o->fsid;
+
+		err = erofs_fetch_catalog_from_manifest(&img->manifest, fsid,
 							d->log, &img->catalog);
 		if (err)
 			goto fail;
+		/* fanotify mounts read the bootstrap from a local file */
+		if (!fsid && !img->manifest.fsid &&
+		    d->backend == EROFS_FETCHD_CACHEFILES)
+			erofs_warn(d->log,
+				   "manifest has no fsid and none was given: "
+				   "the bootstrap is not served");
 	}
 	err = erofs_fetch_create(&cfg, img->srcs.v, img->srcs.nr,
 				 manifest ? &img->catalog : NULL, &img->fetch);

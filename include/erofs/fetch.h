@@ -116,8 +116,9 @@ struct erofs_fetch_catalog {
 };
 
 /*
- * The bootstrap (named @fsid, else the manifest's cookie fsid; left out with
- * a warning when neither is known) and every blob (named by its tag).  A
+ * The bootstrap (named @fsid, else the manifest's cookie fsid; left out when
+ * neither is known: the caller says whether that matters) and every blob
+ * (named by its tag).  A
  * manifest path that is relative and has no ".." is used as is below each
  * source, anything else by its last component.
  */
