@@ -75,8 +75,15 @@ static int choose_uuid(const struct erofs_build_opts *o, uint8_t uuid[16])
 		return 0;
 	case EROFS_UUID_RANDOM:
 		break;
+	case EROFS_UUID_DERIVED:
+		/* without an epoch: from the content, at the end */
+		if (!o->have_epoch) {
+			memset(uuid, 0, 16);
+			return 0;
+		}
+		break;
 	}
-	if (o->have_epoch) {
+	if (o->uuid_mode == EROFS_UUID_DERIVED) {
 		/* reproducible without -U: derived from the epoch */
 		uint8_t md[EROFS_SHA256_LEN];
 		char seed[64];
@@ -152,6 +159,8 @@ void erofs_build_report(struct erofs_builder *b, bool done)
 	    .bytes_in = b->bytes_in,
 	    .bytes_stored = b->bootw.size + b->cs.st.bytes_stored,
 	    .source = b->source,
+	    .relaid = b->relaid,
+	    .relay_total = b->relay_total,
 	    .done = done,
 	};
 
@@ -166,6 +175,16 @@ void erofs_build_report(struct erofs_builder *b, bool done)
 	b->o.progress(b->o.progress_arg, &p);
 }
 
+void erofs_builder_relay_tick(struct erofs_builder *b, uint64_t bytes)
+{
+	uint64_t before = b->relaid;
+
+	b->relaid += bytes;
+	if (b->o.progress &&
+	    (!before || b->relaid / PROGRESS_BYTES != before / PROGRESS_BYTES))
+		erofs_build_report(b, false);
+}
+
 void erofs_builder_tick(struct erofs_builder *b)
 {
 	/* the first entry too, so even a short build shows where it is */
@@ -178,16 +197,18 @@ void erofs_builder_tick(struct erofs_builder *b)
 
 static int choose_build_time(struct erofs_builder *b)
 {
-	struct timespec now;
-
-	clock_gettime(CLOCK_REALTIME, &now);
 	if (b->o.fixed_time) {
 		b->build_time = b->o.timestamp;
 	} else if (b->o.have_epoch) {
 		b->build_time = b->o.epoch;
 	} else {
-		b->build_time = now.tv_sec;
-		b->build_time_nsec = now.tv_nsec;
+		/*
+		 * Not the current time, unlike erofs-utils: the same input
+		 * and options give the same bytes (-T or SOURCE_DATE_EPOCH
+		 * sets one)
+		 */
+		b->build_time = 0;
+		b->build_time_nsec = 0;
 	}
 	return choose_uuid(&b->o, b->uuid);
 }
@@ -254,9 +275,11 @@ int erofs_builder_create(struct erofs_builder **bp, const char *dest,
 		err = erofs_build_out_open(b, b->manifest_out, opts->manifest);
 	if (err)
 		goto fail;
+	/* a UUID derived from the content covers the data area too */
 	err = erofs_blob_init(&b->bootw, erofs_build_out_fd(b, b->boot_out),
 			      (uint64_t)b->data_start * b->blksz, b->blksz,
-			      false, BLOB_QUEUE_BYTES, dest, log);
+			      erofs_build_uuid_from_content(&b->o),
+			      BLOB_QUEUE_BYTES, dest, log);
 	if (err)
 		goto fail;
 	b->bootw_started = true;

@@ -72,7 +72,7 @@ int erofs_build_finish_writers(struct erofs_builder *b, unsigned int *nr_kept)
 	int err = 0, e;
 
 	b->bootw_started = false;
-	err = erofs_blob_finish(&b->bootw, NULL);
+	err = erofs_blob_finish(&b->bootw, b->boot_data_sha);
 	*nr_kept = 0;
 	for (unsigned int i = 0; i < b->nr_blobs; i++) {
 		struct builder_blob *bl = b->blobs[i];

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "liberofs_build.h"
 
 static int sha256_file(int fd, uint64_t size, char *hex)
@@ -202,6 +204,82 @@ static int fill_manifest(struct erofs_builder *b, uint64_t boot_size,
 	return 0;
 }
 
+/*
+ * The default UUID (no -U, no SOURCE_DATE_EPOCH), once the bootstrap is
+ * written with a zero UUID: the SHA-256 of the bootstrap but its checksum
+ * -- the head and metadata read back, the data area by the digest taken as
+ * it was streamed -- which takes in the blobs' digests from the device
+ * table.  The superblock is then written again.
+ */
+static int derive_uuid(struct erofs_builder *b, int fd, uint64_t size)
+{
+	const uint64_t crc_at = EROFS_SUPER_OFFSET + 4;
+	uint64_t data_from = (uint64_t)b->data_start * b->blksz;
+	uint64_t data_to = data_from + b->bootw.size;
+	size_t head_len = EROFS_SUPER_OFFSET + b->blksz, cap = 1u << 20;
+	uint8_t md[EROFS_SHA256_LEN], *buf = malloc(cap);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int err = 0;
+
+	if (!buf || !ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (data_to > size)
+		data_to = size;
+	for (uint64_t off = 0; off < size && !err;) {
+		uint64_t end = data_from < size ? data_from : size;
+		size_t n = end - off < cap ? end - off : cap;
+		ssize_t got;
+
+		if (off == data_from) {
+			/* the data area, even an empty one, by its digest */
+			EVP_DigestUpdate(ctx, b->boot_data_sha,
+					 sizeof(b->boot_data_sha));
+			off = data_to;
+			data_from = UINT64_MAX;
+			continue;
+		}
+		got = erofs_pread_all(fd, buf, n, off);
+		if (got < 0 || (size_t)got != n) {
+			err = got < 0 ? got : -EIO;
+			break;
+		}
+		/* the checksum changes with the UUID: it counts as zero */
+		if (off <= crc_at && crc_at + 4 <= off + n)
+			memset(buf + (crc_at - off), 0, 4);
+		EVP_DigestUpdate(ctx, buf, n);
+		off += n;
+	}
+	if (err)
+		goto out;
+	EVP_DigestFinal_ex(ctx, md, NULL);
+	md[6] = (md[6] & 0x0f) | 0x40; /* version 4 */
+	md[8] = (md[8] & 0x3f) | 0x80; /* RFC 4122 variant */
+	memcpy(b->uuid, md, 16);
+	if (head_len > size)
+		head_len = size;
+	err = erofs_pread_all(fd, buf, head_len, 0);
+	if (err >= 0 && (size_t)err != head_len)
+		err = -EIO;
+	if (err < 0)
+		goto out;
+	memcpy(buf + EROFS_SUPER_OFFSET + 48, b->uuid, 16);
+	if (!b->o.no_sbcrc)
+		erofs_put_le32(buf + crc_at,
+			       erofs_sb_checksum(buf, b->o.blkszbits));
+	err = erofs_pwrite_all(fd, buf + EROFS_SUPER_OFFSET,
+			       head_len - EROFS_SUPER_OFFSET,
+			       EROFS_SUPER_OFFSET);
+out:
+	free(buf);
+	EVP_MD_CTX_free(ctx);
+	if (err)
+		return erofs_err(b->log, err, "%s: cannot derive the UUID",
+				 b->dest);
+	return 0;
+}
+
 int erofs_builder_finish(struct erofs_builder *b,
 			 struct erofs_build_result *res)
 {
@@ -303,6 +381,11 @@ int erofs_builder_finish(struct erofs_builder *b,
 	if (ftruncate(boot_fd, boot_size) < 0) {
 		err = erofs_err(b->log, -errno, "%s: cannot size", b->dest);
 		goto out;
+	}
+	if (erofs_build_uuid_from_content(&b->o)) {
+		err = derive_uuid(b, boot_fd, boot_size);
+		if (err)
+			goto out;
 	}
 	err =
 	    fill_manifest(b, boot_size, regular_files, nr_kept, &res->manifest);

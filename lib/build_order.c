@@ -105,6 +105,7 @@ static int copy_extent(struct order_ctx *c, struct order_dev *d, uint64_t old,
 		d->buf_len += n;
 		from += n;
 		left -= n;
+		erofs_builder_relay_tick(c->b, n);
 		if (d->buf_len == FLAT_IO_SIZE) {
 			int err = flush_buf(c, d);
 
@@ -342,6 +343,7 @@ int erofs_build_order_data(struct erofs_builder *b)
 		d->keep = d->keep && d->next == d->blocks;
 		if (!d->keep) {
 			all_kept = false;
+			b->relay_total += d->blocks * b->blksz;
 			err = start_copy(&c, d, i != 0);
 		}
 	}
@@ -380,6 +382,7 @@ int erofs_build_order_data(struct erofs_builder *b)
 	}
 	if (!err && !all_kept)
 		err = rewrite(&c);
+	b->relaid = b->relay_total = 0;
 	for (unsigned int i = 0; i < c.nr_devs; i++) {
 		if (c.devs[i].have_old)
 			erofs_outfile_abort(&c.devs[i].old);

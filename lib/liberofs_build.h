@@ -63,6 +63,7 @@ struct erofs_builder {
 	uint64_t build_time;
 	uint32_t build_time_nsec;
 	uint8_t uuid[16];
+	uint8_t boot_data_sha[EROFS_SHA256_LEN]; /* the data area, streamed */
 	struct erofs_image_opts est; /* for the inline estimate */
 
 	unsigned int boot_out; /* the bootstrap, in outs[] */
@@ -95,12 +96,20 @@ struct erofs_builder {
 	uint64_t flat_bytes, flat_zero, flat_stored;
 	uint64_t bytes_in;
 	uint64_t last_entries, last_bytes;
+	uint64_t relaid, relay_total; /* --sort=path copy, when under way */
 	unsigned int source;
 	bool failed;
 };
 
 /* build.c */
 void erofs_build_report(struct erofs_builder *b, bool done);
+/* the UUID is derived from the content at the end (no -U, no epoch) */
+static inline bool erofs_build_uuid_from_content(const struct erofs_build_opts *o)
+{
+	return o->uuid_mode == EROFS_UUID_DERIVED && !o->have_epoch;
+}
+/* --sort=path: @bytes more laid out again; a report now and then */
+void erofs_builder_relay_tick(struct erofs_builder *b, uint64_t bytes);
 
 /* build_outputs.c */
 /*

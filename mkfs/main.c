@@ -150,11 +150,12 @@ static void usage(FILE *out)
 	    "                          plain-xattr-prefixes (always the case "
 	    "here)\n"
 	    " -L volume-label        volume label (at most 15 bytes)\n"
-	    " -T#                    UNIX timestamp # as build time\n"
+	    " -T#                    UNIX timestamp # as build time (default 0)\n"
 	    "    --all-time          ... also applied to every file (default)\n"
 	    "    --mkfs-time         ... applied to the build time only\n"
 	    " -UX                    filesystem UUID X, or clear, or random "
-	    "(default)\n"
+	    "(default:\n"
+	    "                          derived from the content)\n"
 	    " --all-root             make every file owned by root\n"
 	    " --force-uid=#          set every file's uid to #\n"
 	    " --force-gid=#          set every file's gid to #\n"
@@ -336,6 +337,15 @@ static void show_progress(void *arg, const struct erofs_build_progress *p)
 		return;
 	st->last = t;
 	st->shown = true;
+	if (p->relay_total && !p->done) {
+		fprintf(stderr,
+			"\rmkfs.erofs: %" PRIu64 " entries, laying data out in "
+			"path order: %.1f of %.1f MiB\033[K",
+			p->entries, p->relaid / 1048576.0,
+			p->relay_total / 1048576.0);
+		fflush(stderr);
+		return;
+	}
 	fprintf(stderr,
 		"\rmkfs.erofs: %" PRIu64
 		" entries, %.1f MiB read, %.1f MiB stored, %.1f MiB/s\033[K%s",

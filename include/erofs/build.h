@@ -32,7 +32,14 @@ bool erofs_exclude_match(const struct erofs_exclude *ex, const char *rel);
 void erofs_exclude_free(struct erofs_exclude *ex);
 
 enum erofs_uuid_mode {
-	EROFS_UUID_RANDOM = 0,
+	/*
+	 * derived: from SOURCE_DATE_EPOCH when set, else from the image's
+	 * content (a digest of everything in the bootstrap but the UUID and
+	 * the checksum, and of the blobs' digests), so that a build is
+	 * reproducible by default
+	 */
+	EROFS_UUID_DERIVED = 0,
+	EROFS_UUID_RANDOM, /* -U random */
 	EROFS_UUID_CLEAR,
 	EROFS_UUID_GIVEN,
 };
@@ -55,7 +62,13 @@ struct erofs_build_progress {
 	uint64_t bytes_in;     /* source bytes read so far */
 	uint64_t bytes_stored; /* bytes written to blobs and image */
 	unsigned int source;   /* 1-based index of the source being read */
-	bool done;	       /* last call */
+	/*
+	 * --sort=path on an archive, at the end: bytes of data laid out again
+	 * in path order so far, of relay_total (both 0 in other phases)
+	 */
+	uint64_t relaid;
+	uint64_t relay_total;
+	bool done; /* last call */
 };
 
 struct erofs_build_opts {
