@@ -138,7 +138,7 @@ mount_plain() {
 	python3 "$mnt_py" mount "$1/img.boot" "$work/mnt" --device "$1/img.blob" >/dev/null
 }
 
-echo "bench/fanotify.sh: $(nproc) cores, load $(load), RUNS=$runs, kernel $(uname -r)"
+echo "bench/fanotify.sh: $(nproc) cores, load $(load), RUNS=$runs, kernel $(uname -r), KRA=$kra, PLAIN_KRA=$plain_kra"
 for name in $workloads; do
 	d=$work/$name
 	mkdir -p "$work/mnt"

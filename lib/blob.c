@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 
 #include <openssl/evp.h>
+#include <xxhash.h>
 
 #include "liberofs_blob.h"
 
@@ -90,8 +91,8 @@ int erofs_blob_set_pool(struct erofs_blob *b, size_t bufsz)
 /* maps the arena and fills the pool from it; with the lock held */
 static void map_arena_locked(struct erofs_blob *b)
 {
-	size_t size = erofs_round_up((uint64_t)b->pool_max * b->pool_bufsz,
-				     HUGE_PAGE);
+	size_t size =
+	    erofs_round_up((uint64_t)b->pool_max * b->pool_bufsz, HUGE_PAGE);
 	char *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
@@ -258,14 +259,32 @@ static void hash_req(struct erofs_blob *b, const struct erofs_blob_req *r)
 	static const uint8_t zero[4096];
 
 	if (r->buf) {
-		EVP_DigestUpdate(b->sha, r->buf, r->len);
+		if (b->xxh)
+			XXH3_128bits_update(b->xxh, r->buf, r->len);
+		else
+			EVP_DigestUpdate(b->sha, r->buf, r->len);
 		return;
 	}
 	/* a hole reads as zeros */
-	for (size_t d = 0; d < r->len; d += sizeof(zero))
-		EVP_DigestUpdate(b->sha, zero,
-				 r->len - d < sizeof(zero) ? r->len - d
-							   : sizeof(zero));
+	for (size_t d = 0; d < r->len; d += sizeof(zero)) {
+		size_t n =
+		    r->len - d < sizeof(zero) ? r->len - d : sizeof(zero);
+
+		if (b->xxh)
+			XXH3_128bits_update(b->xxh, zero, n);
+		else
+			EVP_DigestUpdate(b->sha, zero, n);
+	}
+}
+
+int erofs_blob_fingerprint_only(struct erofs_blob *b)
+{
+	if (!b->hashing || b->size)
+		return -EINVAL;
+	b->xxh = XXH3_createState();
+	if (!b->xxh || XXH3_128bits_reset(b->xxh) != XXH_OK)
+		return -ENOMEM;
+	return 0;
 }
 
 /*
@@ -318,7 +337,7 @@ static void *consumer_main(struct erofs_blob *b, bool writer)
 			*waits = false;
 			continue;
 		}
-		/* everything queued as one batch; it stays visible to compare */
+		/* all that is queued, as one batch (still visible to compare) */
 		*next = NULL;
 		pthread_mutex_unlock(&b->lock);
 		for (q = r;; q = q->next) {
@@ -386,8 +405,8 @@ int erofs_blob_init(struct erofs_blob *b, int fd, uint64_t base,
 	b->thread_started = true;
 	if (hashing) {
 		if (pthread_create(&b->hasher, NULL, hasher_main, b))
-			return erofs_err(log, -EAGAIN, "%s: cannot start hasher",
-					 name);
+			return erofs_err(log, -EAGAIN,
+					 "%s: cannot start hasher", name);
 		b->hasher_started = true;
 	}
 	return 0;
@@ -566,9 +585,21 @@ int erofs_blob_finish(struct erofs_blob *b, uint8_t sha[EROFS_SHA256_LEN])
 	if (err && !b->reported)
 		erofs_err(b->log, err, "%s: write failed", b->name);
 	b->reported = true;
+	if (b->xxh) {
+		if (!err && sha) {
+			XXH128_canonical_t c;
+
+			XXH128_canonicalFromHash(&c,
+						 XXH3_128bits_digest(b->xxh));
+			memset(sha, 0, EROFS_SHA256_LEN);
+			memcpy(sha, c.digest, sizeof(c.digest));
+		}
+		XXH3_freeState(b->xxh);
+		b->xxh = NULL;
+	} else if (b->sha && !err && sha) {
+		EVP_DigestFinal_ex(b->sha, sha, NULL);
+	}
 	if (b->sha) {
-		if (!err && sha)
-			EVP_DigestFinal_ex(b->sha, sha, NULL);
 		EVP_MD_CTX_free(b->sha);
 		b->sha = NULL;
 	}

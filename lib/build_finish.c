@@ -207,9 +207,9 @@ static int fill_manifest(struct erofs_builder *b, uint64_t boot_size,
 /*
  * The default UUID (no -U, no SOURCE_DATE_EPOCH), once the bootstrap is
  * written with a zero UUID: the SHA-256 of the bootstrap but its checksum
- * -- the head and metadata read back, the data area by the digest taken as
- * it was streamed -- which takes in the blobs' digests from the device
- * table.  The superblock is then written again.
+ * -- the head and metadata read back, the data area by the 128-bit XXH3
+ * fingerprint taken as it was streamed -- which takes in the blobs'
+ * digests from the device table.  The superblock is then written again.
  */
 static int derive_uuid(struct erofs_builder *b, int fd, uint64_t size)
 {
@@ -268,9 +268,9 @@ static int derive_uuid(struct erofs_builder *b, int fd, uint64_t size)
 	if (!b->o.no_sbcrc)
 		erofs_put_le32(buf + crc_at,
 			       erofs_sb_checksum(buf, b->o.blkszbits));
-	err = erofs_pwrite_all(fd, buf + EROFS_SUPER_OFFSET,
-			       head_len - EROFS_SUPER_OFFSET,
-			       EROFS_SUPER_OFFSET);
+	err =
+	    erofs_pwrite_all(fd, buf + EROFS_SUPER_OFFSET,
+			     head_len - EROFS_SUPER_OFFSET, EROFS_SUPER_OFFSET);
 out:
 	free(buf);
 	EVP_MD_CTX_free(ctx);

@@ -50,6 +50,7 @@ struct erofs_blob {
 	bool reported;	  /* err already logged */
 	bool closing;
 	void *sha; /* EVP_MD_CTX */
+	void *xxh; /* XXH3_state_t: erofs_blob_fingerprint_only() */
 
 	/*
 	 * the caller's side: appends gather here and reach the writer in
@@ -116,6 +117,14 @@ int erofs_blob_compare(struct erofs_blob *b, const void *buf, size_t len,
 
 /* reads back stored bytes, waiting for them to reach the file */
 int erofs_blob_pread(struct erofs_blob *b, void *buf, size_t len, uint64_t off);
+
+/*
+ * Right after erofs_blob_init() with @hashing: a 128-bit XXH3 fingerprint
+ * (in the first 16 bytes of the digest erofs_blob_finish() stores, the rest
+ * zero) instead of SHA-256, where the digest names nothing and only has to
+ * change with the bytes -- a few times cheaper.
+ */
+int erofs_blob_fingerprint_only(struct erofs_blob *b);
 
 /* waits for every write; stores the SHA-256 when hashing; 0 or -errno */
 int erofs_blob_finish(struct erofs_blob *b, uint8_t sha[EROFS_SHA256_LEN]);

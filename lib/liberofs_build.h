@@ -64,7 +64,7 @@ struct erofs_builder {
 	uint32_t build_time_nsec;
 	uint8_t uuid[16];
 	uint8_t boot_data_sha[EROFS_SHA256_LEN]; /* the data area, streamed */
-	struct erofs_image_opts est; /* for the inline estimate */
+	struct erofs_image_opts est;		 /* for the inline estimate */
 
 	unsigned int boot_out; /* the bootstrap, in outs[] */
 	int manifest_out;      /* in outs[], or -1 */
@@ -104,7 +104,8 @@ struct erofs_builder {
 /* build.c */
 void erofs_build_report(struct erofs_builder *b, bool done);
 /* the UUID is derived from the content at the end (no -U, no epoch) */
-static inline bool erofs_build_uuid_from_content(const struct erofs_build_opts *o)
+static inline bool
+erofs_build_uuid_from_content(const struct erofs_build_opts *o)
 {
 	return o->uuid_mode == EROFS_UUID_DERIVED && !o->have_epoch;
 }

@@ -2,7 +2,9 @@
 /*
  * Chunk store and blob writer: identical chunks stored once, zero chunks
  * share one extent, the blob's SHA-256 covers exactly its bytes, holes in a
- * sparse source are not read.
+ * sparse source are not read; the writer's buffer arena survives a full
+ * queue and a change of buffer size, and its fingerprint mode gives the
+ * XXH3-128 of the bytes.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -16,6 +18,7 @@
 
 #include <cmocka.h>
 #include <openssl/sha.h>
+#include <xxhash.h>
 
 #include "liberofs_chunk.h"
 #include "erofs/ondisk.h"
@@ -91,6 +94,97 @@ static void test_dedup(void **state)
 	close(fd);
 }
 
+/*
+ * Many more buffers than the queue holds, from the pool's arena, then a
+ * change of buffer size with buffers of the old arena still out; the
+ * digest (SHA-256, or the XXH3-128 fingerprint) covers exactly the bytes,
+ * holes as zeros, and the file holds them.
+ */
+static void blob_digest_case(bool fingerprint)
+{
+	char path[] = "/tmp/test_blob.XXXXXX";
+	int fd = mkstemp(path);
+	const size_t bs = 65536, n = 100;
+	struct erofs_blob b;
+	uint8_t md[32], want[32], *all, *held[3];
+	uint64_t off, total = 0;
+
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(
+	    erofs_blob_init(&b, fd, 0, 4096, true, 1 << 20, "blob", NULL), 0);
+	if (fingerprint)
+		assert_int_equal(erofs_blob_fingerprint_only(&b), 0);
+	assert_int_equal(erofs_blob_set_pool(&b, bs), 0);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *p = erofs_blob_alloc(&b, bs);
+
+		assert_non_null(p);
+		memset(p, (int)(i % 251) + 1, bs);
+		assert_int_equal(erofs_blob_append(&b, p, bs, bs, &off), 0);
+		assert_int_equal(off, total);
+		total += bs;
+		if (i == n / 2) {
+			assert_int_equal(
+			    erofs_blob_append_hole(&b, 3 * 4096, &off), 0);
+			total += 3 * 4096;
+		}
+	}
+	/* buffers of the old size still out when the size changes */
+	for (int i = 0; i < 3; i++) {
+		held[i] = erofs_blob_alloc(&b, bs);
+		assert_non_null(held[i]);
+		memset(held[i], 0xa0 + i, bs);
+	}
+	assert_int_equal(erofs_blob_set_pool(&b, 2 * bs), 0);
+	assert_int_equal(erofs_blob_append(&b, held[0], bs, bs, &off), 0);
+	total += bs;
+	erofs_blob_release(&b, held[1], bs);
+	for (int i = 0; i < 4; i++) {
+		uint8_t *p = erofs_blob_alloc(&b, 2 * bs);
+
+		assert_non_null(p);
+		memset(p, 0x50 + i, 2 * bs);
+		assert_int_equal(erofs_blob_append(&b, p, 2 * bs, 2 * bs, &off),
+				 0);
+		total += 2 * bs;
+	}
+	erofs_blob_release(&b, held[2], bs);
+	assert_int_equal(erofs_blob_finish(&b, md), 0);
+	assert_int_equal(b.size, total);
+	all = calloc(1, total);
+	assert_non_null(all);
+	/* a hole at the end of the file would read short: none here */
+	assert_int_equal(pread(fd, all, total, 0), total);
+	assert_int_equal(all[(n / 2 + 1) * bs + 5], 0);
+	assert_int_equal(all[(n / 2 + 1) * bs + 3 * 4096],
+			 (n / 2 + 1) % 251 + 1);
+	if (fingerprint) {
+		XXH128_canonical_t c;
+
+		XXH128_canonicalFromHash(&c, XXH3_128bits(all, total));
+		memset(want, 0, sizeof(want));
+		memcpy(want, c.digest, 16);
+	} else {
+		SHA256(all, total, want);
+	}
+	assert_memory_equal(md, want, 32);
+	free(all);
+	close(fd);
+}
+
+static void test_blob_sha256(void **state)
+{
+	(void)state;
+	blob_digest_case(false);
+}
+
+static void test_blob_fingerprint(void **state)
+{
+	(void)state;
+	blob_digest_case(true);
+}
+
 /* a second blob: new chunks go there, earlier ones are referenced */
 static void test_switch_blob(void **state)
 {
@@ -140,6 +234,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_dedup),
 	    cmocka_unit_test(test_switch_blob),
+	    cmocka_unit_test(test_blob_sha256),
+	    cmocka_unit_test(test_blob_fingerprint),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
