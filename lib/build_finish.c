@@ -254,8 +254,9 @@ static int derive_uuid(struct erofs_builder *b, int fd, uint64_t size)
 	if (err)
 		goto out;
 	EVP_DigestFinal_ex(ctx, md, NULL);
-	md[6] = (md[6] & 0x0f) | 0x40; /* version 4 */
-	md[8] = (md[8] & 0x3f) | 0x80; /* RFC 4122 variant */
+	/* RFC 9562 version 8 (a SHA-256 name-based UUID), variant 10 */
+	md[6] = (md[6] & 0x0f) | 0x80;
+	md[8] = (md[8] & 0x3f) | 0x80;
 	memcpy(b->uuid, md, 16);
 	if (head_len > size)
 		head_len = size;

@@ -86,6 +86,23 @@ int erofs_mount_prefetch_list(struct mount_job *j);
 int erofs_mount_prefetch_said(struct mount_job *j, unsigned int files, int err);
 int erofs_mount_ctl_fmt(struct mount_job *j, const char *what, const char *fmt,
 			...) __attribute__((format(printf, 3, 4)));
+
+/*
+ * One "prefetch ID TAG OFF LEN..." control request being filled: ranges
+ * are added one by one, the request goes to the daemon whenever it is
+ * nearly full, and the rest with erofs_mount_prefetch_flush().
+ */
+struct mount_prefetch_req {
+	char buf[8192];
+	size_t n;
+	size_t empty; /* n with no range yet */
+};
+
+void erofs_mount_prefetch_start(struct mount_prefetch_req *r, const char *id);
+int erofs_mount_prefetch_add(struct mount_job *j, struct mount_prefetch_req *r,
+			     const char *tag, uint64_t off, uint64_t len);
+int erofs_mount_prefetch_flush(struct mount_job *j,
+			       struct mount_prefetch_req *r);
 int erofs_mount_resolve_path(const struct erofs_image *img, const char *path,
 			     struct erofs_rinode *ri);
 

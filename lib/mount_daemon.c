@@ -252,6 +252,39 @@ int erofs_mount_resolve_path(const struct erofs_image *img, const char *path,
 	return err;
 }
 
+void erofs_mount_prefetch_start(struct mount_prefetch_req *r, const char *id)
+{
+	r->n = snprintf(r->buf, sizeof(r->buf), "prefetch %s", id);
+	r->empty = r->n;
+}
+
+int erofs_mount_prefetch_flush(struct mount_job *j,
+			       struct mount_prefetch_req *r)
+{
+	int err = 0;
+
+	if (r->n > r->empty)
+		err = erofs_mount_ctl_fmt(j, "prefetch", "%s", r->buf);
+	r->n = r->empty;
+	r->buf[r->n] = '\0';
+	return err;
+}
+
+int erofs_mount_prefetch_add(struct mount_job *j, struct mount_prefetch_req *r,
+			     const char *tag, uint64_t off, uint64_t len)
+{
+	/* a tag is 64 hex digits, each number at most 20 digits */
+	if (r->n > sizeof(r->buf) - 200) {
+		int err = erofs_mount_prefetch_flush(j, r);
+
+		if (err)
+			return err;
+	}
+	r->n += snprintf(r->buf + r->n, sizeof(r->buf) - r->n,
+			 " %s %" PRIu64 " %" PRIu64, tag, off, len);
+	return 0;
+}
+
 int erofs_mount_prefetch_said(struct mount_job *j, unsigned int files, int err)
 {
 	if (!err)
@@ -279,10 +312,10 @@ int erofs_mount_prefetch_list(struct mount_job *j)
 	}
 	id = erofs_fetchd_ctl_quote(j->mnt);
 	while (!err && id && fgets(line, sizeof(line), f)) {
+		const struct erofs_manifest_blob *pb = NULL;
+		struct mount_prefetch_req req;
 		struct erofs_rinode ri;
-		char req[8192];
-		size_t n;
-		uint64_t csz;
+		uint64_t csz, poff = 0, plen = 0;
 
 		line[strcspn(line, "\n")] = '\0';
 		if (!*line)
@@ -297,9 +330,7 @@ int erofs_mount_prefetch_list(struct mount_job *j)
 			continue;
 		}
 		csz = 1ull << ri.chunkbits;
-		n = snprintf(req, sizeof(req), "prefetch %s", id);
-		const struct erofs_manifest_blob *pb = NULL;
-		uint64_t poff = 0, plen = 0;
+		erofs_mount_prefetch_start(&req, id);
 
 		for (uint64_t c = 0; c <= ri.nr_chunks && !err; c++) {
 			struct erofs_chunk_idx ci;
@@ -322,23 +353,16 @@ int erofs_mount_prefetch_list(struct mount_job *j)
 				continue;
 			}
 			if (pb)
-				n += snprintf(req + n, sizeof(req) - n,
-					      " %s %" PRIu64 " %" PRIu64,
-					      pb->tag, poff, plen);
+				err = erofs_mount_prefetch_add(j, &req, pb->tag,
+							       poff, plen);
 			pb = b;
 			if (b) {
 				poff = (uint64_t)ci.blkaddr * img.blksz;
 				plen = len;
 			}
-			if (n > sizeof(req) - 200) {
-				err = erofs_mount_ctl_fmt(j, "prefetch", "%s",
-							  req);
-				n = snprintf(req, sizeof(req), "prefetch %s",
-					     id);
-			}
 		}
-		if (!err && n > strlen("prefetch ") + strlen(id))
-			err = erofs_mount_ctl_fmt(j, "prefetch", "%s", req);
+		if (!err)
+			err = erofs_mount_prefetch_flush(j, &req);
 		files++;
 	}
 	free(id);

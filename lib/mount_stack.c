@@ -612,8 +612,8 @@ int erofs_mount_stack_prefetch_list(struct mount_job *j)
 		struct erofs_image img;
 		struct erofs_rinode ri;
 		struct extents e = {0};
-		char path[PATH_MAX], req[8192];
-		size_t n;
+		struct mount_prefetch_req req;
+		char path[PATH_MAX];
 		int k;
 
 		line[strcspn(line, "\n")] = '\0';
@@ -645,18 +645,13 @@ int erofs_mount_stack_prefetch_list(struct mount_job *j)
 			continue;
 		}
 		erofs_image_close(&img);
-		n = snprintf(req, sizeof(req), "prefetch %s", id);
-		for (size_t x = 0; !err && x < e.nr; x++) {
-			n += snprintf(req + n, sizeof(req) - n,
-				      " %s %" PRIu64 " %" PRIu64, b->tag,
-				      e.v[x].start, e.v[x].end - e.v[x].start);
-			if (n > sizeof(req) - 200 || x + 1 == e.nr) {
-				err = erofs_mount_ctl_fmt(j, "prefetch", "%s",
-							  req);
-				n = snprintf(req, sizeof(req), "prefetch %s",
-					     id);
-			}
-		}
+		erofs_mount_prefetch_start(&req, id);
+		for (size_t x = 0; !err && x < e.nr; x++)
+			err = erofs_mount_prefetch_add(j, &req, b->tag,
+						       e.v[x].start,
+						       e.v[x].end - e.v[x].start);
+		if (!err)
+			err = erofs_mount_prefetch_flush(j, &req);
 		free(e.v);
 		files++;
 	}

@@ -249,9 +249,11 @@ PY
 	else
 		notok meta-partial-expected "could not locate the chunks in the blob"
 	fi
-	# a domain: the same tree built twice (random UUIDs): two bootstraps,
-	# one blob
-	ta=$(mkmeta mdom-a 64k "$mt") && tb=$(mkmeta mdom-b 64k "$mt")
+	# a domain: the same tree built twice with random UUIDs (without -U
+	# the UUID comes from the content, the bootstraps would be the same):
+	# two bootstraps, one blob
+	ta=$(mkmeta mdom-a 64k "$mt" -U random) &&
+		tb=$(mkmeta mdom-b 64k "$mt" -U random)
 	if [ -n "$ta" ] && [ "$ta" = "$tb" ] &&
 	   ! cmp -s "$data/blobs/mdom-a" "$data/blobs/mdom-b"; then
 		echo "metadom mdom-a mdom-b $ta" > "$data/meta.domain"
