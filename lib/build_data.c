@@ -159,14 +159,7 @@ static void *stage_space(struct erofs_builder *b, size_t *room)
 	uint64_t left = b->cur->size - b->cur_pos;
 
 	if (!b->sbuf) {
-		/*
-		 * A buffer this file will not fill (a small file, a tail) is
-		 * malloc()ed: a pool buffer, in huge pages, would hold all of
-		 * its memory for a few bytes while it waits in the queue.
-		 */
-		b->sbuf = left < b->sbuf_size
-			      ? malloc(b->sbuf_size)
-			      : erofs_blob_alloc(stage_owner(b), b->sbuf_size);
+		b->sbuf = erofs_blob_alloc(stage_owner(b), b->sbuf_size);
 		if (!b->sbuf)
 			return NULL;
 		b->sbuf_len = 0;
