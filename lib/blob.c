@@ -284,6 +284,9 @@ int erofs_blob_fingerprint_only(struct erofs_blob *b)
 	b->xxh = XXH3_createState();
 	if (!b->xxh || XXH3_128bits_reset(b->xxh) != XXH_OK)
 		return -ENOMEM;
+	/* the SHA-256 context erofs_blob_init() made goes unused */
+	EVP_MD_CTX_free(b->sha);
+	b->sha = NULL;
 	return 0;
 }
 

@@ -204,6 +204,29 @@ static int fill_manifest(struct erofs_builder *b, uint64_t boot_size,
 	return 0;
 }
 
+/* feeds [@from, @to) of @fd to @ctx, its superblock checksum as zeros */
+static int hash_range(EVP_MD_CTX *ctx, int fd, uint8_t *buf, size_t cap,
+		      uint64_t from, uint64_t to)
+{
+	const uint64_t crc_at = EROFS_SUPER_OFFSET + 4;
+
+	for (uint64_t off = from; off < to;) {
+		size_t n = to - off < cap ? to - off : cap;
+		ssize_t got = erofs_pread_all(fd, buf, n, off);
+
+		if (got < 0)
+			return got;
+		if ((size_t)got != n)
+			return -EIO;
+		/* the checksum changes with the UUID: it counts as zero */
+		if (off <= crc_at && crc_at + 4 <= off + n)
+			memset(buf + (crc_at - off), 0, 4);
+		EVP_DigestUpdate(ctx, buf, n);
+		off += n;
+	}
+	return 0;
+}
+
 /*
  * The default UUID (no -U, no SOURCE_DATE_EPOCH), once the bootstrap is
  * written with a zero UUID: the SHA-256 of the bootstrap but its checksum
@@ -213,44 +236,28 @@ static int fill_manifest(struct erofs_builder *b, uint64_t boot_size,
  */
 static int derive_uuid(struct erofs_builder *b, int fd, uint64_t size)
 {
-	const uint64_t crc_at = EROFS_SUPER_OFFSET + 4;
 	uint64_t data_from = (uint64_t)b->data_start * b->blksz;
 	uint64_t data_to = data_from + b->bootw.size;
 	size_t head_len = EROFS_SUPER_OFFSET + b->blksz, cap = 1u << 20;
 	uint8_t md[EROFS_SHA256_LEN], *buf = malloc(cap);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	int err = 0;
+	ssize_t got;
+	int err;
 
 	if (!buf || !ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
 		err = -ENOMEM;
 		goto out;
 	}
+	if (data_from > size)
+		data_from = size;
 	if (data_to > size)
 		data_to = size;
-	for (uint64_t off = 0; off < size && !err;) {
-		uint64_t end = data_from < size ? data_from : size;
-		size_t n = end - off < cap ? end - off : cap;
-		ssize_t got;
-
-		if (off == data_from) {
-			/* the data area, even an empty one, by its digest */
-			EVP_DigestUpdate(ctx, b->boot_data_sha,
-					 sizeof(b->boot_data_sha));
-			off = data_to;
-			data_from = UINT64_MAX;
-			continue;
-		}
-		got = erofs_pread_all(fd, buf, n, off);
-		if (got < 0 || (size_t)got != n) {
-			err = got < 0 ? got : -EIO;
-			break;
-		}
-		/* the checksum changes with the UUID: it counts as zero */
-		if (off <= crc_at && crc_at + 4 <= off + n)
-			memset(buf + (crc_at - off), 0, 4);
-		EVP_DigestUpdate(ctx, buf, n);
-		off += n;
-	}
+	err = hash_range(ctx, fd, buf, cap, 0, data_from);
+	if (err)
+		goto out;
+	/* the data area, even an empty one, by its fingerprint */
+	EVP_DigestUpdate(ctx, b->boot_data_sha, sizeof(b->boot_data_sha));
+	err = hash_range(ctx, fd, buf, cap, data_to, size);
 	if (err)
 		goto out;
 	EVP_DigestFinal_ex(ctx, md, NULL);
@@ -260,14 +267,14 @@ static int derive_uuid(struct erofs_builder *b, int fd, uint64_t size)
 	memcpy(b->uuid, md, 16);
 	if (head_len > size)
 		head_len = size;
-	err = erofs_pread_all(fd, buf, head_len, 0);
-	if (err >= 0 && (size_t)err != head_len)
-		err = -EIO;
-	if (err < 0)
+	got = erofs_pread_all(fd, buf, head_len, 0);
+	if (got < 0 || (size_t)got != head_len) {
+		err = got < 0 ? got : -EIO;
 		goto out;
+	}
 	memcpy(buf + EROFS_SUPER_OFFSET + 48, b->uuid, 16);
 	if (!b->o.no_sbcrc)
-		erofs_put_le32(buf + crc_at,
+		erofs_put_le32(buf + EROFS_SUPER_OFFSET + 4,
 			       erofs_sb_checksum(buf, b->o.blkszbits));
 	err =
 	    erofs_pwrite_all(fd, buf + EROFS_SUPER_OFFSET,
