@@ -14,20 +14,23 @@
 #          directory; default /var/tmp/bench/linux-6.12.tar when present,
 #          else /usr/src/linux-source-6.12.tar.xz).
 # WORKLOADS (default "big linux") selects them.  For each workload and
-# daemon variant (VARIANTS, "NAME:OPTIONS;...", default the defaults only),
-# RUNS (default 3) rounds of, in this order:
+# variant (VARIANTS, "NAME:OPTIONS;..." of erofs-mount, e.g. "pre:--prefetch";
+# default the defaults only), RUNS (default 3) rounds of, in this order:
 #   plain: the bootstrap mounted file-backed with device=the complete blob,
 #          page cache dropped, read;
-#   cold:  erofs-fetchd --backend fanotify from a local blob directory into
-#          an empty cache, page cache dropped, read;
+#   cold:  erofs-mount --backend fanotify (which starts erofs-fetchd) from
+#          a local blob directory into an empty cache, page cache dropped,
+#          read;
 #   warm:  the same mount after drop_caches, the blob complete (its mark
-#          removed: no events);
+#          removed: no events; the daemon has put the kernel's read-ahead
+#          window back);
 #   cp:    the floor of a local source: cp(1) of the complete blob into
 #          the cache's file system, page cache dropped first (cp copies
 #          inside the kernel, as the daemon does from a local source).
-# The lazy mount gets the kernel read-ahead window erofs-mount gives its
-# mounts (KRA KiB, default 1024; 0 leaves the kernel's 128), the plain mount
-# keeps the kernel's own unless PLAIN_KRA is set.
+# The lazy mount gets erofs-mount's kernel read-ahead window while its blob
+# is being filled (--kernel-readahead KRA KiB, default 1024; 0 leaves the
+# kernel's 128), the plain mount keeps the kernel's own unless PLAIN_KRA is
+# set.
 # The big file is read with dd bs=1M, the tree with find | xargs cat; each
 # read is timed with date(1) around it.  Printed per round: seconds, the
 # ratios plain/cold and plain/warm (the daemon's throughput as a share of
@@ -52,17 +55,18 @@ if [ -z "${LINUX_SRC:-}" ]; then
 fi
 mkfs=$BUILD/mkfs/mkfs.erofs
 fetchd=$BUILD/fetchd/erofs-fetchd
+emount=$BUILD/mount/erofs-mount
 mnt_py=$top/tests/lib/erofs_mount.py
 
 die() { echo "bench/fanotify.sh: error: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "needs root"
 [ -x "$fetchd" ] || die "$fetchd not built"
+[ -x "$emount" ] || die "$emount not built"
 [ "$runs" -ge 1 ] 2>/dev/null || die "RUNS must be a positive number"
 mkdir -p "$work"
-dpid=
+em() { "$emount" --fetchd "$fetchd" --state-dir "$work/state" "$@"; }
 cleanup() {
-	umount "$work/mnt" 2>/dev/null || true
-	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null || true
+	em -u "$work/mnt" >/dev/null 2>&1 || umount "$work/mnt" 2>/dev/null || true
 }
 trap cleanup EXIT
 drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
@@ -118,19 +122,22 @@ bytes_of() { # NAME: bytes the workload reads
 	if [ "$1" = big ]; then stat -c %s "$work/src-big/big"
 	else du -sb --apparent-size "$work/mnt" | cut -f1; fi
 }
+dlog=$work/cache/erofs-fetchd.log
+# the daemon erofs-mount started: its worker (SIGUSR1 logs statistics)
+dpid() { sed -n 's/.*started daemon pid \([0-9]*\).*/\1/p' "$dlog" | tail -1; }
 # the daemon's statistics so far: "EVENTS BYTES_ASKED UNITS BYTES_FETCHED"
 dstats() {
 	local n
-	n=$(grep -c 'fanotify (SIGUSR1' "$work/fetchd.log" || true)
-	kill -USR1 "$dpid"
+	n=$(grep -c 'fanotify (SIGUSR1' "$dlog" || true)
+	kill -USR1 "$(dpid)"
 	for _ in $(seq 1 50); do
-		[ "$(grep -c 'fanotify (SIGUSR1' "$work/fetchd.log" || true)" -gt "$n" ] && break
+		[ "$(grep -c 'fanotify (SIGUSR1' "$dlog" || true)" -gt "$n" ] && break
 		sleep 0.1
 	done
 	{
-		grep 'fanotify (SIGUSR1' "$work/fetchd.log" | tail -1 |
+		grep 'fanotify (SIGUSR1' "$dlog" | tail -1 |
 			sed -n 's/.*events \([0-9]*\) .* asked \([0-9]*\) B.*/\1 \2/p'
-		grep 'stats (SIGUSR1' "$work/fetchd.log" | tail -1 |
+		grep 'stats (SIGUSR1' "$dlog" | tail -1 |
 			sed -n 's/.* fetched \([0-9]*\) B .*units fetched \([0-9]*\) .*/\2 \1/p'
 	} | tr '\n' ' '
 }
@@ -172,32 +179,30 @@ for name in $workloads; do
 			rm -rf "$work/cache"
 			mkdir -p "$work/cache"
 			# shellcheck disable=SC2086
-			"$fetchd" --backend fanotify --cache-dir "$work/cache" \
-				--manifest "$d/img.json" --source "$d" $vopts \
-				>"$work/fetchd.log" 2>&1 &
-			dpid=$!
-			for _ in $(seq 1 100); do
-				grep -q marked "$work/fetchd.log" && break
-				sleep 0.1
-			done
-			python3 "$mnt_py" mount "$d/img.boot" "$work/mnt" \
-				--device "$work/cache/blobs/$(tag "$name")" >/dev/null
-			[ "$kra" = 0 ] ||
-				python3 "$mnt_py" readahead "$work/mnt" "$kra" >/dev/null
+			em --backend fanotify --cache-dir "$work/cache" \
+				--source "$d" --kernel-readahead "${kra}K" $vopts \
+				"$d/img.json" "$work/mnt" >"$work/mount.log" 2>&1 ||
+				die "erofs-mount failed: $(cat "$work/mount.log")"
 			drop
 			cold=$(reader "$name")
 			# shellcheck disable=SC2046
 			set -- $(dstats)
 			ev=$1 asked=$2 units=${3:-0} fetched=${4:-0}
+			# the blob complete: the daemon puts the window back
+			for _ in $(seq 1 50); do
+				grep -q 'complete (' "$dlog" && break
+				sleep 0.1
+			done
 			drop
 			warm=$(reader "$name")
 			# shellcheck disable=SC2046
 			set -- $(dstats)
 			wev=$(($1 - ev))
-			umount "$work/mnt"
-			kill "$dpid"
-			wait "$dpid" || true
-			dpid=
+			em -u "$work/mnt" >/dev/null
+			for _ in $(seq 1 100); do
+				grep -q 'stats (exit)' "$dlog" && break
+				sleep 0.1
+			done
 			cmp -s "$d/img.blob" "$work/cache/blobs/$(tag "$name")" ||
 				die "$name [$vname]: the filled blob differs from the source"
 			echo "$plain $cold $warm $ev $asked $units $fetched $wev $cpt" >>"$res"

@@ -31,7 +31,10 @@
 #include "liberofs_fanotify.h"
 #include "liberofs_fetchd.h"
 
+struct fan_backend;
+
 struct fan_blob {
+	struct fan_backend *b;
 	struct fetchd_image *img; /* whose fetch core serves it */
 	unsigned int users;	  /* images that name it */
 	char *name;
@@ -50,6 +53,7 @@ struct fan_stats {
 };
 
 struct fan_backend {
+	struct erofs_fetchd *d;
 	int groupfd;
 	bool inherited;
 	int pendingfd; /* ours to offer a service manager, or -1 */
@@ -98,6 +102,7 @@ static int fan_start(struct erofs_fetchd *d)
 	if (!b)
 		return erofs_err(d->log, -ENOMEM, "fanotify backend");
 	d->bpriv = b;
+	b->d = d;
 	b->log = d->log;
 	b->groupfd = -1;
 	b->pendingfd = -1;
@@ -214,6 +219,15 @@ static void maybe_unmark(struct fan_backend *b, struct fan_blob *blob)
 	COUNT(b, marks_removed, 1);
 	erofs_info(b->log, "blob %s complete (%" PRIu64 " bytes): mark removed",
 		   blob->name, blob->size);
+	fetchd_note_complete(b->d);
+}
+
+/* the fetch core wrote the blob's last missing byte (a worker thread) */
+static void obj_completed(void *arg, struct erofs_fetch_obj *obj)
+{
+	struct fan_blob *blob = arg;
+
+	maybe_unmark(blob->b, blob);
 }
 
 /* the fetch object of @blob writing into @fd (taken over) */
@@ -226,8 +240,28 @@ static int open_obj(struct fan_backend *b, struct fan_blob *blob, int fd)
 		close(fd);
 		return erofs_err(b->log, err, "blob %s", blob->name);
 	}
-	return erofs_fetch_obj_open(blob->img->fetch, blob->name, &info, fd,
-				    &blob->obj);
+	err = erofs_fetch_obj_open(blob->img->fetch, blob->name, &info, fd,
+				   &blob->obj);
+	if (!err)
+		erofs_fetch_obj_on_complete(blob->obj, obj_completed, blob);
+	return err;
+}
+
+/*
+ * Every byte of blob file @name is data (no hole).  Looking needs no read,
+ * so it raises no event, marked or not.
+ */
+static bool file_complete(struct fan_backend *b, const char *name,
+			  uint64_t size)
+{
+	int fd = openat(b->blobdirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	off_t hole;
+
+	if (fd < 0)
+		return false;
+	hole = lseek(fd, 0, SEEK_HOLE);
+	close(fd);
+	return hole >= 0 && (uint64_t)hole >= size;
 }
 
 /*
@@ -261,6 +295,7 @@ static int add_blob(struct erofs_fetchd *d, struct fetchd_image *img,
 		return erofs_err(d->log, -ENOMEM, "blob %s", name);
 	}
 	b->blobs = v;
+	blob->b = b;
 	blob->img = img;
 	blob->users = 1;
 	blob->size = size;
@@ -302,7 +337,16 @@ static int add_blob(struct erofs_fetchd *d, struct fetchd_image *img,
 	}
 	blob->dev = st.st_dev;
 	blob->ino = st.st_ino;
-	if (blob->obj && !erofs_fetch_obj_missing(blob->obj)) {
+	if (!blob->obj && existed && file_complete(b, name, size)) {
+		/* a predecessor filled it: a mark it left goes too */
+		if (fanotify_mark(b->groupfd, FAN_MARK_REMOVE, FAN_PRE_ACCESS,
+				  AT_FDCWD, blob->path) &&
+		    errno != ENOENT)
+			erofs_warn(d->log, "%s: removing its mark: %s",
+				   blob->path, strerror(errno));
+		blob->unmarked = 1;
+		erofs_info(d->log, "blob %s: complete, not marked", name);
+	} else if (blob->obj && !erofs_fetch_obj_missing(blob->obj)) {
 		blob->unmarked = 1;
 		erofs_info(d->log, "blob %s: complete, not marked", name);
 	} else if (fanotify_mark(b->groupfd, FAN_MARK_ADD, FAN_PRE_ACCESS,
@@ -657,6 +701,16 @@ static int fan_prefetch(struct erofs_fetchd *d, struct fetchd_image *img,
 		    : 0;
 }
 
+static bool fan_blob_complete(struct erofs_fetchd *d, const char *name)
+{
+	struct fan_blob *blob = find_blob_by_name(d->bpriv, name);
+
+	if (!blob)
+		return false;
+	return __atomic_load_n(&blob->unmarked, __ATOMIC_SEQ_CST) ||
+	       (blob->obj && !erofs_fetch_obj_missing(blob->obj));
+}
+
 static int64_t fan_present(struct erofs_fetchd *d, struct fetchd_image *img)
 {
 	struct fan_backend *b = d->bpriv;
@@ -771,6 +825,7 @@ const struct fetchd_backend_ops fetchd_fanotify_ops = {
     .image_added = fan_image_added,
     .image_removing = fan_image_removing,
     .prefetch = fan_prefetch,
+    .blob_complete = fan_blob_complete,
     .present = fan_present,
     .log_stats = fan_log_stats,
     .stop = fan_stop,

@@ -236,6 +236,15 @@ uint64_t erofs_fetch_obj_size(const struct erofs_fetch_obj *o)
 	return o->size;
 }
 
+void erofs_fetch_obj_on_complete(struct erofs_fetch_obj *o,
+				 erofs_fetch_complete_fn fn, void *arg)
+{
+	pthread_mutex_lock(&o->f->lock);
+	o->on_complete = fn;
+	o->complete_arg = arg;
+	pthread_mutex_unlock(&o->f->lock);
+}
+
 uint64_t erofs_fetch_obj_missing(struct erofs_fetch_obj *o)
 {
 	uint64_t m;
@@ -346,7 +355,7 @@ static int fill_unit(struct erofs_fetch *f, struct erofs_fetch_obj *o,
 	uint64_t tracked_end = o->npages * EROFS_FETCH_PAGE;
 	uint64_t te = ue < tracked_end ? ue : tracked_end;
 	uint64_t unit_idx = us / f->unit, ustart, uend, data_end;
-	bool waited = false;
+	bool waited = false, completed = false;
 	int err;
 
 	if (us >= tracked_end)
@@ -394,6 +403,8 @@ static int fill_unit(struct erofs_fetch *f, struct erofs_fetch_obj *o,
 
 	pthread_mutex_lock(&f->lock);
 	if (!err) {
+		bool had_missing = o->missing;
+
 		for (uint64_t pg = ustart / EROFS_FETCH_PAGE;
 		     pg < uend / EROFS_FETCH_PAGE; pg++) {
 			if (!fetch_bit_test(o->filled, pg)) {
@@ -401,6 +412,9 @@ static int fill_unit(struct erofs_fetch *f, struct erofs_fetch_obj *o,
 				o->missing--;
 			}
 		}
+		/* this fill made the object whole: tell its owner, once */
+		completed = had_missing && !o->missing && !o->closing &&
+			    o->on_complete;
 		f->stats.units_fetched++;
 		f->stats.bytes_fetched += data_end - ustart;
 		f->stats.bytes_written += uend - ustart;
@@ -415,6 +429,8 @@ static int fill_unit(struct erofs_fetch *f, struct erofs_fetch_obj *o,
 	fetch_bit_clear(o->busy, unit_idx);
 	pthread_cond_broadcast(&f->unit_cond);
 	pthread_mutex_unlock(&f->lock);
+	if (completed)
+		o->on_complete(o->complete_arg, o);
 	if (err)
 		return err;
 	return write_zeros(f, o, buf, te, ue);

@@ -259,16 +259,20 @@ void erofs_fetchd_poke_stats(struct erofs_fetchd *d)
 static bool read_wake(struct erofs_fetchd *d)
 {
 	char buf[64];
-	bool stop = false, stats = false;
+	bool stop = false, stats = false, complete = false;
 	ssize_t n;
 
 	while ((n = read(d->wake[0], buf, sizeof(buf))) > 0)
 		for (ssize_t i = 0; i < n; i++) {
 			if (buf[i] == 's')
 				stop = true;
+			else if (buf[i] == 'c')
+				complete = true;
 			else
 				stats = true;
 		}
+	if (complete)
+		fetchd_ra_check_all(d);
 	if (stats)
 		log_all_stats(d, "SIGUSR1");
 	if (stop)

@@ -251,6 +251,35 @@ static void cmd_prefetch(struct erofs_fetchd *d, char **f, int n,
 		rprintf(r, "ok");
 }
 
+static void cmd_readahead(struct erofs_fetchd *d, char **f, int n,
+			  struct reply *r)
+{
+	struct fetchd_image *img =
+	    n >= 4 ? fetchd_images_get(&d->images, f[1]) : NULL;
+	uint64_t bytes;
+	int err;
+
+	if (n < 4) {
+		rprintf(r, "err %d usage: readahead ID BDI BYTES [BLOB...]",
+			EINVAL);
+		return;
+	}
+	if (!img) {
+		rprintf(r, "err %d no image %s", ENOENT, f[1]);
+		return;
+	}
+	if (erofs_parse_u64(f[3], UINT64_MAX, &bytes)) {
+		rprintf(r, "err %d bad size %s", EINVAL, f[3]);
+		return;
+	}
+	err = fetchd_ra_add(d, img, NULL, f[2], bytes,
+			    (const char *const *)f + 4, n - 4);
+	if (err)
+		rprintf(r, "err %d %s", -err, strerror(-err));
+	else
+		rprintf(r, "ok");
+}
+
 void fetchd_control_serve(struct erofs_fetchd *d)
 {
 	struct timeval tv = {2, 0};
@@ -281,6 +310,8 @@ void fetchd_control_serve(struct erofs_fetchd *d)
 		cmd_list(d, &r);
 	else if (!strcmp(f[0], "prefetch"))
 		cmd_prefetch(d, f, n, &r);
+	else if (!strcmp(f[0], "readahead"))
+		cmd_readahead(d, f, n, &r);
 	else if (!strcmp(f[0], "stop")) {
 		d->stopping = true;
 		rprintf(&r, "ok");

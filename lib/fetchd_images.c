@@ -112,6 +112,7 @@ void fetchd_image_destroy(struct fetchd_image *img)
 		erofs_manifest_free(&img->manifest);
 	}
 	fetchd_sources_close(&img->srcs);
+	fetchd_ra_free(img);
 	for (unsigned int i = 0; i < img->nr_specs; i++)
 		free(img->specs[i]);
 	free(img->manifest_path);
@@ -247,6 +248,15 @@ int fetchd_images_persist(struct erofs_fetchd *d,
 		fprintf(f, "manifest %s\n", img->manifest_path);
 	for (unsigned int i = 0; i < img->nr_specs; i++)
 		fprintf(f, "source %s\n", img->specs[i]);
+	for (unsigned int i = 0; i < img->nr_ra; i++) {
+		const struct fetchd_ra_restore *r = &img->ra[i];
+
+		fprintf(f, "readahead %s %s %" PRIu64, r->boot_id, r->bdi,
+			r->bytes);
+		for (unsigned int k = 0; k < r->nr_blobs; k++)
+			fprintf(f, " %s", r->blobs[k]);
+		fputc('\n', f);
+	}
 	if (fclose(f)) {
 		erofs_outfile_abort(&of);
 		return erofs_err(d->log, -EIO, "%s", path);
@@ -263,11 +273,33 @@ void fetchd_images_unpersist(struct erofs_fetchd *d,
 		unlink(path);
 }
 
+/* a persisted "readahead BOOT_ID BDI BYTES [BLOB...]" line, again */
+static void restore_ra(struct erofs_fetchd *d, struct fetchd_image *img,
+		       char *v)
+{
+	char *f[3 + 64], *save = NULL;
+	unsigned int n = 0;
+	uint64_t bytes;
+
+	for (char *t = strtok_r(v, " ", &save); t && n < 3 + 64;
+	     t = strtok_r(NULL, " ", &save))
+		f[n++] = t;
+	if (n < 3 || erofs_parse_u64(f[2], UINT64_MAX, &bytes)) {
+		erofs_warn(d->log, "image %s: bad readahead line dropped",
+			   img->id);
+		return;
+	}
+	fetchd_ra_add(d, img, f[0], f[1], bytes, (const char *const *)f + 3,
+		      n - 3);
+}
+
+#define MAX_RA_LINES 256
+
 static void restore_one(struct erofs_fetchd *d, int dfd, const char *name)
 {
 	char line[4200], *id = NULL, *manifest = NULL;
-	char *specs[EROFS_FETCHD_MAX_SOURCES];
-	unsigned int nr = 0;
+	char *specs[EROFS_FETCHD_MAX_SOURCES], *ra[MAX_RA_LINES];
+	unsigned int nr = 0, nr_ra = 0;
 	struct fetchd_image *img;
 	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
@@ -291,23 +323,31 @@ static void restore_one(struct erofs_fetchd *d, int dfd, const char *name)
 		else if (!strcmp(line, "source") &&
 			 nr < EROFS_FETCHD_MAX_SOURCES)
 			specs[nr++] = strdup(v);
+		else if (!strcmp(line, "readahead") && nr_ra < MAX_RA_LINES)
+			ra[nr_ra++] = strdup(v);
 	}
 	fclose(f);
 	if (id && nr && !fetchd_images_get(&d->images, id)) {
 		if (!fetchd_image_create(d, id, manifest,
 					 (const char *const *)specs, nr,
 					 &img)) {
-			if (fetchd_add_image(d, img))
+			if (fetchd_add_image(d, img)) {
 				fetchd_image_destroy(img);
-			else
+			} else {
 				erofs_info(d->log, "image %s: served again",
 					   id);
+				for (unsigned int i = 0; i < nr_ra; i++)
+					if (ra[i])
+						restore_ra(d, img, ra[i]);
+			}
 		}
 	}
 	free(id);
 	free(manifest);
 	for (unsigned int i = 0; i < nr; i++)
 		free(specs[i]);
+	for (unsigned int i = 0; i < nr_ra; i++)
+		free(ra[i]);
 }
 
 void fetchd_images_restore(struct erofs_fetchd *d)

@@ -47,6 +47,8 @@ struct erofs_fetch_obj {
 			   * failed */
 	struct erofs_fetch_ra ra;
 	bool no_copy; /* atomic: copy_file_range refused for this fd */
+	erofs_fetch_complete_fn on_complete;
+	void *complete_arg;
 };
 
 struct erofs_fetch {

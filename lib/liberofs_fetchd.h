@@ -13,6 +13,7 @@
 #include "erofs/fetch.h"
 #include "erofs/fetchd.h"
 #include "erofs/manifest.h"
+#include "erofs/mount.h"
 
 /* ------------------------------------------------------------------ */
 /* source factory (fetchd_sources.c)                                   */
@@ -31,6 +32,15 @@ void fetchd_sources_close(struct fetchd_sources *s);
 /* ------------------------------------------------------------------ */
 /* the images served (fetchd_images.c)                                */
 
+/* a mount's read-ahead window to put back (fetchd_readahead.c) */
+struct fetchd_ra_restore {
+	char bdi[EROFS_BDI_NAME_MAX];
+	char boot_id[40];
+	uint64_t bytes;
+	char **blobs; /* once these are complete; none: all the image's */
+	unsigned int nr_blobs;
+};
+
 struct fetchd_image {
 	char *id;	     /* "" for the image given on the command line */
 	char *manifest_path; /* NULL: objects found by name */
@@ -43,6 +53,8 @@ struct fetchd_image {
 	struct fetchd_sources srcs;
 	struct erofs_fetch *fetch;
 	void *bpriv; /* the backend's per-image state */
+	struct fetchd_ra_restore *ra;
+	unsigned int nr_ra;
 };
 
 struct fetchd_images {
@@ -102,6 +114,9 @@ struct fetchd_backend_ops {
 	/* queue a background fill of @blob (NULL: every blob) */
 	int (*prefetch)(struct erofs_fetchd *d, struct fetchd_image *img,
 			const char *blob, uint64_t off, uint64_t len);
+	/* every byte of blob @name is present (NULL: the backend widens
+	 * no read-ahead window) */
+	bool (*blob_complete)(struct erofs_fetchd *d, const char *name);
 	/* bytes present of @img's blobs; -1 when unknown */
 	int64_t (*present)(struct erofs_fetchd *d, struct fetchd_image *img);
 	void (*log_stats)(struct erofs_fetchd *d, const char *when);
@@ -123,7 +138,7 @@ struct erofs_fetchd {
 	const struct fetchd_backend_ops *bops;
 	void *bpriv;
 	struct fetchd_images images;
-	int wake[2]; /* stop handle: 's' stop, 'u' statistics */
+	int wake[2]; /* 's' stop, 'u' statistics, 'c' a blob completed */
 	int ctlfd;   /* listening control socket, or -1 */
 	char *ctl_path;
 	bool pidfile_written;
@@ -136,6 +151,17 @@ int fetchd_control_open(struct erofs_fetchd *d);
 void fetchd_control_close(struct erofs_fetchd *d);
 /* accept and answer one connection */
 void fetchd_control_serve(struct erofs_fetchd *d);
+
+/* read-ahead windows put back (fetchd_readahead.c) */
+/* @boot_id NULL: this boot (else a request from another boot is dropped) */
+int fetchd_ra_add(struct erofs_fetchd *d, struct fetchd_image *img,
+		  const char *boot_id, const char *bdi, uint64_t bytes,
+		  const char *const *blobs, unsigned int nr_blobs);
+void fetchd_ra_check_all(struct erofs_fetchd *d);
+void fetchd_ra_free(struct fetchd_image *img);
+/* a blob became complete: from any thread */
+void fetchd_note_complete(struct erofs_fetchd *d);
+int fetchd_boot_id(char *out, size_t size);
 
 /* core services for backends and the control socket (fetchd.c) */
 int fetchd_add_image(struct erofs_fetchd *d, struct fetchd_image *img);

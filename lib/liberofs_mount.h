@@ -64,6 +64,15 @@ int erofs_mount_oci_finish(struct mount_job *j);
 /* j->m into the cache dir, where the daemon loads it from */
 int erofs_mount_save_manifest(struct mount_job *j);
 
+/*
+ * mount_daemon.c: widen the kernel read-ahead window of the mount at @dir
+ * (see mount_readahead.c) and have the daemon put the old one back once
+ * @blob (NULL: every blob of the image) is complete; --backend full only
+ * with an explicit --kernel-readahead.  A tuning: callers warn at most.
+ */
+int erofs_mount_tune_readahead(struct mount_job *j, const char *dir,
+			       const char *blob);
+
 /* mount_fetch.c */
 int erofs_mount_fetch_whole(struct mount_job *j, const char *const *srcs,
 			    unsigned int nr_srcs, const char *path,

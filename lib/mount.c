@@ -252,10 +252,9 @@ int erofs_mount(const struct erofs_mount_opts *o, const struct erofs_log *log)
 	if (!err)
 		err = j.stack ? erofs_mount_stack(&j) : do_mount(&j);
 	/* fewer, larger requests of the blobs: a tuning, never fatal */
-	if (!err && !j.stack &&
-	    (j.backend == MB_FANOTIFY || j.backend == MB_FULL) &&
-	    o->kernel_readahead)
-		erofs_mount_set_readahead(j.mnt, o->kernel_readahead, log);
+	if (!err && !j.stack && erofs_mount_tune_readahead(&j, j.mnt, NULL))
+		erofs_warn(log, "%s: the kernel's read-ahead window is left "
+			   "as it was", j.mnt);
 	if (!err) {
 		added = false; /* mounted: never released under the mount */
 		err = erofs_mount_save_state(&j);

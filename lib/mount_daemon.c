@@ -199,6 +199,34 @@ void erofs_mount_del_image(struct mount_job *j)
 	free(id);
 }
 
+int erofs_mount_tune_readahead(struct mount_job *j, const char *dir,
+			       const char *blob)
+{
+	const struct erofs_mount_opts *o = j->o;
+	char bdi[EROFS_BDI_NAME_MAX], *id;
+	uint64_t old;
+	int err;
+
+	if (!o->kernel_readahead || j->backend == MB_CACHEFILES ||
+	    (j->backend == MB_FULL && !o->kernel_readahead_given))
+		return 0;
+	err = erofs_mount_set_readahead(dir, o->kernel_readahead, bdi,
+					sizeof(bdi), &old, j->log);
+	if (err == -EOPNOTSUPP)
+		return 0; /* the kernel cannot say which window is ours */
+	if (err || j->backend == MB_FULL)
+		return err;
+	/* the daemon puts the kernel's window back once @blob is complete */
+	id = erofs_fetchd_ctl_quote(j->mnt);
+	if (!id)
+		return erofs_err(j->log, -ENOMEM, "request");
+	err = erofs_mount_ctl_fmt(j, "handing the read-ahead to erofs-fetchd",
+				  "readahead %s %s %" PRIu64 "%s%s", id, bdi,
+				  old, blob ? " " : "", blob ? blob : "");
+	free(id);
+	return err;
+}
+
 /* ------------------------------------------------------------------ */
 /* prefetch list: chunk ranges of the files named                      */
 

@@ -404,9 +404,10 @@ static int mount_layer(struct mount_job *j, unsigned int i, const char *dir)
 				"mount layer %u/%u (sha256:%s) "
 				"on %s",
 				i + 1, j->m.nr_blobs, b->tag, dir);
-	else if (j->backend != MB_CACHEFILES && j->o->kernel_readahead)
-		/* a tuning, never fatal (see mount_readahead.c) */
-		erofs_mount_set_readahead(dir, j->o->kernel_readahead, j->log);
+	else if (erofs_mount_tune_readahead(j, dir, b->tag))
+		/* a tuning, never fatal */
+		erofs_warn(j->log, "%s: the kernel's read-ahead window is "
+			   "left as it was", dir);
 	free(data);
 	return err;
 }

@@ -3,6 +3,12 @@
  * A local blob directory as a fetch source: object path P is the file DIR/P.
  * Paths are resolved below a directory fd (never through the process cwd,
  * which the daemon changes for cachefiles' cull/inuse commands).
+ *
+ * What is copied out is dropped from the source file's page cache: the
+ * cache file it went to is the copy that will be read, and keeping both
+ * would hold every fetched byte in memory twice (for a cold 1 GiB blob,
+ * a third more page-cache churn than a plain mount of it).  Pages that are
+ * mapped somewhere stay (posix_fadvise(2) leaves those alone).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -61,6 +67,12 @@ static int dir_size(struct erofs_source *src, const char *path, uint64_t *size)
 	return 0;
 }
 
+static void drop_cached(int fd, uint64_t off, size_t len)
+{
+	/* advice only: nothing to do when it is not taken */
+	posix_fadvise(fd, off, len, POSIX_FADV_DONTNEED);
+}
+
 static int dir_read(struct erofs_source *src, const char *path, uint64_t off,
 		    size_t len, void *buf)
 {
@@ -71,6 +83,8 @@ static int dir_read(struct erofs_source *src, const char *path, uint64_t off,
 	if (fd < 0)
 		return fd;
 	n = erofs_pread_all(fd, buf, len, off);
+	if (n > 0)
+		drop_cached(fd, off, n);
 	close(fd);
 	if (n < 0)
 		return n;
@@ -126,6 +140,8 @@ static int dir_copy(struct erofs_source *src, const char *path, uint64_t off,
 		}
 		left -= n;
 	}
+	if (!err)
+		drop_cached(fd, off, len);
 	close(fd);
 	return err;
 }

@@ -120,6 +120,7 @@ int main(int argc, char **argv)
 					  optarg);
 				return 2;
 			}
+			o.kernel_readahead_given = true;
 			break;
 		case 'l':
 			list = true;

@@ -199,6 +199,16 @@ uint64_t erofs_fetch_obj_size(const struct erofs_fetch_obj *o);
 uint64_t erofs_fetch_obj_missing(struct erofs_fetch_obj *o);
 
 /*
+ * Called once, from the worker thread whose fill wrote an object's last
+ * missing page, whatever asked for that fill (a request, the read-ahead, a
+ * prefetch); not for an object that was complete when opened, nor after
+ * erofs_fetch_obj_close().
+ */
+typedef void (*erofs_fetch_complete_fn)(void *arg, struct erofs_fetch_obj *o);
+void erofs_fetch_obj_on_complete(struct erofs_fetch_obj *o,
+				 erofs_fetch_complete_fn fn, void *arg);
+
+/*
  * Called once per submitted request, from a worker thread, after every page
  * of [off, off + len) has been written (err == 0) or the fetch failed
  * (err < 0; then some pages may be missing).

@@ -169,6 +169,10 @@ int erofs_fetchd_fetch_test(const struct erofs_fetchd_opts *o, const char *name,
  *   del ID                               forget it (after its unmount)
  *   list                                 one line per image
  *   prefetch ID all | prefetch ID BLOB OFF LEN [BLOB OFF LEN...]
+ *   readahead ID BDI BYTES [BLOB...]     once these blobs of ID (none: all
+ *                                        of them) are complete, write
+ *                                        BYTES back as the read-ahead
+ *                                        window of bdi BDI (fanotify)
  *   stop                                 stop the daemon
  * Replies begin with "ok" or "err ERRNO MESSAGE".
  */

@@ -40,8 +40,10 @@ struct erofs_mount_opts {
 	const char *fetchd;	   /* the erofs-fetchd program; NULL: found */
 	bool prefetch;		   /* fill everything in the background */
 	const char *prefetch_list; /* paths whose chunks go first */
-	uint64_t kernel_readahead; /* bytes (file-backed mounts); 0: leave
-				    * the kernel's default */
+	uint64_t kernel_readahead; /* bytes (file-backed lazy mounts, while
+				    * their blobs are being filled); 0:
+				    * leave the kernel's default */
+	bool kernel_readahead_given; /* also for --backend full */
 	const char *platform;	   /* OCI index: os/arch[/variant]; NULL:
 				    * the host's */
 	struct erofs_http_opts http;
@@ -50,13 +52,30 @@ struct erofs_mount_opts {
 
 void erofs_mount_opts_init(struct erofs_mount_opts *o);
 
+/* longest bdi name kept ("erofs-N") */
+#define EROFS_BDI_NAME_MAX 64
+
 /*
- * Set the kernel read-ahead window of the file-backed EROFS mount at @mnt to
- * @bytes (rounded down to KiB).  -EOPNOTSUPP, unlogged, where the kernel
- * cannot say which window is the mount's (before 6.10, fscache mode).
+ * The kernel read-ahead window of a file-backed EROFS mount, which lives in
+ * the mount's backing-device info (/sys/class/bdi/NAME).
+ *
+ * erofs_mount_set_readahead() sets the window of the mount at @mnt to
+ * @bytes (rounded down to KiB); the bdi's name goes to @bdi and the
+ * window it replaced to @old (either may be NULL).  -EOPNOTSUPP, unlogged,
+ * where the kernel cannot say which window is the mount's (before 6.10,
+ * fscache mode).  erofs_bdi_set_readahead() sets it by bdi name: -ENOENT,
+ * unlogged, once that mount is gone.
  */
-int erofs_mount_set_readahead(const char *mnt, uint64_t bytes,
+int erofs_mount_set_readahead(const char *mnt, uint64_t bytes, char *bdi,
+			      size_t bdi_size, uint64_t *old,
 			      const struct erofs_log *log);
+int erofs_mount_bdi(const char *mnt, char *name, size_t size,
+		    const struct erofs_log *log);
+bool erofs_bdi_name_ok(const char *bdi);
+int erofs_bdi_get_readahead(const char *bdi, uint64_t *bytes,
+			    const struct erofs_log *log);
+int erofs_bdi_set_readahead(const char *bdi, uint64_t bytes,
+			    const struct erofs_log *log);
 
 int erofs_mount(const struct erofs_mount_opts *o, const struct erofs_log *log);
 /* unmount, then release the image in its daemon */

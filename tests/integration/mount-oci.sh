@@ -154,8 +154,16 @@ check "... over the 4 layers' EROFS mounts, the top one first ($want)" \
 	both [ "$(findmnt -rn -o TARGET,FSTYPE | grep -c "^$sd/[1-4] erofs\$")" = 4 ] -- \
 	grep -q "$want," <(findmnt -n -o OPTIONS "$T/mnt/nm")
 check "... read-only" grep -q '^ro,' <(findmnt -n -o OPTIONS "$T/mnt/nm")
-check "... each layer with erofs-mount's kernel read-ahead (1024 KiB)" \
-	[ "$(for i in 1 2 3 4; do $PY "$LIB/erofs_mount.py" readahead "$sd/$i"; done | sort -u)" = 1024 ]
+# a layer still being filled reads with erofs-mount's window; one whose
+# blob the priming completed (metadata only) with the kernel's own again
+layer_ras() { for i in 1 2 3 4; do $PY "$LIB/erofs_mount.py" readahead "$1/$i"; done; }
+layer_ras "$sd" >"$T/nm.ras"
+kra=$(kernel_ra)
+nwide=$(grep -cx 1024 "$T/nm.ras")
+nback=$(grep -c "image $T/mnt/nm: blobs complete, read-ahead of erofs-[0-9]* back to $kra KiB" "$T/cache/nm/erofs-fetchd.log")
+check "... each layer still being filled with erofs-mount's kernel read-ahead (1024 KiB), a complete one with the kernel's ($nwide wide, $nback put back)" \
+	both [ "$nwide" -ge 1 ] -- both [ $((nwide + nback)) = 4 ] -- \
+	[ "$(grep -cvx -e 1024 -e "$kra" "$T/nm.ras")" = 0 ]
 check "... served by a daemon" daemon_of nm
 n0=$(fetched_bytes nm)
 check "the mount fetched part of the layers, their metadata ($n0 of $nm_total bytes)" \
@@ -203,6 +211,8 @@ check "... /data/big is then read without a fetch" both [ $? -eq 0 ] -- \
 emount -u "$T/mnt/nmpl" >/dev/null 2>&1
 check "--prefetch on a stack" lazy_mount nmall "oci:$NM" --prefetch
 check "... fills every layer" wait_for [ "$(present_bytes nmall)" = "$nm_total" ]
+check "... and every layer reads with the kernel's window again" \
+	wait_for bash -c "[ \"\$(for i in 1 2 3 4; do $PY '$LIB/erofs_mount.py' readahead '$(stackdir nmall)/'\$i; done | sort -u)\" = '$kra' ]"
 emount -u "$T/mnt/nmall" >/dev/null 2>&1
 
 # --backend full: each layer fetched whole, its digest checked, no daemon

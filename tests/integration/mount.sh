@@ -27,14 +27,18 @@ if [ $fanotify = 1 ]; then
 	emount --list >"$T/list.out"
 	check "--list: the mount, its backend and source, nothing fetched yet" \
 		grep -q "^$T/mnt/web  *fanotify  *http://127.0.0.1:$port/  *0/" "$T/list.out"
+	# the mount's own read-ahead window (its bdi), told by the kernel
+	check "the lazy mount's kernel read-ahead is 1024 KiB by default" \
+		[ "$($PY "$LIB/erofs_mount.py" readahead "$T/mnt/web")" = 1024 ]
 	$PY "$LIB/treecmp.py" "$SRC" "$T/mnt/web" >"$T/cmp-web.log" 2>&1
 	check "tree from nginx equals the source ($(tail -n1 "$T/cmp-web.log"))" \
 		[ $? -eq 0 ]
 	total=$(stat -c %s "$BLOBS/img.blob")
 	check "--list: every byte fetched" [ "$(present_bytes web)" = "$total" ]
-	# the mount's own read-ahead window (its bdi), told by the kernel
-	check "the lazy mount's kernel read-ahead is 1024 KiB by default" \
-		[ "$($PY "$LIB/erofs_mount.py" readahead "$T/mnt/web")" = 1024 ]
+	plain_ra=$(kernel_ra)
+	check "the blob complete, the daemon puts the kernel's window back ($plain_ra KiB)" \
+		both wait_for bash -c "[ \"\$($PY '$LIB/erofs_mount.py' readahead '$T/mnt/web')\" = '$plain_ra' ]" -- \
+		grep -q "image $T/mnt/web: blobs complete, read-ahead of erofs-[0-9]* back to $plain_ra KiB" "$T/cache/web/erofs-fetchd.log"
 	check "-u unmounts" emount -u "$T/mnt/web"
 	check "not mounted any more" bash -c "! mountpoint -q '$T/mnt/web'"
 	check "-u forgets it" bash -c "! $EMOUNT --state-dir '$T/state' --list | grep -q '$T/mnt/web'"
@@ -96,7 +100,30 @@ if [ $fanotify = 1 ]; then
 	check "--prefetch: said so" grep -q 'prefetching everything' "$T/pre.mount.log"
 	check "--prefetch fills the whole blob without a reader" \
 		wait_for bash -c "[ \"\$($EMOUNT --state-dir '$T/state' --list | awk -v m='$T/mnt/pre' '\$1 == m { split(\$4, a, \"/\"); print a[1] }')\" = $total ]"
+	check "... then its mark goes and the window is the kernel's, no read needed" \
+		wait_for both grep -q 'complete (.*): mark removed' "$T/cache/pre/erofs-fetchd.log" -- \
+		bash -c "[ \"\$($PY '$LIB/erofs_mount.py' readahead '$T/mnt/pre')\" = '$(kernel_ra)' ]"
+	ev0=$(grep -c 'fanotify (SIGUSR1' "$T/cache/pre/erofs-fetchd.log")
+	cat "$T/mnt/pre/big" >/dev/null
+	kill -USR1 "$(worker_pid pre)"
+	wait_for bash -c "[ \$(grep -c 'fanotify (SIGUSR1' '$T/cache/pre/erofs-fetchd.log') -gt $ev0 ]"
+	check "... and reading it raises no event" \
+		grep -q 'fanotify (SIGUSR1): events 0 ' "$T/cache/pre/erofs-fetchd.log"
 	emount -u "$T/mnt/pre" >/dev/null 2>&1
+	# the window to put back is in the image's registration: a worker
+	# restarted by its supervisor still puts it back
+	lazy_mount rs "$IMG"
+	w0=$(worker_pid rs)
+	check "the image's registration holds the window to put back" \
+		grep -qx "readahead [0-9a-f-]* erofs-[0-9]* $(($(kernel_ra) << 10))" \
+		"$T/cache/rs/.erofs-fetchd/images/$(printf %s "$T/mnt/rs" | sha256sum | cut -d' ' -f1)"
+	kill -KILL "$w0"
+	wait_for bash -c "[ -n \"\$(sed -n 's/.*started daemon pid \([0-9]*\).*/\1/p' '$T/cache/rs/erofs-fetchd.log' | tail -1 | grep -vx '$w0')\" ]"
+	check "after a worker crash the tree reads right" \
+		$PY "$LIB/treecmp.py" "$SRC" "$T/mnt/rs"
+	check "... and its successor puts the kernel's window back" \
+		wait_for bash -c "[ \"\$($PY '$LIB/erofs_mount.py' readahead '$T/mnt/rs')\" = '$(kernel_ra)' ]"
+	emount -u "$T/mnt/rs" >/dev/null 2>&1
 	echo big >"$T/plist"
 	lazy_mount plist "$IMG" --prefetch-list "$T/plist"
 	check "--prefetch-list: said so" grep -q 'prefetching 1 listed' "$T/plist.mount.log"

@@ -153,6 +153,15 @@ present_bytes() {
 	emount --list | awk -v m="$T/mnt/$1" '$1 == m { split($4, a, "/"); print a[1] }'
 }
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+# the kernel's own read-ahead window (KiB) of a new file-backed EROFS
+# mount: that of a plain mount of a tiny image
+kernel_ra() {
+	mkdir -p "$T/kra.src" "$T/kra.mnt"
+	[ -s "$T/kra.img" ] || "$MKFS" --quiet "$T/kra.img" "$T/kra.src" >/dev/null
+	$PY "$LIB/erofs_mount.py" mount "$T/kra.img" "$T/kra.mnt" >/dev/null &&
+		$PY "$LIB/erofs_mount.py" readahead "$T/kra.mnt"
+	umount "$T/kra.mnt" 2>/dev/null
+}
 # start stallhttp.py on DIR; sets STALL_PORT
 start_stall() {
 	$PY "$LIB/stallhttp.py" "$1" "$T/stall.port" &

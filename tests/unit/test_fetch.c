@@ -3,7 +3,8 @@
  * Unit tests of the fetch core (lib/fetch.c): widening, fetching from a
  * real blob directory into a regular file, failures, coalescing of equal
  * units, parallel service of different objects, seeding from SEEK_DATA,
- * prefetch, size limits and the configuration checks.
+ * prefetch, the completion callback, size limits and the configuration
+ * checks.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -159,6 +160,17 @@ static void test_widen(void **state)
 	assert_true(s >= UINT64_MAX - 8191 - MIB);
 }
 
+/* an erofs_fetch_complete_fn counting into the unsigned int at @arg */
+static void on_complete(void *arg, struct erofs_fetch_obj *o)
+{
+	__atomic_add_fetch((unsigned int *)arg, 1, __ATOMIC_SEQ_CST);
+}
+
+static unsigned int completions(unsigned int *n)
+{
+	return __atomic_load_n(n, __ATOMIC_SEQ_CST);
+}
+
 static void test_dir_fetch(void **state)
 {
 	struct erofs_fetch_config cfg = {
@@ -173,6 +185,7 @@ static void test_dir_fetch(void **state)
 	struct tmpdir t;
 	unsigned char *data;
 	struct stat sb;
+	unsigned int ncomplete = 0;
 	int fd, chk;
 
 	tmpdir_make(&t);
@@ -191,6 +204,7 @@ static void test_dir_fetch(void **state)
 	assert_int_equal(erofs_fetch_obj_open(f, "blob1", &info, fd, &o), 0);
 	assert_int_equal(erofs_fetch_obj_missing(o),
 			 erofs_div_round_up(size, 4096));
+	erofs_fetch_obj_on_complete(o, on_complete, &ncomplete);
 	waiter_init(&w);
 	/* first page of unit 0, twice; the last page (past EOF tail) */
 	assert_int_equal(erofs_fetch_submit(o, 0, 4096, on_done, &w), 0);
@@ -205,6 +219,7 @@ static void test_dir_fetch(void **state)
 	assert_int_equal(fstat(chk, &sb), 0);
 	assert_int_equal(sb.st_size, 3 * MIB + 4096);
 	assert_int_equal(erofs_fetch_obj_missing(o), 2 * MIB / 4096);
+	assert_int_equal(completions(&ncomplete), 0);
 	erofs_fetch_get_stats(f, &st);
 	assert_int_equal(st.requests, 3);
 	assert_int_equal(st.units_fetched, 2);
@@ -216,6 +231,10 @@ static void test_dir_fetch(void **state)
 	assert_int_equal(erofs_fetch_range_sync(o, MIB, 2 * MIB), 0);
 	check_file(chk, data, size, 0, 3 * MIB + 4096);
 	assert_int_equal(erofs_fetch_obj_missing(o), 0);
+	/* the fill that wrote the last page said so, once */
+	assert_int_equal(completions(&ncomplete), 1);
+	assert_int_equal(erofs_fetch_range_sync(o, 0, size), 0);
+	assert_int_equal(completions(&ncomplete), 1);
 
 	erofs_fetch_obj_close(o);
 	erofs_fetch_destroy(f);
@@ -422,6 +441,7 @@ static void test_seed_and_prefetch(void **state)
 	struct waiter w;
 	struct tmpdir t;
 	unsigned char *data;
+	unsigned int ncomplete = 0;
 	int chk;
 
 	tmpdir_make(&t);
@@ -444,9 +464,12 @@ static void test_seed_and_prefetch(void **state)
 	assert_int_equal(st.units_fetched, 0);
 	assert_int_equal(st.units_hit, 1);
 
+	erofs_fetch_obj_on_complete(o, on_complete, &ncomplete);
 	erofs_fetch_prefetch(o);
 	erofs_fetch_quiesce(f);
 	assert_int_equal(erofs_fetch_obj_missing(o), 0);
+	/* a background fill that completes the object says so too */
+	assert_int_equal(completions(&ncomplete), 1);
 	erofs_fetch_get_stats(f, &st);
 	assert_int_equal(st.prefetch_units, 3);
 	check_file(chk, data, size, 0, erofs_round_up(size, 4096));
