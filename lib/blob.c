@@ -145,9 +145,8 @@ static void release_locked(struct erofs_blob *b, void *buf)
 		free(buf);
 }
 
-void erofs_blob_release(struct erofs_blob *b, void *buf, size_t size)
+void erofs_blob_release(struct erofs_blob *b, void *buf)
 {
-	(void)size;
 	if (!buf)
 		return;
 	/* the caller's own cache first: no lock */
@@ -467,7 +466,7 @@ int erofs_blob_append(struct erofs_blob *b, void *buf, size_t len, size_t size,
 
 	if (!r) {
 		if (buf)
-			erofs_blob_release(b, buf, size);
+			erofs_blob_release(b, buf);
 		return -ENOMEM;
 	}
 	r->buf = buf;

@@ -26,7 +26,7 @@
 static void drop_stage(struct erofs_builder *b, struct erofs_blob *w)
 {
 	if (b->sbuf)
-		erofs_blob_release(w, b->sbuf, b->sbuf_size);
+		erofs_blob_release(w, b->sbuf);
 	b->sbuf = NULL;
 	b->sbuf_len = 0;
 }

@@ -63,7 +63,7 @@ static int flush_buf(struct order_ctx *c, struct order_dev *d)
 		return 0;
 	if (is_zero(d->buf, d->buf_len)) {
 		err = erofs_blob_append_hole(&d->nw, d->buf_len, &off);
-		erofs_blob_release(&d->nw, d->buf, FLAT_IO_SIZE);
+		erofs_blob_release(&d->nw, d->buf);
 	} else {
 		err = erofs_blob_append(&d->nw, d->buf, d->buf_len,
 					FLAT_IO_SIZE, &off);
@@ -358,7 +358,7 @@ int erofs_build_order_data(struct erofs_builder *b)
 		if (!err && d->buf)
 			err = flush_buf(&c, d);
 		if (d->buf)
-			erofs_blob_release(&d->nw, d->buf, FLAT_IO_SIZE);
+			erofs_blob_release(&d->nw, d->buf);
 		d->buf = NULL;
 		if (!d->nw_started) {
 			if (!err && i)

@@ -213,7 +213,7 @@ int erofs_chunk_put(struct erofs_chunk_store *cs, void *buf, size_t size,
 	cs->st.chunks++;
 	cs->st.bytes_in += len;
 	if (is_zero(buf, len)) {
-		erofs_blob_release(cs->blob, buf, size);
+		erofs_blob_release(cs->blob, buf);
 		return zero_ref(cs, len, ref);
 	}
 	h = XXH3_64bits(buf, len) >> 8;
@@ -230,14 +230,14 @@ int erofs_chunk_put(struct erofs_chunk_store *cs, void *buf, size_t size,
 					     << cs->blkszbits,
 					 cs->cmpbuf);
 		if (err < 0) {
-			erofs_blob_release(cs->blob, buf, size);
+			erofs_blob_release(cs->blob, buf);
 			return err;
 		}
 		if (err) {
 			cs->st.hash_collisions++;
 			continue;
 		}
-		erofs_blob_release(cs->blob, buf, size);
+		erofs_blob_release(cs->blob, buf);
 		ref->device_id = KEY_DEV(e->key);
 		ref->blkaddr = e->blkaddr;
 		cs->st.dedup_hits++;

@@ -134,13 +134,10 @@ int erofs_fetchd_fetch_test(const struct erofs_fetchd_opts *o, const char *name,
 		if (err)
 			goto out;
 		have_manifest = true;
-		err = erofs_fetch_catalog_from_manifest(&manifest, o->fsid, log,
-							&catalog);
+		err = fetchd_catalog_open(&manifest, o->fsid, true, log,
+					  &catalog);
 		if (err)
 			goto out;
-		if (!o->fsid && !manifest.fsid)
-			erofs_warn(log, "manifest has no fsid and none was "
-					"given: the bootstrap is not served");
 	}
 	err = erofs_fetch_create(&cfg, srcs.v, srcs.nr,
 				 o->manifest ? &catalog : NULL, &fetch);

@@ -26,6 +26,18 @@
 
 #define REG_DIR ".erofs-fetchd/images"
 
+int fetchd_catalog_open(const struct erofs_manifest *m, const char *fsid,
+			bool serve_bootstrap, const struct erofs_log *log,
+			struct erofs_fetch_catalog *out)
+{
+	int err = erofs_fetch_catalog_from_manifest(m, fsid, log, out);
+
+	if (!err && serve_bootstrap && !fsid && !m->fsid)
+		erofs_warn(log, "manifest has no fsid and none was given: "
+				"the bootstrap is not served");
+	return err;
+}
+
 int fetchd_image_create(struct erofs_fetchd *d, const char *id,
 			const char *manifest, const char *const *specs,
 			unsigned int nr_specs, struct fetchd_image **out)
@@ -78,16 +90,12 @@ int fetchd_image_create(struct erofs_fetchd *d, const char *id,
 		img->have_manifest = true;
 		const char *fsid = *id ? NULL : o->fsid;
 
-		err = erofs_fetch_catalog_from_manifest(&img->manifest, fsid,
-							d->log, &img->catalog);
+		/* fanotify mounts read the bootstrap from a local file */
+		err = fetchd_catalog_open(
+		    &img->manifest, fsid, d->backend == EROFS_FETCHD_CACHEFILES,
+		    d->log, &img->catalog);
 		if (err)
 			goto fail;
-		/* fanotify mounts read the bootstrap from a local file */
-		if (!fsid && !img->manifest.fsid &&
-		    d->backend == EROFS_FETCHD_CACHEFILES)
-			erofs_warn(d->log,
-				   "manifest has no fsid and none was given: "
-				   "the bootstrap is not served");
 	}
 	err = erofs_fetch_create(&cfg, img->srcs.v, img->srcs.nr,
 				 manifest ? &img->catalog : NULL, &img->fetch);

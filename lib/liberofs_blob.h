@@ -92,7 +92,8 @@ int erofs_blob_init(struct erofs_blob *b, int fd, uint64_t base,
  * pool size (set by erofs_blob_set_pool()) are recycled.
  */
 void *erofs_blob_alloc(struct erofs_blob *b, size_t size);
-void erofs_blob_release(struct erofs_blob *b, void *buf, size_t size);
+/* back to the pool (a buffer of the arena) or freed */
+void erofs_blob_release(struct erofs_blob *b, void *buf);
 /* recycle buffers of @bufsz bytes */
 int erofs_blob_set_pool(struct erofs_blob *b, size_t bufsz);
 

@@ -64,6 +64,14 @@ struct fetchd_images {
 
 struct erofs_fetchd;
 
+/*
+ * The fetch catalog of manifest @m, with the bootstrap as object @fsid (NULL:
+ * the manifest's own fsid); a warning when the bootstrap is to be served
+ * (@serve_bootstrap: cachefiles, --fetch-test) but has no name.
+ */
+int fetchd_catalog_open(const struct erofs_manifest *m, const char *fsid,
+			bool serve_bootstrap, const struct erofs_log *log,
+			struct erofs_fetch_catalog *out);
 /* a new image with its sources, manifest and fetch core; not yet listed */
 int fetchd_image_create(struct erofs_fetchd *d, const char *id,
 			const char *manifest, const char *const *specs,

@@ -139,7 +139,7 @@ static void blob_digest_case(bool fingerprint)
 	assert_int_equal(erofs_blob_set_pool(&b, 2 * bs), 0);
 	assert_int_equal(erofs_blob_append(&b, held[0], bs, bs, &off), 0);
 	total += bs;
-	erofs_blob_release(&b, held[1], bs);
+	erofs_blob_release(&b, held[1]);
 	for (int i = 0; i < 4; i++) {
 		uint8_t *p = erofs_blob_alloc(&b, 2 * bs);
 
@@ -149,7 +149,7 @@ static void blob_digest_case(bool fingerprint)
 				 0);
 		total += 2 * bs;
 	}
-	erofs_blob_release(&b, held[2], bs);
+	erofs_blob_release(&b, held[2]);
 	assert_int_equal(erofs_blob_finish(&b, md), 0);
 	assert_int_equal(b.size, total);
 	all = calloc(1, total);
