@@ -32,7 +32,7 @@ void fetchd_sources_close(struct fetchd_sources *s);
 /* ------------------------------------------------------------------ */
 /* the images served (fetchd_images.c)                                */
 
-/* a mount's read-ahead window to put back (fetchd_readahead.c) */
+/* a mount's read-ahead window to put back (fetchd_ra_restore.c) */
 struct fetchd_ra_restore {
 	char bdi[EROFS_BDI_NAME_MAX];
 	char boot_id[40];
@@ -160,7 +160,7 @@ void fetchd_control_close(struct erofs_fetchd *d);
 /* accept and answer one connection */
 void fetchd_control_serve(struct erofs_fetchd *d);
 
-/* read-ahead windows put back (fetchd_readahead.c) */
+/* read-ahead windows put back (fetchd_ra_restore.c) */
 /* @boot_id NULL: this boot (else a request from another boot is dropped) */
 int fetchd_ra_add(struct erofs_fetchd *d, struct fetchd_image *img,
 		  const char *boot_id, const char *bdi, uint64_t bytes,
