@@ -413,8 +413,8 @@ static int fill_unit(struct erofs_fetch *f, struct erofs_fetch_obj *o,
 			}
 		}
 		/* this fill made the object whole: tell its owner, once */
-		completed = had_missing && !o->missing && !o->closing &&
-			    o->on_complete;
+		completed =
+		    had_missing && !o->missing && !o->closing && o->on_complete;
 		f->stats.units_fetched++;
 		f->stats.bytes_fetched += data_end - ustart;
 		f->stats.bytes_written += uend - ustart;

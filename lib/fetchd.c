@@ -233,26 +233,33 @@ enum erofs_fetchd_backend erofs_fetchd_backend(const struct erofs_fetchd *d)
 	return d->backend;
 }
 
-void erofs_fetchd_stop(struct erofs_fetchd *d)
+/*
+ * One byte into the wake pipe, from any thread or a signal handler: a full
+ * pipe means the serving thread has that much to read anyway.
+ */
+static void poke(struct erofs_fetchd *d, char c)
 {
-	char c = 's';
 	int saved = errno;
 
 	if (write(d->wake[1], &c, 1) < 0) {
-		/* full pipe: a stop is pending anyway */
+		/* full: it wakes up regardless */
 	}
 	errno = saved;
 }
 
+void erofs_fetchd_stop(struct erofs_fetchd *d)
+{
+	poke(d, 's');
+}
+
 void erofs_fetchd_poke_stats(struct erofs_fetchd *d)
 {
-	char c = 'u';
-	int saved = errno;
+	poke(d, 'u');
+}
 
-	if (write(d->wake[1], &c, 1) < 0) {
-		/* full pipe: statistics come with what is pending */
-	}
-	errno = saved;
+void fetchd_note_complete(struct erofs_fetchd *d)
+{
+	poke(d, 'c');
 }
 
 /* what the stop handle says: true to stop */

@@ -32,58 +32,6 @@ static int sock_addr(const char *cache_dir, struct sockaddr_un *sa)
 	return 0;
 }
 
-char *erofs_fetchd_ctl_quote(const char *s)
-{
-	char *out = malloc(strlen(s) * 3 + 1), *p = out;
-
-	if (!out)
-		return NULL;
-	for (; *s; s++) {
-		unsigned char c = *s;
-
-		if (c <= 0x20 || c == '%' || c == 0x7f)
-			p += sprintf(p, "%%%02X", c);
-		else
-			*p++ = c;
-	}
-	*p = '\0';
-	return out;
-}
-
-/* in place; false on a bad escape or a NUL */
-static bool unquote(char *s)
-{
-	char *w = s;
-
-	for (; *s; s++) {
-		if (*s == '%') {
-			int h = erofs_hexval(s[1]);
-			int l = h < 0 ? -1 : erofs_hexval(s[2]);
-
-			if (l < 0 || (h == 0 && l == 0))
-				return false;
-			*w++ = h * 16 + l;
-			s += 2;
-		} else {
-			*w++ = *s;
-		}
-	}
-	*w = '\0';
-	return true;
-}
-
-static int split(char *line, char **f)
-{
-	int n = 0;
-
-	for (char *t = strtok(line, " \n"); t; t = strtok(NULL, " \n")) {
-		if (n == MAX_FIELDS || !unquote(t))
-			return -1;
-		f[n++] = t;
-	}
-	return n;
-}
-
 int fetchd_control_open(struct erofs_fetchd *d)
 {
 	struct sockaddr_un sa;
@@ -299,7 +247,8 @@ void fetchd_control_serve(struct erofs_fetchd *d)
 	if (len <= 0)
 		goto out;
 	req[len] = '\0';
-	n = strlen(req) == (size_t)len ? split(req, f) : -1;
+	n = strlen(req) == (size_t)len ? fetchd_ctl_split(req, f, MAX_FIELDS)
+				       : -1;
 	if (n <= 0)
 		rprintf(&r, "err %d malformed request", EINVAL);
 	else if (!strcmp(f[0], "add"))

@@ -91,9 +91,9 @@ int fetchd_image_create(struct erofs_fetchd *d, const char *id,
 		const char *fsid = *id ? NULL : o->fsid;
 
 		/* fanotify mounts read the bootstrap from a local file */
-		err = fetchd_catalog_open(
-		    &img->manifest, fsid, d->backend == EROFS_FETCHD_CACHEFILES,
-		    d->log, &img->catalog);
+		err = fetchd_catalog_open(&img->manifest, fsid,
+					  d->backend == EROFS_FETCHD_CACHEFILES,
+					  d->log, &img->catalog);
 		if (err)
 			goto fail;
 	}
@@ -281,81 +281,50 @@ void fetchd_images_unpersist(struct erofs_fetchd *d,
 		unlink(path);
 }
 
-/* a persisted "readahead BOOT_ID BDI BYTES [BLOB...]" line, again */
-static void restore_ra(struct erofs_fetchd *d, struct fetchd_image *img,
-		       char *v)
-{
-	char *f[3 + 64], *save = NULL;
-	unsigned int n = 0;
-	uint64_t bytes;
-
-	for (char *t = strtok_r(v, " ", &save); t && n < 3 + 64;
-	     t = strtok_r(NULL, " ", &save))
-		f[n++] = t;
-	if (n < 3 || erofs_parse_u64(f[2], UINT64_MAX, &bytes)) {
-		erofs_warn(d->log, "image %s: bad readahead line dropped",
-			   img->id);
-		return;
-	}
-	fetchd_ra_add(d, img, f[0], f[1], bytes, (const char *const *)f + 3,
-		      n - 3);
-}
-
-#define MAX_RA_LINES 256
-
 static void restore_one(struct erofs_fetchd *d, int dfd, const char *name)
 {
-	char line[4200], *id = NULL, *manifest = NULL;
-	char *specs[EROFS_FETCHD_MAX_SOURCES], *ra[MAX_RA_LINES];
-	unsigned int nr = 0, nr_ra = 0;
-	struct fetchd_image *img;
 	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	struct fetchd_image *img;
+	struct fetchd_reg r;
+	int err;
 
 	if (!f) {
 		if (fd >= 0)
 			close(fd);
 		return;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		char *v = strchr(line, ' ');
-
-		line[strcspn(line, "\n")] = '\0';
-		if (!v)
-			continue;
-		*v++ = '\0';
-		if (!strcmp(line, "id") && !id)
-			id = strdup(v);
-		else if (!strcmp(line, "manifest") && !manifest)
-			manifest = strdup(v);
-		else if (!strcmp(line, "source") &&
-			 nr < EROFS_FETCHD_MAX_SOURCES)
-			specs[nr++] = strdup(v);
-		else if (!strcmp(line, "readahead") && nr_ra < MAX_RA_LINES)
-			ra[nr_ra++] = strdup(v);
-	}
+	err = fetchd_reg_parse(f, &r);
 	fclose(f);
-	if (id && nr && !fetchd_images_get(&d->images, id)) {
-		if (!fetchd_image_create(d, id, manifest,
-					 (const char *const *)specs, nr,
-					 &img)) {
-			if (fetchd_add_image(d, img)) {
-				fetchd_image_destroy(img);
-			} else {
-				erofs_info(d->log, "image %s: served again",
-					   id);
-				for (unsigned int i = 0; i < nr_ra; i++)
-					if (ra[i])
-						restore_ra(d, img, ra[i]);
+	if (err) {
+		erofs_warn(d->log, "%s/%s: %s", REG_DIR, name,
+			   err == -ENOMEM ? "no memory" : "not a registration");
+		return;
+	}
+	if (!fetchd_images_get(&d->images, r.id) &&
+	    !fetchd_image_create(d, r.id, r.manifest,
+				 (const char *const *)r.specs, r.nr_specs,
+				 &img)) {
+		if (fetchd_add_image(d, img)) {
+			fetchd_image_destroy(img);
+		} else {
+			erofs_info(d->log, "image %s: served again", r.id);
+			for (unsigned int i = 0; i < r.nr_ra; i++) {
+				struct fetchd_ra_line l;
+
+				if (fetchd_ra_line_parse(r.ra[i], &l))
+					erofs_warn(d->log,
+						   "image %s: a bad readahead "
+						   "line dropped",
+						   r.id);
+				else
+					fetchd_ra_add(d, img, l.boot_id, l.bdi,
+						      l.bytes, l.blobs,
+						      l.nr_blobs);
 			}
 		}
 	}
-	free(id);
-	free(manifest);
-	for (unsigned int i = 0; i < nr; i++)
-		free(specs[i]);
-	for (unsigned int i = 0; i < nr_ra; i++)
-		free(ra[i]);
+	fetchd_reg_free(&r);
 }
 
 void fetchd_images_restore(struct erofs_fetchd *d)

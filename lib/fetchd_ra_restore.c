@@ -11,7 +11,7 @@
  * and the wide window has no use: the daemon writes the old one back, so a
  * complete lazy mount reads exactly like a plain mount of the same blobs.
  * A backend tells the core that a blob became complete through
- * fetchd_note_complete(), from any thread.
+ * fetchd_note_complete() (fetchd.c), from any thread.
  *
  * The requests are kept with the image's registration, so a restarted
  * daemon still carries them out; with the boot they were made in, because
@@ -44,17 +44,6 @@ int fetchd_boot_id(char *out, size_t size)
 	return 0;
 }
 
-void fetchd_note_complete(struct erofs_fetchd *d)
-{
-	char c = 'c';
-	int saved = errno;
-
-	if (write(d->wake[1], &c, 1) < 0) {
-		/* full pipe: the serving thread wakes anyway */
-	}
-	errno = saved;
-}
-
 static void ra_free_one(struct fetchd_ra_restore *r)
 {
 	for (unsigned int i = 0; i < r->nr_blobs; i++)
@@ -84,8 +73,8 @@ static bool ra_due(struct erofs_fetchd *d, const struct fetchd_image *img,
 {
 	if (!r->nr_blobs) {
 		for (unsigned int i = 0; i < img->manifest.nr_blobs; i++)
-			if (!d->bops->blob_complete(
-				d, img->manifest.blobs[i].tag))
+			if (!d->bops->blob_complete(d,
+						    img->manifest.blobs[i].tag))
 				return false;
 		return true;
 	}

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "erofs/fetch.h"
 #include "erofs/fetchd.h"
@@ -154,6 +155,33 @@ struct erofs_fetchd {
 	uint64_t next_stats;
 };
 
+/* the text formats (fetchd_wire.c) */
+/* a control request into at most @max unquoted fields: how many, or -1 */
+int fetchd_ctl_split(char *line, char **f, int max);
+
+#define FETCHD_REG_MAX_RA 256
+/* an image registration file, as read */
+struct fetchd_reg {
+	char *id, *manifest; /* manifest NULL: objects found by name */
+	char *specs[EROFS_FETCHD_MAX_SOURCES];
+	unsigned int nr_specs;
+	char *ra[FETCHD_REG_MAX_RA]; /* "readahead" lines, unparsed */
+	unsigned int nr_ra;
+};
+/* 0, -EINVAL without an id or a source, -ENOMEM */
+int fetchd_reg_parse(FILE *f, struct fetchd_reg *r);
+void fetchd_reg_free(struct fetchd_reg *r);
+
+#define FETCHD_RA_MAX_BLOBS 64
+/* a "readahead" line's value, split in place */
+struct fetchd_ra_line {
+	const char *boot_id, *bdi;
+	uint64_t bytes;
+	const char *blobs[FETCHD_RA_MAX_BLOBS];
+	unsigned int nr_blobs;
+};
+int fetchd_ra_line_parse(char *v, struct fetchd_ra_line *out);
+
 /* the control socket (fetchd_control.c) */
 int fetchd_control_open(struct erofs_fetchd *d);
 void fetchd_control_close(struct erofs_fetchd *d);
@@ -167,11 +195,11 @@ int fetchd_ra_add(struct erofs_fetchd *d, struct fetchd_image *img,
 		  const char *const *blobs, unsigned int nr_blobs);
 void fetchd_ra_check_all(struct erofs_fetchd *d);
 void fetchd_ra_free(struct fetchd_image *img);
-/* a blob became complete: from any thread */
-void fetchd_note_complete(struct erofs_fetchd *d);
 int fetchd_boot_id(char *out, size_t size);
 
 /* core services for backends and the control socket (fetchd.c) */
+/* a blob became complete: from any thread */
+void fetchd_note_complete(struct erofs_fetchd *d);
 int fetchd_add_image(struct erofs_fetchd *d, struct fetchd_image *img);
 void fetchd_remove_image(struct erofs_fetchd *d, struct fetchd_image *img);
 /* our pid into @path, atomically */

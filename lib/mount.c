@@ -253,8 +253,10 @@ int erofs_mount(const struct erofs_mount_opts *o, const struct erofs_log *log)
 		err = j.stack ? erofs_mount_stack(&j) : do_mount(&j);
 	/* fewer, larger requests of the blobs: a tuning, never fatal */
 	if (!err && !j.stack && erofs_mount_tune_readahead(&j, j.mnt, NULL))
-		erofs_warn(log, "%s: the kernel's read-ahead window is left "
-			   "as it was", j.mnt);
+		erofs_warn(log,
+			   "%s: the kernel's read-ahead window is left "
+			   "as it was",
+			   j.mnt);
 	if (!err) {
 		added = false; /* mounted: never released under the mount */
 		err = erofs_mount_save_state(&j);

@@ -406,8 +406,10 @@ static int mount_layer(struct mount_job *j, unsigned int i, const char *dir)
 				i + 1, j->m.nr_blobs, b->tag, dir);
 	else if (erofs_mount_tune_readahead(j, dir, b->tag))
 		/* a tuning, never fatal */
-		erofs_warn(j->log, "%s: the kernel's read-ahead window is "
-			   "left as it was", dir);
+		erofs_warn(j->log,
+			   "%s: the kernel's read-ahead window is "
+			   "left as it was",
+			   dir);
 	free(data);
 	return err;
 }
@@ -648,9 +650,9 @@ int erofs_mount_stack_prefetch_list(struct mount_job *j)
 		erofs_image_close(&img);
 		erofs_mount_prefetch_start(&req, id);
 		for (size_t x = 0; !err && x < e.nr; x++)
-			err = erofs_mount_prefetch_add(j, &req, b->tag,
-						       e.v[x].start,
-						       e.v[x].end - e.v[x].start);
+			err = erofs_mount_prefetch_add(
+			    j, &req, b->tag, e.v[x].start,
+			    e.v[x].end - e.v[x].start);
 		if (!err)
 			err = erofs_mount_prefetch_flush(j, &req);
 		free(e.v);

@@ -34,18 +34,18 @@ struct erofs_mount_opts {
 	const char *mountpoint;
 	const char *sources[EROFS_MOUNT_MAX_SOURCES]; /* default: IMAGE's dir */
 	unsigned int nr_sources;
-	const char *cache_dir;	   /* default EROFS_MOUNT_DEFAULT_CACHE */
-	const char *state_dir;	   /* default EROFS_MOUNT_DEFAULT_STATE */
-	const char *backend;	   /* auto, fanotify, cachefiles, full */
-	const char *fetchd;	   /* the erofs-fetchd program; NULL: found */
-	bool prefetch;		   /* fill everything in the background */
-	const char *prefetch_list; /* paths whose chunks go first */
-	uint64_t kernel_readahead; /* bytes (file-backed lazy mounts, while
-				    * their blobs are being filled); 0:
-				    * leave the kernel's default */
+	const char *cache_dir;	     /* default EROFS_MOUNT_DEFAULT_CACHE */
+	const char *state_dir;	     /* default EROFS_MOUNT_DEFAULT_STATE */
+	const char *backend;	     /* auto, fanotify, cachefiles, full */
+	const char *fetchd;	     /* the erofs-fetchd program; NULL: found */
+	bool prefetch;		     /* fill everything in the background */
+	const char *prefetch_list;   /* paths whose chunks go first */
+	uint64_t kernel_readahead;   /* bytes (file-backed lazy mounts, while
+				      * their blobs are being filled); 0:
+				      * leave the kernel's default */
 	bool kernel_readahead_given; /* also for --backend full */
-	const char *platform;	   /* OCI index: os/arch[/variant]; NULL:
-				    * the host's */
+	const char *platform;	     /* OCI index: os/arch[/variant]; NULL:
+				      * the host's */
 	struct erofs_http_opts http;
 	FILE *out; /* what was chosen and done; NULL: stdout */
 };
