@@ -82,7 +82,8 @@ static void usage(FILE *out)
 		"                         its sizes (no HEAD requests)\n"
 		"  --fsid NAME            object name of the manifest's bootstrap\n"
 		"  --fetch-unit SIZE      fetch granularity, power of two (default 1M)\n"
-		"  --workers N            fetch threads (default %u)\n"
+		"  --workers N            fetch threads (default %u; %u when every\n"
+		"                         source is a local directory)\n"
 		"  --readahead SIZE       largest read-ahead window of a sequential reader\n"
 		"                         (default 16M; 0: no read-ahead)\n"
 		"  --prefetch             fill each blob in the background\n"
@@ -118,7 +119,7 @@ static void usage(FILE *out)
 		"supervised daemon stops for good only through its supervisor, the\n"
 		"control socket or --exit-when-idle: a stop signal sent to it by anyone\n"
 		"else ends it like a crash, and it is restarted.\n",
-		EROFS_FETCH_DEFAULT_WORKERS);
+		EROFS_FETCH_DEFAULT_WORKERS, EROFS_FETCH_LOCAL_WORKERS);
 	// clang-format on
 }
 

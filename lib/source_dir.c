@@ -184,6 +184,7 @@ int erofs_source_dir_create(const char *dir, const struct erofs_log *log,
 		return erofs_err(log, err, "source directory %s", dir);
 	}
 	src->ops = &dir_ops;
+	src->local = true;
 	src->log = log;
 	src->priv = sd;
 	*out = src;

@@ -26,6 +26,8 @@
 #define EROFS_FETCH_DEFAULT_UNIT    (1u << 20)
 #define EROFS_FETCH_MAX_UNIT	    (64u << 20)
 #define EROFS_FETCH_DEFAULT_WORKERS 4u
+/* the default when every source is a local directory (see fetch.c) */
+#define EROFS_FETCH_LOCAL_WORKERS 1u
 #define EROFS_FETCH_MAX_WORKERS	    64u
 /* the largest read-ahead window of a sequential reader, by default */
 #define EROFS_FETCH_DEFAULT_RA (16u << 20)
@@ -67,6 +69,7 @@ struct erofs_source_ops {
 struct erofs_source {
 	const struct erofs_source_ops *ops;
 	char *desc; /* for log lines: the dir or base URL */
+	bool local; /* a local file system: a fetch costs CPU, not latency */
 	const struct erofs_log *log;
 	void *priv;
 };
@@ -134,7 +137,9 @@ erofs_fetch_catalog_find(const struct erofs_fetch_catalog *c, const char *name);
 /* Fetch core                                                          */
 
 struct erofs_fetch_config {
-	unsigned int workers; /* 0: EROFS_FETCH_DEFAULT_WORKERS */
+	unsigned int workers; /* 0: EROFS_FETCH_LOCAL_WORKERS when every
+			       * source is local, else
+			       * EROFS_FETCH_DEFAULT_WORKERS */
 	uint64_t unit;	      /* 0: 1 MiB; a power of two, 4 KiB..64 MiB */
 	bool prefetch;	      /* fill every object in the background */
 	/*
