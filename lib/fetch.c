@@ -817,8 +817,8 @@ int erofs_fetch_create(const struct erofs_fetch_config *cfg,
 			f->ra_max = EROFS_FETCH_MAX_RA;
 		f->ra_max = erofs_round_up(f->ra_max, f->unit);
 	}
-	f->nworkers = cfg->workers ? cfg->workers
-				   : default_workers(srcs, nr_srcs);
+	f->nworkers =
+	    cfg->workers ? cfg->workers : default_workers(srcs, nr_srcs);
 	f->prefetch = cfg->prefetch;
 	f->srcs = srcs;
 	f->nr_srcs = nr_srcs;
