@@ -322,6 +322,9 @@ static void restore_one(struct erofs_fetchd *d, int dfd, const char *name)
 						      l.bytes, l.blobs,
 						      l.nr_blobs);
 			}
+			/* once: without what was done or was stale */
+			if (r.nr_ra)
+				fetchd_images_persist(d, img);
 		}
 	}
 	fetchd_reg_free(&r);

@@ -71,15 +71,13 @@ static bool image_has_blob(const struct fetchd_image *img, const char *name)
 static bool ra_due(struct erofs_fetchd *d, const struct fetchd_image *img,
 		   const struct fetchd_ra_restore *r)
 {
-	if (!r->nr_blobs) {
-		for (unsigned int i = 0; i < img->manifest.nr_blobs; i++)
-			if (!d->bops->blob_complete(d,
-						    img->manifest.blobs[i].tag))
-				return false;
-		return true;
-	}
-	for (unsigned int i = 0; i < r->nr_blobs; i++)
-		if (!d->bops->blob_complete(d, r->blobs[i]))
+	/* no blobs named: all of the image's */
+	unsigned int n = r->nr_blobs ? r->nr_blobs : img->manifest.nr_blobs;
+
+	for (unsigned int i = 0; i < n; i++)
+		if (!d->bops->blob_complete(
+			d,
+			r->nr_blobs ? r->blobs[i] : img->manifest.blobs[i].tag))
 			return false;
 	return true;
 }
@@ -192,5 +190,6 @@ int fetchd_ra_add(struct erofs_fetchd *d, struct fetchd_image *img,
 		  nr_blobs ? nr_blobs : img->manifest.nr_blobs);
 	/* complete already: at once */
 	ra_check_image(d, img);
-	return *img->id ? fetchd_images_persist(d, img) : 0;
+	/* a request restored from the registration is in it already */
+	return *img->id && !boot_id ? fetchd_images_persist(d, img) : 0;
 }

@@ -189,7 +189,8 @@ void fetchd_control_close(struct erofs_fetchd *d);
 void fetchd_control_serve(struct erofs_fetchd *d);
 
 /* read-ahead windows put back (fetchd_ra_restore.c) */
-/* @boot_id NULL: this boot (else a request from another boot is dropped) */
+/* @boot_id NULL: a control request, persisted; else one read back from the
+ * registration (dropped when from another boot; the caller persists) */
 int fetchd_ra_add(struct erofs_fetchd *d, struct fetchd_image *img,
 		  const char *boot_id, const char *bdi, uint64_t bytes,
 		  const char *const *blobs, unsigned int nr_blobs);
